@@ -1,0 +1,1 @@
+"""In-process demo gRPC servers and the seeded scenario that feeds them."""

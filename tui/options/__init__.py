@@ -1,0 +1,1 @@
+"""Command-line options and batch mode, one module per pane family. No Textual here."""

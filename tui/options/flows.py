@@ -1,0 +1,27 @@
+"""Flows options and batch mode (placeholder until the flows pane lands)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.panes.base import LivePane
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this family's flags to ebtop's parser."""
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Print this pane's lines to stdout; return the exit status."""
+    print("ebtop: batch mode for the flows pane is not built yet", file=sys.stderr)
+    return 2
+
+
+def create_pane(args: argparse.Namespace) -> LivePane:
+    """Build the interactive pane from parsed arguments."""
+    from tui.panes.placeholder import PlaceholderPane
+
+    return PlaceholderPane("Flows", "flows")

@@ -1,0 +1,1 @@
+"""Textual widgets, one module per pane: they render a model and nothing else."""

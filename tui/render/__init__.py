@@ -1,0 +1,1 @@
+"""Text output shared by panes and batch mode: compact lines, safe text."""
