@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Sequence
 
 from textual.app import App, ComposeResult
@@ -9,9 +11,15 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tui import __version__
+from tui.help_screen import HelpScreen, binding_rows
 from tui.panes.base import LivePane
 
 TICK_SECONDS = 0.1
+
+ABOUT = (
+    f"ebtop {__version__}: Flows (Hubble), Processes (Tetragon or local exec tracepoints) and "
+    "Syscalls (bcc) in one screen. Every action has a key; the mouse is optional."
+)
 
 
 class EbtopApp(App[int]):
@@ -24,15 +32,21 @@ class EbtopApp(App[int]):
     """
     BINDINGS = [
         Binding("q", "quit", "Quit"),
-        Binding("1", "show_tab('flows')", "Flows", show=False),
-        Binding("2", "show_tab('processes')", "Processes", show=False),
-        Binding("3", "show_tab('syscalls')", "Syscalls", show=False),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("1", "show_tab('flows')", "Flows tab", show=False),
+        Binding("2", "show_tab('processes')", "Processes tab", show=False),
+        Binding("3", "show_tab('syscalls')", "Syscalls tab", show=False),
+        Binding("right_square_bracket", "next_tab", "Next tab", show=False, key_display="]"),
+        Binding("left_square_bracket", "previous_tab", "Previous tab", show=False, key_display="["),
     ]
 
-    def __init__(self, panes: Sequence[LivePane], initial: str = "flows") -> None:
+    def __init__(self, panes: Sequence[LivePane], initial: str = "flows",
+                 notices: Sequence[str] = ()) -> None:
         super().__init__()
         self.panes = list(panes)
-        self.initial = initial
+        self.initial = initial if any(p.id == initial for p in self.panes) else (self.panes[0].id or "")
+        self.notices = list(notices)
         self.sub_title = f"v{__version__}"
 
     def compose(self) -> ComposeResult:
@@ -44,6 +58,9 @@ class EbtopApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._install_signal_handlers()
+        for notice in self.notices:
+            self.notify(notice, title="configuration", severity="warning", timeout=10, markup=False)
         for pane in self.panes:
             pane.start()
         self.set_interval(TICK_SECONDS, self._tick)
@@ -51,6 +68,15 @@ class EbtopApp(App[int]):
     def on_unmount(self) -> None:
         for pane in self.panes:
             pane.stop()
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP (a lost SSH or `kubectl exec` terminal) end ebtop cleanly."""
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, self.exit, 128 + signum)
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass  # not the main thread (tests): nothing to install
 
     def active_pane(self) -> LivePane | None:
         active = self.query_one(TabbedContent).active
@@ -64,4 +90,26 @@ class EbtopApp(App[int]):
             self.query_one("#status", Static).update(active.status_line())
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        if any(pane.id == tab for pane in self.panes):
+            self.query_one(TabbedContent).active = tab
+
+    def _step_tab(self, step: int) -> None:
+        ids = [pane.id for pane in self.panes]
+        active = self.query_one(TabbedContent).active
+        if active in ids:
+            self.query_one(TabbedContent).active = ids[(ids.index(active) + step) % len(ids)] or ""
+
+    def action_next_tab(self) -> None:
+        self._step_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._step_tab(-1)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        active = self.active_pane()
+        groups = [("ebtop", [self])]
+        if active is not None:
+            groups.append((active.tab_title, [active, *active.query("*")]))
+        self.push_screen(HelpScreen(binding_rows(groups), ABOUT))

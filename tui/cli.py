@@ -7,12 +7,16 @@ assembles them, so `ebtop --help` always lists what the code accepts.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tui import __version__
+from tui.config import apply_defaults, config_path
 from tui.options import flows, processes, syscalls
 
+COLOR_SYSTEMS = {"auto": "auto", "16": "standard", "256": "256", "truecolor": "truecolor", "never": None}
 FAMILIES = {"flows": flows, "processes": processes, "syscalls": syscalls}
 
 DESCRIPTION = """\
@@ -22,6 +26,10 @@ events, or local bcc exec/exit tracepoints) and Syscalls (local bcc counters).
 """
 
 EPILOG = """\
+Defaults come from $XDG_CONFIG_HOME/ebtop/config.toml (keys are flag names without dashes), then
+the environment (HUBBLE_SERVER, HUBBLE_TLS and the other HUBBLE_* variables the hubble CLI reads;
+EBTOP_<FLAG> for the rest), then flags. A bad file is reported with its line and key.
+
 Without a cluster, `ebtop --demo` starts in-process Hubble and Tetragon demo servers and
 connects to them through the same client code as real servers.
 
@@ -55,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
                          help="batch mode: stop after N lines (flows, events) or N intervals (syscalls)")
     general.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                          help="batch mode colour (default auto: only on a terminal, and not with NO_COLOR)")
+    general.add_argument("--colors", choices=tuple(COLOR_SYSTEMS), default="auto",
+                         help="interactive colours: auto, 16, 256, truecolor, or never (a monochrome theme "
+                              "with text markers; NO_COLOR in the environment means never)")
+    general.add_argument("--no-mouse", action="store_true",
+                         help="do not capture the mouse (keeps the terminal's own selection); every action has a key")
+    general.add_argument("--config", type=Path, default=None, metavar="FILE",
+                         help="config file (default $XDG_CONFIG_HOME/ebtop/config.toml or ~/.config/ebtop/config.toml)")
     for family in FAMILIES.values():
         family.add_arguments(parser)
     return parser
@@ -62,7 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config_file = _early_config_path(argv)
+    problems = apply_defaults(parser, config_file)
     args = parser.parse_args(argv)
+    args.config_notices = [str(problem) for problem in problems]
+    for notice in args.config_notices:
+        print(f"ebtop: config: {notice}", file=sys.stderr)
     demo = None
     if args.demo:
         from tui.demo.runner import start_demo
@@ -80,12 +101,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo.stop()
 
 
+def _early_config_path(argv: Sequence[str]) -> Path:
+    """`--config FILE` must be known before parsing, since the file supplies the defaults."""
+    for index, item in enumerate(argv):
+        if item == "--config" and index + 1 < len(argv):
+            return Path(argv[index + 1])
+        if item.startswith("--config="):
+            return Path(item.split("=", 1)[1])
+    return config_path()
+
+
+def apply_color_choice(colors: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Set Textual's colour system before it is imported; `never` and NO_COLOR mean monochrome."""
+    if colors == "never" or "NO_COLOR" in environ:
+        environ["NO_COLOR"] = "1"
+        return
+    environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors] or "auto"
+
+
 def run_app(args: argparse.Namespace) -> int:
+    apply_color_choice(args.colors)
     from tui.app import EbtopApp
 
     panes = [family.create_pane(args) for family in FAMILIES.values()]
-    app = EbtopApp(panes, initial=args.pane)
-    result = app.run()
+    app = EbtopApp(panes, initial=args.pane, notices=args.config_notices)
+    result = app.run(mouse=not args.no_mouse)
     return result or 0
 
 

@@ -1,0 +1,54 @@
+"""The app shell: tabs by key, the generated help screen, quitting by q and Ctrl-C, config notices."""
+
+from __future__ import annotations
+
+from textual.widgets import Static, TabbedContent
+
+from tui.app import EbtopApp
+from tui.help_screen import HelpScreen
+from tui.panes.placeholder import PlaceholderPane
+
+
+def _app(**kwargs: object) -> EbtopApp:
+    panes = [PlaceholderPane("Flows", "flows"), PlaceholderPane("Processes", "processes"),
+             PlaceholderPane("Syscalls", "syscalls")]
+    return EbtopApp(panes, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_number_keys_switch_tabs() -> None:
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.query_one(TabbedContent).active == "flows"
+        await pilot.press("3")
+        assert app.query_one(TabbedContent).active == "syscalls"
+        await pilot.press("left_square_bracket")
+        assert app.query_one(TabbedContent).active == "processes"
+        await pilot.pause(0.25)
+        assert "Processes" in str(app.query_one("#status", Static).render())
+
+
+async def test_help_screen_lists_bindings_and_closes() -> None:
+    app = _app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = {(keys, description) for _, keys, description in app.screen.rows}
+        assert ("q/ctrl+c", "Quit") in keys and ("?", "Help") in keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_ctrl_c_quits() -> None:
+    app = _app()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.press("ctrl+c")
+    assert app.return_code is not None or not app.is_running
+
+
+async def test_config_notices_are_shown() -> None:
+    app = _app(notices=["config.toml:3: interval: expected a number; ignored"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert any("interval" in n.message for n in app._notifications)  # noqa: SLF001
