@@ -33,7 +33,8 @@ async def test_help_screen_lists_bindings_and_closes() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = {(keys, description) for _, keys, description in app.screen.rows}
-        assert ("q/ctrl+c", "Quit") in keys and ("?", "Help") in keys
+        assert any("q" in k.split("/") and "ctrl+c" in k.split("/") for k, d in keys if d == "Quit")
+        assert ("?", "Help") in keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f1")

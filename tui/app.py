@@ -45,7 +45,8 @@ class EbtopApp(App[int]):
                  notices: Sequence[str] = ()) -> None:
         super().__init__()
         self.panes = list(panes)
-        self.initial = initial if any(p.id == initial for p in self.panes) else (self.panes[0].id or "")
+        ids = [pane.id or "" for pane in self.panes]
+        self.initial = initial if initial in ids or not ids else ids[0]
         self.notices = list(notices)
         self.sub_title = f"v{__version__}"
 
