@@ -1,0 +1,79 @@
+"""Protobuf JSON lines: what `hubble observe -o json` and Tetragon's JSON export write, one message a line.
+
+Reading tolerates fields the schema does not declare (newer servers add them) and reports a bad line
+as a `JsonLineError` with its line number instead of stopping the whole file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class JsonLineError:
+    """One line that could not be read, and why."""
+
+    line_number: int
+    reason: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"line {self.line_number}: {self.reason}"
+
+
+def parse_line(text: str, message_type: type[M]) -> M:
+    """Parse one protojson object into a new `message_type`, ignoring unknown fields.
+
+    Raises ValueError with a short reason on bad JSON or values of the wrong type.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    message = message_type()
+    try:
+        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise ValueError(str(exc)) from None
+    return message
+
+
+def read_lines(lines: Iterable[str], message_type: type[M]) -> Iterator[M | JsonLineError]:
+    """Parse every non-blank line; a bad line becomes a JsonLineError and reading goes on."""
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            yield parse_line(text, message_type)
+        except ValueError as exc:
+            yield JsonLineError(number, str(exc), text[:200])
+
+
+def format_line(message: Message) -> str:
+    """One compact protojson line with proto field names (the spelling `hubble observe -o json` uses)."""
+    return json.dumps(
+        json_format.MessageToDict(message, preserving_proto_field_name=True),
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def write_lines(messages: Iterable[Message], out: TextIO) -> int:
+    """Write each message as one line; returns how many were written."""
+    count = 0
+    for message in messages:
+        out.write(format_line(message))
+        out.write("\n")
+        count += 1
+    return count
