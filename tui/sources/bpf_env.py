@@ -261,6 +261,21 @@ def disabled_views(problems: list[Problem]) -> set[str]:
 
 # ----------------------------------------------------------------------------- loading
 
+
+def program_text(name: str) -> str:
+    """The text of one of ebtop's BPF C files (``bpf/<name>``, installed as ``tui.bpf``).
+
+    An editable install maps only ``tui`` to the source tree, so ``tui.bpf`` may not import there;
+    the file is then read from the ``bpf/`` directory next to the ``tui`` package.
+    """
+    try:
+        from tui.bpf import bpf_source
+    except ImportError:
+        import tui
+
+        return (Path(tui.__file__).resolve().parent.parent / "bpf" / name).read_text()
+    return bpf_source(name)
+
 # bcc prints compiler diagnostics on fd 2, which is also where Textual draws: capture it while
 # compiling (one compile at a time) and give the text back when nothing went wrong.
 _STDERR_LOCK = threading.Lock()
