@@ -1,0 +1,185 @@
+"""Name tables `hubble observe` prints: drop reasons, trace points, policy match types, identities.
+
+Facts from Cilium 1.19 (`pkg/monitor/api`, `pkg/identity`); the numbers are the datapath's, which
+is why they are keyed by `event_type.sub_type` and not by the proto enums of the same meaning.
+"""
+
+from __future__ import annotations
+
+# Datapath drop codes (event_type.sub_type of drop events, and Flow.drop_reason) -> hubble's text.
+DROP_REASONS: dict[int, str] = {
+    0: "Success",
+    2: "Invalid packet",
+    3: "Interface",
+    4: "Interface Decrypted",
+    5: "LB, sock cgroup: No backend slot entry found",
+    6: "LB, sock cgroup: No backend entry found",
+    7: "LB, sock cgroup: Reverse entry update failed",
+    8: "LB, sock cgroup: Reverse entry stale",
+    9: "Fragmented packet",
+    10: "Fragmented packet entry update failed",
+    130: "Invalid source mac",
+    131: "Invalid destination mac",
+    132: "Invalid source ip",
+    133: "Policy denied",
+    134: "Invalid packet",
+    135: "CT: Truncated or invalid header",
+    136: "CT: Missing TCP ACK flag",
+    137: "CT: Unknown L4 protocol",
+    138: "CT: Can't create entry from packet",
+    139: "Unsupported L3 protocol",
+    140: "Missed tail call",
+    141: "Error writing to packet",
+    142: "Unknown L4 protocol",
+    143: "Unknown ICMPv4 code",
+    144: "Unknown ICMPv4 type",
+    145: "Unknown ICMPv6 code",
+    146: "Unknown ICMPv6 type",
+    147: "Error retrieving tunnel key",
+    148: "Error retrieving tunnel options",
+    149: "Invalid Geneve option",
+    150: "Unknown L3 target address",
+    151: "Stale or unroutable IP",
+    152: "No matching local container found",
+    153: "Error while correcting L3 checksum",
+    154: "Error while correcting L4 checksum",
+    155: "CT: Map insertion failed",
+    156: "Invalid IPv6 extension header",
+    157: "IP fragmentation not supported",
+    158: "Service backend not found",
+    160: "No tunnel/encapsulation endpoint (datapath BUG!)",
+    161: "Failed to insert into proxymap",
+    162: "Reached EDT rate-limiting drop horizon",
+    163: "Unknown connection tracking state",
+    164: "Local host is unreachable",
+    165: "No configuration available to perform policy decision",
+    166: "Unsupported L2 protocol",
+    167: "No mapping for NAT masquerade",
+    168: "Unsupported protocol for NAT masquerade",
+    169: "FIB lookup failed",
+    170: "Encapsulation traffic is prohibited",
+    171: "Invalid identity",
+    172: "Unknown sender",
+    173: "NAT not needed",
+    174: "Is a ClusterIP",
+    175: "First logical datagram fragment not found",
+    176: "Forbidden ICMPv6 message",
+    177: "Denied by LB src range check",
+    178: "Socket lookup failed",
+    179: "Socket assign failed",
+    180: "Proxy redirection not supported for protocol",
+    181: "Policy denied by denylist",
+    182: "VLAN traffic disallowed by VLAN filter",
+    183: "Incorrect VNI from VTEP",
+    184: "Failed to update or lookup TC buffer",
+    185: "No SID was found for the IP address",
+    186: "SRv6 state was removed during tail call",
+    187: "L3 translation from IPv4 to IPv6 failed (NAT46)",
+    188: "L3 translation from IPv6 to IPv4 failed (NAT64)",
+    189: "Authentication required",
+    190: "No conntrack map found",
+    191: "No nat map found",
+    192: "Invalid ClusterID",
+    193: "Unsupported packet protocol for DSR encapsulation",
+    194: "No egress gateway found",
+    195: "Traffic is unencrypted",
+    196: "TTL exceeded",
+    197: "No node ID found",
+    198: "Rate limited",
+    199: "IGMP handled",
+    200: "IGMP subscribed",
+    201: "Multicast handled",
+    202: "Host datapath not ready",
+    203: "Endpoint policy program not available",
+    204: "No Egress IP configured",
+    205: "Punt to proxy",
+}
+
+# Datapath trace observation points (event_type.sub_type of trace events).
+TRACE_POINTS: dict[int, str] = {
+    0: "to-endpoint",
+    1: "to-proxy",
+    2: "to-host",
+    3: "to-stack",
+    4: "to-overlay",
+    5: "from-endpoint",
+    6: "from-proxy",
+    7: "from-host",
+    8: "from-stack",
+    9: "from-overlay",
+    10: "from-network",
+    11: "to-network",
+    12: "from-crypto",
+    13: "to-crypto",
+}
+
+POLICY_MATCH_TYPES: dict[int, str] = {
+    0: "none",
+    1: "L3-Only",
+    2: "L3-L4",
+    3: "L4-Only",
+    4: "all",
+    5: "L3-Proto",
+    6: "Proto-Only",
+}
+
+# Reserved security identities printed by name; every other identity is `(ID:<n>)`.
+RESERVED_IDENTITIES: dict[int, str] = {
+    0: "unknown",
+    1: "host",
+    2: "world",
+    3: "unmanaged",
+    4: "health",
+    5: "init",
+    6: "remote-node",
+    7: "kube-apiserver",
+    8: "ingress",
+    9: "world-ipv4",
+    10: "world-ipv6",
+}
+RESERVED_BY_NAME: dict[str, int] = {name: number for number, name in RESERVED_IDENTITIES.items()}
+
+# Cilium monitor message types (event_type.type).
+EVENT_DROP = 1
+EVENT_DEBUG = 2
+EVENT_CAPTURE = 3
+EVENT_TRACE = 4
+EVENT_POLICY_VERDICT = 5
+EVENT_TRACE_SOCK = 7
+EVENT_L7 = 129
+EVENT_AGENT = 130
+
+# `hubble observe --type` names -> event type numbers.
+EVENT_TYPE_NAMES: dict[str, int] = {
+    "drop": EVENT_DROP,
+    "debug": EVENT_DEBUG,
+    "capture": EVENT_CAPTURE,
+    "trace": EVENT_TRACE,
+    "policy-verdict": EVENT_POLICY_VERDICT,
+    "trace-sock": EVENT_TRACE_SOCK,
+    "l7": EVENT_L7,
+    "agent": EVENT_AGENT,
+}
+
+
+def drop_reason_text(code: int) -> str:
+    """Hubble's text for a datapath drop code; unknown codes print as `"<code>, 0"`."""
+    code &= 0xFF
+    text = DROP_REASONS.get(code)
+    return text if text is not None else f"{code}, 0"
+
+
+def trace_point_text(sub_type: int) -> str:
+    """Hubble's name of a trace observation point; unknown ones print as the number."""
+    sub_type &= 0xFF
+    return TRACE_POINTS.get(sub_type, str(sub_type))
+
+
+def policy_match_text(match_type: int) -> str:
+    return POLICY_MATCH_TYPES.get(match_type, "unknown")
+
+
+def identity_text(identity: int) -> str:
+    """`(host)`, `(world)` … for reserved identities, else `(ID:<n>)`."""
+    name = RESERVED_IDENTITIES.get(identity)
+    return f"({name})" if name is not None else f"(ID:{identity})"
