@@ -1,0 +1,498 @@
+"""ProcessForest: Tetragon's process events linked into trees by exec_id (no Textual, no I/O).
+
+Tetragon delivers events out of order, skips the exec of processes started before the client
+connected, never exports clones, and gives `<kernel>` itself as its own parent. The forest absorbs all
+of that with a few rules:
+
+- nodes are keyed by `exec_id` and linked by `parent_exec_id`;
+- a parent (or ancestor) that was never seen as an exec becomes a placeholder built from the event's
+  `parent`/`ancestors`, upgraded when its own exec arrives;
+- an exec without the `clone` flag on a pid that already runs replaces that image in place: the new
+  image takes the old one's place and children, the old one is kept in `history`;
+- an exit whose exec was never seen is a forked child (clone without exec) of its parent;
+- self-parents and cycles are cut; exits and policy events before the exec land on a placeholder
+  that the exec later fills in.
+
+Exited processes stay for `retention` seconds, then go unless something below them still runs; the
+node count never exceeds `max_nodes` (oldest exited first). Time is event time, so replays behave like
+live streams and tests are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tui.model.process_events import POLICY_KINDS, PolicyEvent, policy_event
+
+DEFAULT_RETENTION = 60.0
+DEFAULT_MAX_NODES = 50_000
+EVENTS_PER_PROCESS = 32
+HISTORY_PER_PROCESS = 8
+MAX_DEPTH = 4096
+
+Group = tuple[str, str, str, str]
+"""(node, namespace, pod, container); namespace == pod == "" for host processes."""
+
+
+class ProcessNode:
+    """One process image (one exec_id), with what the pane shows and the Process message for details."""
+
+    __slots__ = (
+        "exec_id", "pid", "binary", "arguments", "uid", "user", "start", "flags", "group", "parent_id",
+        "children", "process", "seen_exec", "placeholder", "forked", "exited", "exit_time", "status",
+        "signal", "events", "event_count", "flags_raised", "history", "aliases", "created",
+    )
+
+    def __init__(self, exec_id: str, group: Group, created: float) -> None:
+        self.exec_id = exec_id
+        self.pid = 0
+        self.binary = ""
+        self.arguments = ""
+        self.uid: int | None = None
+        self.user = ""
+        self.start = 0.0
+        self.flags = ""
+        self.group = group
+        self.parent_id = ""
+        self.children: dict[str, None] = {}
+        self.process: Any = None
+        self.seen_exec = False
+        self.placeholder = True
+        self.forked = False
+        self.exited = False
+        self.exit_time = 0.0
+        self.status: int | None = None
+        self.signal = ""
+        self.events: deque[PolicyEvent] | None = None
+        self.event_count = 0
+        self.flags_raised: list[str] = []
+        self.history: list[tuple[str, str, str]] = []
+        self.aliases: list[str] = []
+        self.created = created
+
+    @property
+    def failed(self) -> bool:
+        return self.exited and not self.signal and bool(self.status)
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags_raised)
+
+    def lifetime(self, now: float) -> float:
+        """Seconds alive: until exit for exited processes, until `now` otherwise."""
+        if not self.start:
+            return 0.0
+        end = self.exit_time if self.exited else now
+        return max(0.0, end - self.start)
+
+
+def _ts(stamp: Any) -> float:
+    return stamp.seconds + stamp.nanos * 1e-9
+
+
+def group_of(node_name: str, process: Any) -> Group:
+    """Where a process is shown: its pod (and container), or its node for host processes."""
+    if process.HasField("pod"):
+        pod = process.pod
+        return (node_name, pod.namespace, pod.name, pod.container.name)
+    return (node_name, "", "", "")
+
+
+class ProcessForest:
+    """The exec_id graph with bounded retention; feed it `GetEventsResponse` messages with `add`."""
+
+    def __init__(self, retention: float = DEFAULT_RETENTION, max_nodes: int = DEFAULT_MAX_NODES) -> None:
+        self.retention = retention
+        self.max_nodes = max_nodes
+        self.nodes: dict[str, ProcessNode] = {}
+        self.aliases: dict[str, str] = {}
+        self.by_pid: dict[tuple[str, int], str] = {}
+        self.clock = 0.0
+        self.counts = {"events": 0, "exec": 0, "exit": 0, "policy": 0, "other": 0, "pruned": 0, "evicted": 0,
+                       "cycles": 0}
+        self._exited: deque[tuple[float, str]] = deque()
+        self._waiting: dict[str, dict[str, None]] = {}  # parent exec_id not seen yet -> children
+        self._expired: set[str] = set()
+        self._serial = 0
+        # change log for the pane: exec_ids added (ordered), updated, removed, re-parented
+        self.added: dict[str, None] = {}
+        self.updated: set[str] = set()
+        self.removed: set[str] = set()
+        self.moved: set[str] = set()
+
+    # --- public API ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def get(self, exec_id: str) -> ProcessNode | None:
+        node = self.nodes.get(exec_id)
+        if node is None and exec_id in self.aliases:
+            node = self.nodes.get(self.aliases[exec_id])
+        return node
+
+    def add_many(self, responses: Iterable[Any]) -> None:
+        for response in responses:
+            self.add(response)
+
+    def add(self, response: Any) -> None:
+        """Apply one GetEventsResponse."""
+        self.counts["events"] += 1
+        kind = response.WhichOneof("event")
+        if response.HasField("time"):
+            stamp = response.time
+            when = stamp.seconds + stamp.nanos * 1e-9
+            if when > self.clock:
+                self.clock = when
+        else:
+            when = self.clock
+        node_name = response.node_name
+        if kind == "process_exec":
+            self.counts["exec"] += 1
+            self._on_exec(node_name, response.process_exec, when)
+        elif kind == "process_exit":
+            self.counts["exit"] += 1
+            self._on_exit(node_name, response.process_exit, when)
+        elif kind in POLICY_KINDS:
+            self.counts["policy"] += 1
+            event = getattr(response, kind)
+            if event.HasField("process"):
+                node = self._touch(node_name, event.process, event.parent if event.HasField("parent") else None,
+                                   event.ancestors, when)
+                record = policy_event(kind, event, when)
+                if node.events is None:
+                    node.events = deque(maxlen=EVENTS_PER_PROCESS)
+                node.events.append(record)
+                node.event_count += 1
+                if record.flag and record.flag not in node.flags_raised:
+                    node.flags_raised.append(record.flag)
+                self._changed(node.exec_id)
+        else:
+            self.counts["other"] += 1
+        if len(self.nodes) > self.max_nodes:
+            self._evict()
+
+    def prune(self, now: float | None = None) -> int:
+        """Drop exited processes older than the retention time unless something below them runs."""
+        now = self.clock if now is None else now
+        horizon = now - self.retention
+        removed = 0
+        exited = self._exited
+        while exited and exited[0][0] <= horizon:
+            _, exec_id = exited.popleft()
+            node = self.nodes.get(exec_id)
+            if node is None or not node.exited:
+                continue
+            if node.children:
+                self._expired.add(exec_id)
+            else:
+                removed += self._remove_cascade(node)
+        self.counts["pruned"] += removed
+        return removed
+
+    def take_changes(self) -> tuple[list[str], set[str], set[str], set[str]]:
+        """(added, updated, removed, moved) since the last call; the pane applies them to its tree."""
+        changes = (list(self.added), self.updated, self.removed, self.moved)
+        self.added, self.updated, self.removed, self.moved = {}, set(), set(), set()
+        return changes
+
+    def roots(self) -> Iterator[ProcessNode]:
+        """Nodes shown directly under their group: no parent, or a parent in another group."""
+        nodes = self.nodes
+        for node in nodes.values():
+            parent = nodes.get(node.parent_id) if node.parent_id else None
+            if parent is None or parent.group != node.group:
+                yield node
+
+    def display_parent(self, node: ProcessNode) -> ProcessNode | None:
+        """The parent under which the tree shows `node` (None: directly under its group)."""
+        parent = self.nodes.get(node.parent_id) if node.parent_id else None
+        if parent is None or parent.group != node.group:
+            return None
+        return parent
+
+    def chain(self, node: ProcessNode) -> list[ProcessNode]:
+        """The parent chain from the root down to `node`'s parent (bounded, cycle-safe)."""
+        out: list[ProcessNode] = []
+        seen = {node.exec_id}
+        current = self.nodes.get(node.parent_id) if node.parent_id else None
+        while current is not None and current.exec_id not in seen and len(out) < MAX_DEPTH:
+            out.append(current)
+            seen.add(current.exec_id)
+            current = self.nodes.get(current.parent_id) if current.parent_id else None
+        out.reverse()
+        return out
+
+    def live_count(self) -> int:
+        return sum(1 for node in self.nodes.values() if not node.exited)
+
+    # --- rules -----------------------------------------------------------------------------------
+
+    def _on_exec(self, node_name: str, exec_event: Any, when: float) -> None:
+        process = exec_event.process
+        parent_msg = exec_event.parent if exec_event.HasField("parent") else None
+        self._ensure_ancestry(node_name, parent_msg, exec_event.ancestors, when)
+        exec_id = process.exec_id or self._synthetic_id(node_name, process)
+        node = self.get(exec_id)
+        if node is None:
+            node = self._new_node(exec_id, node_name, process, when)
+        self._fill(node, node_name, process)
+        node.seen_exec = True
+        node.placeholder = False
+        node.forked = False
+        pid_key = (node_name, node.pid)
+        if "clone" not in node.flags.split():
+            previous_id = self.by_pid.get(pid_key)
+            previous = self.nodes.get(previous_id) if previous_id else None
+            if previous is not None and previous is not node and not previous.exited:
+                self._replace_image(previous, node)
+                self.by_pid[pid_key] = node.exec_id
+                self._changed(node.exec_id)
+                return
+        if not node.exited:
+            self.by_pid[pid_key] = node.exec_id
+        parent_id = process.parent_exec_id or (parent_msg.exec_id if parent_msg is not None else "")
+        self._link(node, self.aliases.get(parent_id, parent_id))
+        self._changed(node.exec_id)
+
+    def _on_exit(self, node_name: str, exit_event: Any, when: float) -> None:
+        if not exit_event.HasField("process"):
+            return
+        process = exit_event.process
+        parent_msg = exit_event.parent if exit_event.HasField("parent") else None
+        node = self._touch(node_name, process, parent_msg, exit_event.ancestors, when)
+        if not node.seen_exec:
+            node.forked = True
+        if exit_event.HasField("time"):
+            when = _ts(exit_event.time)
+        if not node.exited:
+            node.exited = True
+            node.exit_time = when
+            self._exited.append((when, node.exec_id))
+        node.status = exit_event.status
+        node.signal = exit_event.signal
+        key = (node_name, node.pid)
+        if self.by_pid.get(key) == node.exec_id:
+            del self.by_pid[key]
+        self._changed(node.exec_id)
+
+    def _touch(self, node_name: str, process: Any, parent_msg: Any, ancestors: Any, when: float) -> ProcessNode:
+        """The node an exit or policy event belongs to, created as a placeholder when unseen."""
+        exec_id = process.exec_id or self._synthetic_id(node_name, process)
+        node = self.get(exec_id)
+        if node is not None:
+            if node.placeholder and not node.binary and process.binary:
+                self._fill(node, node_name, process)
+            return node
+        self._ensure_ancestry(node_name, parent_msg, ancestors, when)
+        node = self._new_node(exec_id, node_name, process, when)
+        self._fill(node, node_name, process)
+        parent_id = process.parent_exec_id or (parent_msg.exec_id if parent_msg is not None else "")
+        self._link(node, self.aliases.get(parent_id, parent_id))
+        if not process.exec_id or "unknown" in node.flags.split():
+            node.placeholder = True
+        return node
+
+    def _ensure_ancestry(self, node_name: str, parent_msg: Any, ancestors: Any, when: float) -> None:
+        """Placeholders for the parent and ancestors (oldest first) that were never seen."""
+        chain = list(ancestors)
+        chain.reverse()  # ancestors run from the grandparent upward; build from the top down
+        if parent_msg is not None:
+            chain.append(parent_msg)
+        for process in chain:
+            exec_id = process.exec_id
+            if not exec_id:
+                continue
+            node = self.get(exec_id)
+            if node is None:
+                node = self._new_node(exec_id, node_name, process, when)
+                self._fill(node, node_name, process)
+                self._link(node, self.aliases.get(process.parent_exec_id, process.parent_exec_id))
+                self._changed(exec_id)
+                if not node.exited and node.pid:
+                    self.by_pid.setdefault((node_name, node.pid), exec_id)
+            elif node.placeholder and not node.binary:
+                self._fill(node, node_name, process)
+                if not node.parent_id and process.parent_exec_id:
+                    self._link(node, process.parent_exec_id)
+                self._changed(exec_id)
+
+    def _replace_image(self, old: ProcessNode, new: ProcessNode) -> None:
+        """`new` (exec without clone on the same pid) takes `old`'s place; `old` goes to history."""
+        grandparent = old.parent_id
+        if new.parent_id:
+            self._unlink(new)
+        new.history = (old.history + [(old.exec_id, old.binary, old.arguments)])[-HISTORY_PER_PROCESS:]
+        for child_id in list(old.children):
+            child = self.nodes.get(child_id)
+            if child is not None and child is not new:
+                child.parent_id = new.exec_id
+                new.children[child_id] = None
+                self.moved.add(child_id)
+        old.children.clear()
+        if old.events:
+            events = new.events if new.events is not None else deque(maxlen=EVENTS_PER_PROCESS)
+            events.extendleft(reversed(old.events))
+            new.events = events
+            new.event_count += old.event_count
+        for flag in old.flags_raised:
+            if flag not in new.flags_raised:
+                new.flags_raised.append(flag)
+        self._drop(old)
+        self.aliases[old.exec_id] = new.exec_id
+        new.aliases.append(old.exec_id)
+        for alias in old.aliases:
+            self.aliases[alias] = new.exec_id
+            new.aliases.append(alias)
+        self._link(new, grandparent)
+        self.moved.add(new.exec_id)
+
+    # --- structure helpers -----------------------------------------------------------------------
+
+    def _synthetic_id(self, node_name: str, process: Any) -> str:
+        pid = process.pid.value if process.HasField("pid") else 0
+        start = process.start_time.seconds if process.HasField("start_time") else 0
+        return f"{node_name}:unknown:{pid}:{start}"
+
+    def _new_node(self, exec_id: str, node_name: str, process: Any, when: float) -> ProcessNode:
+        self._serial += 1
+        node = ProcessNode(exec_id, group_of(node_name, process), when)
+        self.nodes[exec_id] = node
+        self.added[exec_id] = None
+        waiting = self._waiting.pop(exec_id, None)
+        if waiting:
+            for child_id in waiting:
+                child = self.nodes.get(child_id)
+                if child is not None and child.parent_id == exec_id:
+                    child.parent_id = ""
+                    self._link(child, exec_id)
+        return node
+
+    def _fill(self, node: ProcessNode, node_name: str, process: Any) -> None:
+        if process.HasField("pid"):
+            node.pid = process.pid.value
+        if process.binary:
+            node.binary = process.binary
+            node.arguments = process.arguments
+        if process.HasField("uid"):
+            node.uid = process.uid.value
+        if process.HasField("user"):
+            node.user = process.user.name
+        if process.HasField("start_time"):
+            stamp = process.start_time
+            node.start = stamp.seconds + stamp.nanos * 1e-9
+        node.flags = process.flags
+        if process.HasField("pod") or node.process is None or process.binary:
+            node.process = process
+        group = group_of(node_name, process)
+        if group != node.group and (process.HasField("pod") or not node.group[2]):
+            node.group = group
+            self.moved.add(node.exec_id)
+
+    def _link(self, node: ProcessNode, parent_id: str) -> None:
+        """Attach `node` under `parent_id`, refusing self-parents and cycles."""
+        if node.parent_id == parent_id:
+            if parent_id and parent_id in self.nodes:
+                self.nodes[parent_id].children[node.exec_id] = None
+            return
+        if node.parent_id:
+            self._unlink(node)
+        if not parent_id or parent_id == node.exec_id:
+            if parent_id:
+                self.counts["cycles"] += 1
+            return
+        parent = self.nodes.get(parent_id)
+        if parent is None:
+            node.parent_id = parent_id  # parent unknown yet: linked when it appears
+            self._waiting.setdefault(parent_id, {})[node.exec_id] = None
+            return
+        # cycle guard: walking up from the parent must not reach node
+        current, depth = parent, 0
+        while current is not None and depth < MAX_DEPTH:
+            if current is node:
+                self.counts["cycles"] += 1
+                return
+            up = current.parent_id
+            current = self.nodes.get(up) if up and up != current.exec_id else None
+            depth += 1
+        node.parent_id = parent_id
+        parent.children[node.exec_id] = None
+        self.moved.add(node.exec_id)
+        self.updated.add(parent_id)
+
+    def _unlink(self, node: ProcessNode) -> None:
+        parent = self.nodes.get(node.parent_id)
+        if parent is not None:
+            parent.children.pop(node.exec_id, None)
+            self.updated.add(parent.exec_id)
+        elif node.parent_id in self._waiting:
+            waiting = self._waiting[node.parent_id]
+            waiting.pop(node.exec_id, None)
+            if not waiting:
+                del self._waiting[node.parent_id]
+        node.parent_id = ""
+
+    def _changed(self, exec_id: str) -> None:
+        if exec_id not in self.added:
+            self.updated.add(exec_id)
+
+    def _drop(self, node: ProcessNode) -> None:
+        """Remove one node from every index (children must have been moved or removed)."""
+        exec_id = node.exec_id
+        self._unlink(node)
+        del self.nodes[exec_id]
+        for alias in node.aliases:
+            if self.aliases.get(alias) == exec_id:
+                del self.aliases[alias]
+        key = (node.group[0], node.pid)
+        if self.by_pid.get(key) == exec_id:
+            del self.by_pid[key]
+        self._expired.discard(exec_id)
+        if self.added.pop(exec_id, 1) is None:
+            pass  # never shown: nothing for the pane to remove
+        else:
+            self.removed.add(exec_id)
+        self.updated.discard(exec_id)
+        self.moved.discard(exec_id)
+
+    def _remove_cascade(self, node: ProcessNode) -> int:
+        """Remove an expired leaf, then any expired ancestors it was keeping."""
+        removed = 0
+        while node is not None and not node.children:
+            parent = self.nodes.get(node.parent_id) if node.parent_id else None
+            self._drop(node)
+            removed += 1
+            if parent is not None and parent.exec_id in self._expired and not parent.children:
+                node = parent
+            else:
+                break
+        return removed
+
+    def _evict(self) -> None:
+        """Over the cap: drop the oldest exited processes first, then the oldest of all."""
+        nodes = self.nodes
+        exited = self._exited
+        while len(nodes) > self.max_nodes and exited:
+            _, exec_id = exited.popleft()
+            node = nodes.get(exec_id)
+            if node is None or not node.exited:
+                continue
+            self._evict_one(node)
+        while len(nodes) > self.max_nodes:
+            self._evict_one(next(iter(nodes.values())))
+
+    def _evict_one(self, node: ProcessNode) -> None:
+        """Drop `node`, handing its children to its parent so the tree stays connected."""
+        grandparent = node.parent_id
+        for child_id in list(node.children):
+            child = self.nodes.get(child_id)
+            if child is None:
+                continue
+            child.parent_id = ""
+            self._link(child, grandparent if grandparent in self.nodes else "")
+            self.moved.add(child_id)
+        node.children.clear()
+        self._drop(node)
+        self.counts["evicted"] += 1
