@@ -1,0 +1,273 @@
+"""Tetragon's GetEvents stream(s) into a bounded buffer, with a visible lifecycle (no Textual).
+
+One thread per `--tetragon-server` address, all feeding the same buffer, so several nodes show in one
+forest. Filters go to the agent (`allow_list`/`deny_list`), as `tetra getevents` sends them, so
+filtered-out events never cross the wire. On any stream failure the channel is closed and a new one
+is built after a backoff: a Python client that only retries on the old channel can stay UNAVAILABLE
+for minutes after the agent restarts (see notes/tetragon.md §6.7).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
+from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
+
+DEFAULT_SOCKET = "/var/run/tetragon/tetragon.sock"
+INFO_FILE = "/var/run/tetragon/tetragon-info.json"
+DEFAULT_TCP = "localhost:54321"
+MAX_RECEIVE_BYTES = 16 * 1024 * 1024  # tetra's default is 10 MiB; gRPC Python's is 4 MiB
+CHANNEL_OPTIONS = (
+    ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+    ("grpc.enable_retries", 0),
+    ("grpc.keepalive_time_ms", 30_000),
+)
+FATAL_CODES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAUTHENTICATED}
+
+EVENT_TYPE_NAMES = {
+    "process_exec": "PROCESS_EXEC", "process_exit": "PROCESS_EXIT", "process_kprobe": "PROCESS_KPROBE",
+    "process_tracepoint": "PROCESS_TRACEPOINT", "process_loader": "PROCESS_LOADER",
+    "process_uprobe": "PROCESS_UPROBE", "process_throttle": "PROCESS_THROTTLE", "process_lsm": "PROCESS_LSM",
+    "process_usdt": "PROCESS_USDT",
+}
+
+
+# --- where to connect ----------------------------------------------------------------------------
+
+def default_targets(socket_path: str = DEFAULT_SOCKET, info_file: str = INFO_FILE) -> list[str]:
+    """tetra's order: the agent's unix socket if present, else tetragon-info.json, else localhost:54321."""
+    if os.path.exists(socket_path):
+        return [f"unix://{socket_path}"]
+    try:
+        address = json.loads(Path(info_file).read_text()).get("server_address", "")
+    except (OSError, ValueError, AttributeError):
+        address = ""
+    if isinstance(address, str) and address:
+        return [normalize_target(address)]
+    return [DEFAULT_TCP]
+
+
+def normalize_target(address: str) -> str:
+    """`unix:///path` stays; `host` gets Tetragon's default port; `host:port` stays."""
+    if address.startswith("unix:"):
+        return address
+    if address.startswith("/"):
+        return f"unix://{address}"
+    if ":" not in address or (address.startswith("[") and address.endswith("]")):
+        return f"{address}:54321"
+    return address
+
+
+def socket_permission_problem(target: str) -> str | None:
+    """Why this user cannot open a unix-socket target (Tetragon makes it 0660 root), or None."""
+    if not target.startswith("unix:"):
+        return None
+    path = target.removeprefix("unix://") if target.startswith("unix://") else target.removeprefix("unix:")
+    try:
+        info = os.stat(path)
+    except PermissionError:
+        return (f"permission denied on {path}: its directory is closed to this user; the Tetragon socket "
+                "is for root and its group only; run ebtop as root (sudo)")
+    except OSError:
+        return None
+    if os.access(path, os.R_OK | os.W_OK):
+        return None
+    mode = stat.filemode(info.st_mode)
+    return (f"permission denied on {path} ({mode}, uid {info.st_uid} gid {info.st_gid}): the Tetragon socket "
+            f"is for root and its group only; run ebtop as root (sudo) or as a member of gid {info.st_gid}")
+
+
+# --- the request ---------------------------------------------------------------------------------
+
+@dataclass
+class EventFilters:
+    """What the agent should send: one allow Filter (every set field must match) plus a deny list."""
+
+    namespaces: list[str] = field(default_factory=list)
+    pod_regex: list[str] = field(default_factory=list)
+    binary_regex: list[str] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)
+    health_checks: bool = False
+
+    def request(self) -> Any:
+        request = events_pb2.GetEventsRequest()
+        allow = events_pb2.Filter(namespace=self.namespaces, pod_regex=self.pod_regex,
+                                  binary_regex=self.binary_regex)
+        for name in self.event_types:
+            allow.event_set.append(events_pb2.EventType.Value(event_type_name(name)))
+        if allow.ByteSize():
+            request.allow_list.append(allow)
+        if not self.health_checks:
+            deny = request.deny_list.add()
+            deny.health_check.value = True
+        return request
+
+
+_EVENT_TYPES = frozenset(events_pb2.EventType.keys())
+
+
+def event_type_name(name: str) -> str:
+    """`process_exec`, `PROCESS_EXEC` or `exec` -> `PROCESS_EXEC`; ValueError for unknown names."""
+    key = name.strip().upper()
+    if not key.startswith("PROCESS_"):
+        key = "PROCESS_" + key
+    if key not in _EVENT_TYPES:
+        valid = ", ".join(sorted(EVENT_TYPE_NAMES.values()))
+        raise ValueError(f"unknown event type {name!r} (expected one of {valid})")
+    return key
+
+
+# --- the stream ----------------------------------------------------------------------------------
+
+class TargetStream:
+    """One agent: connect, stream into the buffer, recreate the channel and retry on failure."""
+
+    def __init__(self, target: str, request: Any, sink: Callable[[Any], None], stop: threading.Event,
+                 backoff: Backoff | None = None) -> None:
+        self.target = target
+        self.request = request
+        self.sink = sink
+        self.status = StatusHolder()
+        self.version = ""
+        self.received = 0
+        self.connects = 0
+        self._stop = stop
+        self._backoff = backoff or Backoff(base=0.5, cap=10.0)
+        self._call: Any = None
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self.run, name=f"tetragon:{target}", daemon=True)
+
+    def cancel(self) -> None:
+        with self._lock:
+            call = self._call
+        if call is not None:
+            call.cancel()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            problem = socket_permission_problem(self.target)
+            if problem:
+                self.status.set(SourceState.FAILED, problem)
+                return
+            self.status.set(SourceState.CONNECTING, self.target)
+            channel = grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+            reason = ""
+            try:
+                reason = self._stream(channel)
+            except grpc.RpcError as error:
+                if self._stop.is_set():
+                    break
+                code = error.code()
+                details = error.details() or ""
+                if code in FATAL_CODES:
+                    self.status.set(SourceState.FAILED, f"{self.target}: {code.name}: {details}")
+                    return
+                if "Permission denied" in details or code is grpc.StatusCode.PERMISSION_DENIED:
+                    self.status.set(SourceState.FAILED, f"{self.target}: permission denied: run ebtop as root "
+                                                        f"or as a member of the socket's group ({details})")
+                    return
+                reason = f"{code.name}: {details}" if details else code.name
+            finally:
+                with self._lock:
+                    self._call = None
+                channel.close()
+            if self._stop.is_set():
+                break
+            delay = self._backoff.next_delay()
+            self.status.set(SourceState.RETRYING, f"{self.target}: {reason}", retry_at=time.monotonic() + delay)
+            self._stop.wait(delay)
+        self.status.set(SourceState.ENDED, "stopped")
+
+    def _stream(self, channel: grpc.Channel) -> str:
+        stub = sensors_pb2_grpc.FineGuidanceSensorsStub(channel)
+        try:
+            self.version = stub.GetVersion(sensors_pb2.GetVersionRequest(), timeout=5).version
+        except grpc.RpcError as error:
+            if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
+                raise
+        call = stub.GetEvents(self.request)
+        with self._lock:
+            self._call = call
+        if self._stop.is_set():
+            call.cancel()
+            return "stopped"
+        self.connects += 1
+        self.status.set(SourceState.STREAMING, f"{self.target}" + (f" (tetragon {self.version})" if self.version else ""))
+        self._backoff.reset()
+        sink = self.sink
+        for response in call:
+            sink(response)
+            self.received += 1
+        return "stream ended by the server"
+
+
+class TetragonSource:
+    """Several agents merged into one bounded buffer; `describe()` is the status-line text."""
+
+    def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
+                 buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
+                 backoff_factory: Callable[[], Backoff] | None = None) -> None:
+        self.targets = [normalize_target(t) for t in targets] or default_targets()
+        self.filters = filters or EventFilters()
+        self.buffer: BoundedBuffer[Any] = buffer if buffer is not None else BoundedBuffer(200_000)
+        self.recorder = recorder
+        self._stop = threading.Event()
+        request = self.filters.request()
+        sink = self._sink_recording if recorder is not None else self.buffer.put
+        self.streams = [TargetStream(t, request, sink, self._stop,
+                                     backoff_factory() if backoff_factory else None) for t in self.targets]
+
+    def _sink_recording(self, response: Any) -> None:
+        self.buffer.put(response)
+        self.recorder.write(response)
+
+    def start(self) -> None:
+        for stream in self.streams:
+            stream.thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        for stream in self.streams:
+            stream.cancel()
+        for stream in self.streams:
+            if stream.thread.is_alive():
+                stream.thread.join(timeout)
+        if self.recorder is not None:
+            self.recorder.close()
+
+    @property
+    def received(self) -> int:
+        return sum(stream.received for stream in self.streams)
+
+    @property
+    def version(self) -> str:
+        return next((s.version for s in self.streams if s.version), "")
+
+    def state(self) -> SourceState:
+        """Overall state: streaming if any agent streams, failed only if all failed."""
+        states = [s.status.get().state for s in self.streams]
+        for candidate in (SourceState.STREAMING, SourceState.CONNECTING, SourceState.RETRYING,
+                          SourceState.FAILED, SourceState.ENDED):
+            if candidate in states:
+                return candidate
+        return SourceState.IDLE
+
+    def describe(self, now: float | None = None) -> str:
+        if len(self.streams) == 1:
+            return self.streams[0].status.get().describe(now)
+        streaming = sum(1 for s in self.streams if s.status.get().state is SourceState.STREAMING)
+        parts = [f"{streaming}/{len(self.streams)} streaming"]
+        parts += [s.status.get().describe(now) for s in self.streams
+                  if s.status.get().state is not SourceState.STREAMING]
+        return "; ".join(parts)
