@@ -1,0 +1,133 @@
+"""KernelSource: worker-thread loading, exact counts through the source, clean detach on every exit."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.workload import Workload, build
+from tui.model.syscall_names import syscall_number
+from tui.sources.base import SourceState
+from tui.sources.bpf_env import Problem
+from tui.sources.kernel import KernelSource, step_interval
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def bpf_fds() -> int:
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if "bpf" in os.readlink(f"/proc/self/fd/{name}"):
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
+def test_interval_steps() -> None:
+    assert step_interval(5, +1) == 10 and step_interval(5, -1) == 2
+    assert step_interval(1, -1) == 1 and step_interval(60, +1) == 60
+    assert step_interval(3, +1) == 5 and step_interval(3, -1) == 2
+
+
+def test_fatal_precondition_fails_without_touching_bpf() -> None:
+    problem = Problem("eBPF needs privileges (not root)", "run as root", ("syscall counts",), fatal=True)
+    source = KernelSource(preconditions=lambda: [problem])
+    source.start()
+    assert wait_for(lambda: not source.running)
+    status = source.status.get()
+    assert status.state is SourceState.FAILED and "not root" in status.reason
+    assert source.problems == [problem]
+    assert len(source.intervals) == 0
+    source.stop()
+
+
+@pytest.mark.kernel
+def test_source_counts_exactly_and_detaches_on_stop(tmp_path: Path) -> None:
+    before = bpf_fds()
+    binary = build(tmp_path)
+    comm = "ebs" + secrets.token_hex(5)
+    source = KernelSource(interval=0.5, mode="pid", probes=())
+    source.start()
+    assert wait_for(lambda: source.status.get().state is SourceState.STREAMING), source.status.get()
+    assert wait_for(lambda: len(source.intervals) > 0)  # the first interval came from the worker
+    source.intervals.drain()
+    worker = Workload(binary, comm, "getppid", 100_000)
+    worker.go()
+    assert worker.wait() == 0
+    source.read_now()
+    nr = syscall_number("getppid")
+    total = 0
+
+    def collected() -> bool:
+        nonlocal total
+        for interval in source.intervals.drain():
+            total += sum(s.count for s in interval.samples if s.pid == worker.pid and s.sysid == nr)
+        return total >= 100_000
+
+    assert wait_for(collected)
+    time.sleep(0.6)
+    collected()
+    assert total == 100_000
+    assert bpf_fds() > before
+    source.stop()
+    assert not source.running
+    assert source.status.get().state is SourceState.ENDED
+    assert bpf_fds() == before  # every program, map and link fd closed
+
+
+@pytest.mark.kernel
+def test_sigterm_detaches_then_chains_to_previous_handler(tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from tui.sources.base import SourceState
+        from tui.sources.kernel import KernelSource
+
+        def bpf_fds():
+            count = 0
+            for n in os.listdir("/proc/self/fd"):
+                try:
+                    count += "bpf" in os.readlink(f"/proc/self/fd/{{n}}")
+                except OSError:
+                    pass
+            return count
+
+        def previous(signum, frame):
+            links = bpf_fds()
+            print("previous handler ran", source.status.get().state.value, "bpf fds", links, flush=True)
+            sys.exit(7)
+
+        signal.signal(signal.SIGTERM, previous)
+        source = KernelSource(interval=0.5, probes=())
+        source.start()
+        while source.status.get().state is not SourceState.STREAMING:
+            time.sleep(0.02)
+        print("ready", flush=True)
+        time.sleep(60)
+    """))
+    child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    child.terminate()
+    out = child.stdout.read()
+    assert child.wait(timeout=20) == 7
+    assert "previous handler ran ended bpf fds 0" in out

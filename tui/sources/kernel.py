@@ -1,0 +1,256 @@
+"""The local kernel source: bcc programs compiled, attached and read on a worker thread.
+
+The worker checks preconditions first (each missing one becomes a `Problem` line naming the views it
+turns off), compiles the syscall counter and then the event probes, reads the counters every
+interval (the first one after a second, so counts show quickly), drains the ring buffers every
+0.1 s, and detaches everything when stopped. Whatever stops the process (exit, SIGTERM, SIGHUP, an
+exception) detaches the probes: atexit and signal handlers chain to the handlers found before.
+The UI reads `status`, `problems`, and drains `intervals` and `events`; it never waits for bcc.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tui.model.syscalls import SyscallInterval
+from tui.sources import bpf_env
+from tui.sources.base import BoundedBuffer, SourceState, StatusHolder
+from tui.sources.bpf_env import BpfUnavailable, Problem
+
+INTERVAL_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0)
+FIRST_INTERVAL = 1.0
+POLL_SECONDS = 0.1
+ALL_PROBES = ("opens", "tcp", "blockio")
+
+
+def step_interval(current: float, direction: int) -> float:
+    """The next interval up (+1) or down (-1) the steps, as `+`/`-` move it."""
+    if direction > 0:
+        return next((s for s in INTERVAL_STEPS if s > current + 1e-9), INTERVAL_STEPS[-1])
+    return next((s for s in reversed(INTERVAL_STEPS) if s < current - 1e-9), INTERVAL_STEPS[0])
+
+
+class KernelSource:
+    """Syscall counts per interval plus the event probes, produced on one worker thread."""
+
+    def __init__(self, interval: float = 5.0, mode: str = "comm", failed: bool = False,
+                 latency: bool = False, probes: Iterable[str] = ALL_PROBES, slow_ms: float = 10.0,
+                 cost: bool = True, mount_tracefs: bool = True,
+                 preconditions: Callable[[], list[Problem]] | None = None) -> None:
+        self.status = StatusHolder()
+        self.problems: list[Problem] = []
+        self.intervals: BoundedBuffer[SyscallInterval] = BoundedBuffer(maxlen=64)
+        self.events: BoundedBuffer[object] = BoundedBuffer(maxlen=50_000)
+        self.interval = float(interval)
+        self.mode = mode
+        self.failed = failed
+        self.latency = latency
+        self.probe_names = tuple(probes)
+        self.slow_ms = slow_ms
+        self.cost = cost
+        self.mount_tracefs = mount_tracefs
+        self.active_probes: tuple[str, ...] = ()
+        self.started_at: float | None = None
+        self.first_counts_at: float | None = None
+        self._preconditions = preconditions
+        self._pending: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake_read = threading.Event()
+
+    # -- control, from any thread -------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        _LIVE.add(self)
+        install_exit_handlers()
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="ebtop-kernel", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        _LIVE.discard(self)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def set_interval(self, seconds: float) -> None:
+        self.interval = max(0.2, float(seconds))
+
+    def configure(self, mode: str | None = None, failed: bool | None = None, latency: bool | None = None) -> None:
+        """Change what the kernel counts; applied by the worker before its next poll."""
+        with self._lock:
+            for name, value in (("mode", mode), ("failed", failed), ("latency", latency)):
+                if value is not None:
+                    setattr(self, name, value)
+                    self._pending[name] = value
+
+    def read_now(self) -> None:
+        """Ask for an interval to end now (after a mode switch, so the view fills at once)."""
+        self._wake_read.set()
+
+    # -- the worker ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        counter = None
+        probes: list[Any] = []
+        meter = None
+        try:
+            self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
+            check = self._preconditions or (lambda: bpf_env.check_preconditions(mount=self.mount_tracefs))
+            problems = check()
+            self.problems = list(problems)
+            if bpf_env.fatal(problems):
+                first = next(p for p in problems if p.fatal)
+                self.status.set(SourceState.FAILED, first.line())
+                return
+            off = bpf_env.disabled_views(problems)
+            self.status.set(SourceState.CONNECTING, "compiling the syscall counter")
+            from tui.sources.kernel_syscalls import SyscallCounter
+
+            with self._lock:
+                self._pending.clear()
+                want_exit = bpf_env.VIEW_FAILED not in off
+                counter = SyscallCounter(self.mode, self.failed and want_exit, self.latency and want_exit)
+            if self._stop.is_set():
+                return
+            deadline = time.monotonic() + FIRST_INTERVAL
+            self.status.set(SourceState.STREAMING, "counting syscalls; loading probes")
+            probes = self._load_probes(off)
+            if self.cost:
+                from tui.sources.kernel_cost import CostMeter
+
+                meter = CostMeter()
+                if meter.fd is None:
+                    self._add_problem(Problem(f"own cost not measured ({meter.reason})", "",
+                                              (bpf_env.VIEW_COST,)))
+            self.active_probes = tuple(p.name for p in probes)
+            self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
+            self._loop(counter, probes, meter, deadline)
+        except BpfUnavailable as exc:
+            self._add_problem(Problem(f"syscall counter not loaded: {exc}", "", (bpf_env.VIEW_COUNTS,), True))
+            self.status.set(SourceState.FAILED, str(exc))
+        except Exception as exc:  # keep the UI alive and say what happened
+            self.status.set(SourceState.FAILED, f"{type(exc).__name__}: {exc}")
+        finally:
+            for probe in probes:
+                with contextlib.suppress(Exception):
+                    probe.close()
+            if counter is not None:
+                with contextlib.suppress(Exception):
+                    counter.close()
+            if meter is not None:
+                meter.close()
+            if self.status.get().state is not SourceState.FAILED:
+                self.status.set(SourceState.ENDED, "probes detached")
+
+    def _streaming_reason(self, probes: list[Any]) -> str:
+        names = ", ".join(p.name for p in probes) or "none"
+        return f"counting syscalls every {self.interval:g}s; probes: {names}"
+
+    def _add_problem(self, problem: Problem) -> None:
+        self.problems = [*self.problems, problem]
+
+    def _load_probes(self, off: set[str]) -> list[Any]:
+        from tui.sources.kernel_probes import PROBE_VIEWS, PROBES, BlockProbe
+
+        loaded = []
+        for name in self.probe_names:
+            if self._stop.is_set():
+                break
+            views = PROBE_VIEWS[name]
+            if all(view in off for view in views):
+                continue
+            self.status.set(SourceState.STREAMING, f"counting syscalls; compiling the {name} probe")
+            try:
+                if PROBES[name] is BlockProbe:
+                    loaded.append(BlockProbe(self.events.put, slow_ms=self.slow_ms))
+                else:
+                    loaded.append(PROBES[name](self.events.put))
+            except BpfUnavailable as exc:
+                self._add_problem(Problem(f"{name} probe not loaded: {exc}", "", views))
+        return loaded
+
+    def _loop(self, counter: Any, probes: list[Any], meter: Any, deadline: float) -> None:
+        from tui.model.probes import CostReport
+
+        while not self._stop.is_set():
+            now = time.monotonic()
+            self._stop.wait(max(0.0, min(POLL_SECONDS, deadline - now)))
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            if pending:
+                counter.configure(**pending)
+            for probe in probes:
+                probe.poll()
+            now = time.monotonic()
+            if now >= deadline or self._wake_read.is_set():
+                self._wake_read.clear()
+                interval = counter.read()
+                self.intervals.put(interval)
+                if self.first_counts_at is None:
+                    self.first_counts_at = now
+                for probe in probes:
+                    probe.read_interval()
+                if meter is not None and meter.fd is not None:
+                    fds = dict(counter.program_fds())
+                    for probe in probes:
+                        fds.update({f"{probe.name}:{k}": v for k, v in probe.program_fds().items()})
+                    self.events.put(CostReport(tuple(meter.read(fds))))
+                self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
+                deadline = now + self.interval
+
+
+# -- detaching on every way out -------------------------------------------------------------------
+_LIVE: weakref.WeakSet[KernelSource] = weakref.WeakSet()
+_PREVIOUS: dict[int, Any] = {}
+_INSTALLED = False
+
+
+def close_all() -> None:
+    """Stop every running kernel source; their workers detach the probes."""
+    for source in list(_LIVE):
+        with contextlib.suppress(Exception):
+            source.stop(timeout=3.0)
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    close_all()
+    previous = _PREVIOUS.get(signum)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_IGN:
+        return
+    else:  # the default action: die of the same signal, as if ebtop had not been here
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def install_exit_handlers() -> None:
+    """atexit plus SIGTERM/SIGHUP handlers that detach, then chain to what was there before."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    _INSTALLED = True
+    atexit.register(close_all)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            _PREVIOUS[signum] = signal.getsignal(signum)
+            signal.signal(signum, _on_signal)
+        except (ValueError, OSError):
+            pass

@@ -1,0 +1,166 @@
+"""The event-style probes (file opens, TCP, block I/O): load, drain their ring buffers, read drops.
+
+Each probe family is its own bcc program, so one that cannot load (a tracepoint missing on this
+kernel) turns off only its view. Ring buffers are consumed on the source's worker timer and the BPF
+side submits with BPF_RB_NO_WAKEUP, so no event costs a wakeup. Events become the small frozen
+dataclasses of `tui.model.probes` and go to `sink`.
+No Textual here; call everything from the kernel source's worker thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from tui.model.probes import BlockEvent, BlockHistDelta, ConnectEvent, DropCount, OpenEvent, RetransEvent
+from tui.sources import bpf_env
+from tui.sources.bpf_env import close_bpf, load_bpf, program_text
+
+Sink = Callable[[object], None]
+TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
+              6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
+              12: "NEW_SYN_RECV"}
+OPEN_SYSCALLS = ("open", "openat", "openat2")
+
+
+def tracepoint_exists(category: str, name: str) -> bool:
+    base = bpf_env.tracefs_dir()
+    return base is not None and (base / "events" / category / name / "format").exists()
+
+
+def comm_of(raw: bytes) -> str:
+    return bytes(raw).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def address(family: int, raw: Any) -> str:
+    data = bytes(raw)
+    if family == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, data[:4])
+    return socket.inet_ntop(socket.AF_INET6, data[:16])
+
+
+class EventProbe:
+    """A loaded probe program with one ring buffer and a drop counter."""
+
+    name = "probe"
+    view = ""
+    source_file = ""
+    ring = b""
+    ring_pages = 64
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.errors = 0
+        self.bpf: Any = load_bpf(program_text(self.source_file), cflags=self.cflags())
+        self._drops_seen = 0
+        self.bpf[self.ring].open_ring_buffer(self._callback)
+
+    def cflags(self) -> list[str]:
+        return [f"-DRING_PAGES={self.ring_pages}"]
+
+    def _callback(self, _ctx: Any, data: Any, _size: int) -> int:
+        try:
+            self.sink(self.decode(self.bpf[self.ring].event(data)))
+        except Exception:  # a bad event must not kill the worker, nor print over the TUI
+            self.errors += 1
+        return 0
+
+    def decode(self, raw: Any) -> object:
+        raise NotImplementedError
+
+    def poll(self) -> None:
+        """Consume whatever the ring buffer holds, without blocking."""
+        self.bpf.ring_buffer_consume()
+
+    def read_interval(self) -> None:
+        """Report per-interval data (drops, kernel histograms) to the sink."""
+        total = self.bpf[b"drops"][ctypes.c_int(0)].value
+        if total > self._drops_seen:
+            self.sink(DropCount(self.name, total - self._drops_seen))
+        self._drops_seen = total
+
+    def program_fds(self) -> dict[str, int]:
+        return {name.decode(): fn.fd for name, fn in self.bpf.funcs.items()}
+
+    def close(self) -> None:
+        close_bpf(self.bpf)
+        self.bpf = None
+
+
+class OpensProbe(EventProbe):
+    name = "opens"
+    view = bpf_env.VIEW_OPENS
+    source_file = "opens.c"
+    ring = b"open_events"
+    path_len = 256
+
+    def cflags(self) -> list[str]:
+        flags = [*super().cflags(), f"-DPATH_LEN={self.path_len}"]
+        if tracepoint_exists("syscalls", "sys_enter_open"):
+            flags.append("-DHAVE_OPEN=1")
+        if tracepoint_exists("syscalls", "sys_enter_openat2"):
+            flags.append("-DHAVE_OPENAT2=1")
+        return flags
+
+    def decode(self, raw: Any) -> OpenEvent:
+        path = bytes(raw.path).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        return OpenEvent(raw.pid, comm_of(raw.comm), raw.ret, raw.flags, path, OPEN_SYSCALLS[raw.which % 3])
+
+
+class TcpProbe(EventProbe):
+    name = "tcp"
+    view = bpf_env.VIEW_CONNLAT
+    source_file = "tcp.c"
+    ring = b"tcp_events"
+    ring_pages = 16
+
+    def decode(self, raw: Any) -> object:
+        comm = comm_of(raw.comm)
+        daddr = address(raw.family, raw.daddr)
+        if raw.kind == 3:
+            return RetransEvent(raw.pid, comm, address(raw.family, raw.saddr), raw.sport, daddr, raw.dport,
+                                TCP_STATES.get(raw.state, str(raw.state)))
+        return ConnectEvent(raw.pid, comm, daddr, raw.dport, raw.latency_ns, raw.kind == 1)
+
+
+class BlockProbe(EventProbe):
+    name = "blockio"
+    view = bpf_env.VIEW_SLOWIO
+    source_file = "blockio.c"
+    ring = b"bio_events"
+    ring_pages = 16
+
+    def __init__(self, sink: Sink, slow_ms: float = 10.0) -> None:
+        self.slow_ns = int(slow_ms * 1e6)
+        super().__init__(sink)
+        self._hist_seen = [0] * 64
+
+    def cflags(self) -> list[str]:
+        return [*super().cflags(), f"-DSLOW_NS={self.slow_ns}ULL"]
+
+    def decode(self, raw: Any) -> BlockEvent:
+        dev = f"{raw.dev >> 20}:{raw.dev & 0xFFFFF}"  # the kernel's dev_t: 12 bits major, 20 minor
+        rwbs = bytes(raw.rwbs).split(b"\0", 1)[0].decode("ascii", "replace")
+        return BlockEvent(dev, raw.sector, raw.bytes, raw.latency_ns, rwbs)
+
+    def read_interval(self) -> None:
+        super().read_interval()
+        table = self.bpf[b"lat_hist"]
+        slots = {}
+        for index in range(64):
+            value = table[ctypes.c_int(index)].value
+            if value != self._hist_seen[index]:
+                slots[index] = value - self._hist_seen[index]
+                self._hist_seen[index] = value
+        if slots:
+            self.sink(BlockHistDelta(slots))
+
+
+PROBES: dict[str, type[EventProbe]] = {"opens": OpensProbe, "tcp": TcpProbe, "blockio": BlockProbe}
+PROBE_VIEWS = {
+    "opens": (bpf_env.VIEW_OPENS,),
+    "tcp": (bpf_env.VIEW_RETRANS, bpf_env.VIEW_CONNLAT),
+    "blockio": (bpf_env.VIEW_SLOWIO,),
+}
