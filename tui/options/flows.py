@@ -1,27 +1,267 @@
-"""Flows options and batch mode (placeholder until the flows pane lands)."""
+"""Flows pane flags (hubble's names), batch mode (`ebtop -b --pane flows`) and pane construction.
+
+Filter flags are hubble observe's own (`--namespace`, `--pod`, `--verdict`, …, `--not` for the next one);
+the Processes pane's Tetragon filters are spelled `--tetragon-namespace`, `--tetragon-pod` to keep
+these free. Batch mode prints exactly what `hubble observe -o compact` would, to stdout, and exits at
+the end of input or after `-n N` flows; with a server and no `-n` it follows until interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, TextIO
+
+from tui.sources.hubble_filters import (
+    DEST,
+    FilterError,
+    FilterFlag,
+    History,
+    add_filter_arguments,
+    build_request,
+    describe_filters,
+)
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
+    from tui.proto.observer import observer_pb2
+    from tui.render.hubble_compact import CompactOptions
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this family's flags to ebtop's parser."""
+    conn = parser.add_argument_group("flows: Hubble server (as the hubble CLI; env HUBBLE_SERVER, HUBBLE_TLS…)")
+    conn.add_argument("--hubble-server", metavar="ADDR", default=None,
+                      help="Hubble Relay or agent address (default unix:///var/run/cilium/hubble.sock when it "
+                           "exists, else localhost:4245); a tls:// prefix turns on TLS")
+    conn.add_argument("--hubble-tls", action="store_true", help="use TLS")
+    conn.add_argument("--hubble-tls-ca-cert-files", nargs="+", metavar="FILE", default=None,
+                      help="CA certificates (PEM) to verify the server with (default: system roots)")
+    conn.add_argument("--hubble-tls-client-cert-file", metavar="FILE", default=None,
+                      help="client certificate for mTLS (needs --hubble-tls or tls://)")
+    conn.add_argument("--hubble-tls-client-key-file", metavar="FILE", default=None,
+                      help="client key for mTLS (needs --hubble-tls or tls://)")
+    conn.add_argument("--hubble-tls-server-name", metavar="NAME", default=None,
+                      help="name to verify the server certificate against (e.g. instance.hubble-relay.cilium.io)")
+    conn.add_argument("--hubble-tls-allow-insecure", action="store_true",
+                      help="accept any server certificate (no verification)")
+    conn.add_argument("--hubble-file", metavar="FILE", default=None,
+                      help="replay `hubble observe -o json` lines from FILE (- = stdin) instead of a server")
+    conn.add_argument("--record-flows", metavar="FILE", default=None,
+                      help="also write every received response to FILE as JSON lines (replayable)")
+
+    filters = parser.add_argument_group("flows: filters (sent to the server, hubble observe semantics)")
+    add_filter_arguments(filters)
+
+    history = parser.add_argument_group("flows: history")
+    history.add_argument("--last", type=_positive, metavar="N", default=None,
+                         help="start with the last N flows (per node through Relay)")
+    history.add_argument("--first", type=_positive, metavar="N", default=None,
+                         help="the first N flows in the server's buffer (does not follow)")
+    history.add_argument("--since", metavar="TIME", default=None,
+                         help="flows since TIME: a duration ago (5m, 1h30m) or RFC3339")
+    history.add_argument("--until", metavar="TIME", default=None, help="flows until TIME (does not follow)")
+    history.add_argument("--follow", action="store_true", default=None,
+                         help="batch mode: keep following after the history flags' flows")
+
+    view = parser.add_argument_group("flows: display")
+    view.add_argument("--print-node-name", action="store_true", help="print the node name on each line")
+    view.add_argument("--print-policy-names", action="store_true",
+                      help="print the policies that allowed or denied policy-verdict flows")
+    view.add_argument("--ip-translation", action=argparse.BooleanOptionalAction, default=True,
+                      help="show pod, service or DNS names instead of IPs (default on)")
+    view.add_argument("--numeric", action="store_true", help="same as --no-ip-translation")
+    view.add_argument("--flow-buffer", type=_positive, metavar="N", default=10_000,
+                      help="flows kept for the list and detail view (default 10000)")
+    view.add_argument("--window", type=_positive, metavar="S", default=60,
+                      help="seconds covered by the top talkers, drops, DNS and HTTP views (default 60)")
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def filter_flags(args: argparse.Namespace) -> list[FilterFlag]:
+    return list(getattr(args, DEST, None) or [])
+
+
+def history_of(args: argparse.Namespace) -> History:
+    return History(last=getattr(args, "last", None), first=getattr(args, "first", None),
+                   since=getattr(args, "since", None), until=getattr(args, "until", None),
+                   follow=getattr(args, "follow", None))
+
+
+def compact_options(args: argparse.Namespace) -> CompactOptions:
+    from tui.render.hubble_compact import CompactOptions
+
+    return CompactOptions(node_name=bool(getattr(args, "print_node_name", False)),
+                          ip_translation=bool(getattr(args, "ip_translation", True))
+                          and not getattr(args, "numeric", False),
+                          policy_names=bool(getattr(args, "print_policy_names", False)))
+
+
+def _tls(args: argparse.Namespace):  # noqa: ANN202 - TlsOptions, imported lazily
+    from tui.sources.hubble_tls import TlsOptions
+
+    return TlsOptions(enabled=bool(getattr(args, "hubble_tls", False)),
+                      ca_cert_files=tuple(getattr(args, "hubble_tls_ca_cert_files", None) or ()),
+                      client_cert_file=getattr(args, "hubble_tls_client_cert_file", None),
+                      client_key_file=getattr(args, "hubble_tls_client_key_file", None),
+                      server_name=getattr(args, "hubble_tls_server_name", None),
+                      allow_insecure=bool(getattr(args, "hubble_tls_allow_insecure", False)))
+
+
+def use_color(choice: str, stream: TextIO) -> bool:
+    """`--color auto`: only on a terminal and without NO_COLOR, like fatih/color."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleSource | FileSource
+    """The source the flags ask for; raises FilterError / ConnectionConfigError with the message."""
+    if getattr(args, "_hubble_not_pending", False):
+        raise FilterError("--not must be followed by a filter flag")
+    path = getattr(args, "hubble_file", None)
+    if path:
+        from tui.sources.flow_replay import FileSource
+
+        return FileSource(path)
+    from tui.sources.flow_replay import FlowRecorder
+    from tui.sources.hubble import HubbleSource
+    from tui.sources.hubble_tls import resolve
+
+    request = build_request(filter_flags(args), history_of(args), live=live)
+    endpoint = resolve(getattr(args, "hubble_server", None), _tls(args))
+    record = getattr(args, "record_flows", None)
+    recorder = FlowRecorder(record) if record else None
+    return HubbleSource(endpoint, request, recorder=recorder)
+
+
+def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print this pane's lines to stdout; return the exit status."""
-    print("ebtop: batch mode for the flows pane is not built yet", file=sys.stderr)
-    return 2
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from tui.sources.hubble_tls import ConnectionConfigError
+
+    try:
+        source = make_source(args, live=False)
+    except (FilterError, ConnectionConfigError) as error:
+        print(f"ebtop: {error}", file=err)
+        return 2
+    opts = compact_options(args)
+    color = use_color(getattr(args, "color", "auto"), out)
+    limit = int(getattr(args, "count", 0) or 0)
+    from tui.sources.flow_replay import FileSource
+
+    if isinstance(source, FileSource):
+        return _batch_file(source, opts, color, limit, out, err)
+    return _batch_stream(source, opts, color, limit, out, err)
+
+
+def _print_response(response: observer_pb2.GetFlowsResponse, opts: CompactOptions, color: bool,
+                    out: TextIO, err: TextIO) -> bool:
+    """Print one response like hubble; True when it was a flow."""
+    from tui.proto.relay import relay_pb2
+    from tui.render.hubble_compact import node_status_text, response_line
+
+    kind = response.WhichOneof("response_types")
+    if kind == "node_status":
+        if response.node_status.state_change in (relay_pb2.NODE_ERROR, relay_pb2.NODE_UNAVAILABLE):
+            print(node_status_text(response), file=err)
+        return False
+    line = response_line(response, opts, color)
+    if line is not None:
+        out.write(line + "\n")
+    return kind == "flow"
+
+
+def _batch_file(source, opts, color, limit, out, err) -> int:  # noqa: ANN001
+    from tui.proto.jsonlines import JsonLineError
+    from tui.sources.flow_replay import iter_responses, open_input
+
+    name = "stdin" if source.path == "-" else source.path
+    try:
+        handle = open_input(source.path)
+    except OSError as error:
+        print(f"ebtop: cannot read {name}: {error.strerror}", file=err)
+        return 2
+    flows = bad = 0
+    try:
+        for item in iter_responses(handle):
+            if isinstance(item, JsonLineError):
+                bad += 1
+                print(f"ebtop: {name}:{item.line_number}: skipped bad line: {item.reason}", file=err)
+                continue
+            if _print_response(item, opts, color, out, err):
+                flows += 1
+                if limit and flows >= limit:
+                    break
+    except BrokenPipeError:
+        return 0
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+    if bad:
+        print(f"ebtop: {name}: {bad} bad line{'s' if bad != 1 else ''} skipped", file=err)
+    out.flush()
+    return 0
+
+
+def _batch_stream(source, opts, color, limit, out, err) -> int:  # noqa: ANN001
+    from tui.model.flows import RecordKind
+    from tui.sources.base import SourceState
+
+    flows = 0
+    last_state = None
+    source.start()
+    try:
+        while True:
+            records = source.buffer.drain()
+            for record in records:
+                if record.kind is RecordKind.GAP:
+                    print(f"ebtop: {record.text}", file=err)
+                    continue
+                if _print_response(record.response(), opts, color, out, err):
+                    flows += 1
+                    if limit and flows >= limit:
+                        out.flush()
+                        return 0
+            out.flush()
+            status = source.status.get()
+            if status.state is not last_state and status.state in (SourceState.RETRYING, SourceState.FAILED):
+                print(f"ebtop: {source.endpoint.describe()}: {status.describe()}", file=err)
+            last_state = status.state
+            if status.state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
+                return 1 if status.state is SourceState.FAILED else 0
+            if not records:
+                time.sleep(0.05)
+    except BrokenPipeError:
+        return 0
+    finally:
+        source.stop()
+        if source.recorder is not None:
+            source.recorder.close()
 
 
 def create_pane(args: argparse.Namespace) -> LivePane:
     """Build the interactive pane from parsed arguments."""
-    from tui.panes.placeholder import PlaceholderPane
+    from tui.model.flows import FlowStore
+    from tui.panes.flows import FlowsPane
+    from tui.sources.hubble_tls import ConnectionConfigError
 
-    return PlaceholderPane("Flows", "flows")
+    store = FlowStore(capacity=getattr(args, "flow_buffer", 10_000), window=getattr(args, "window", 60))
+    try:
+        source = make_source(args, live=True)
+        problem = ""
+    except (FilterError, ConnectionConfigError) as error:
+        source, problem = None, str(error)
+    return FlowsPane(store, source, options=compact_options(args),
+                     filters=describe_filters(filter_flags(args)), problem=problem)

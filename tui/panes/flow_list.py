@@ -1,0 +1,192 @@
+"""The live flow list: a Line-API ScrollView over records, rendering only the lines on screen.
+
+Rows are a list of `FlowRecord`s handed over by the pane (the ring, or the filtered part of it); each
+visible line is rendered once into a Strip and cached by the record's sequence number, so a tick that
+appends thousands of flows costs a list copy, not thousands of renders (toolong's log_lines model).
+Follow mode keeps the newest line in view; scrolling or moving the cursor up stops it, reaching the
+bottom (End) resumes it. When old rows leave the ring, the view stays on the lines the user reads.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.model.flows import FlowRecord
+
+
+class FlowList(ScrollView, can_focus=True):
+    """Compact flow lines, newest at the bottom, with a keyboard cursor for the detail view."""
+
+    DEFAULT_CSS = """
+    FlowList { height: 1fr; scrollbar-size-vertical: 1; }
+    """
+    COMPONENT_CLASSES = {"flow-list--cursor"}
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "Oldest", show=False),
+        Binding("end", "last", "Follow", show=False),
+        Binding("enter", "open", "Detail"),
+    ]
+
+    class Open(Message):
+        """The user asked for the detail of one record."""
+
+        def __init__(self, record: FlowRecord) -> None:
+            super().__init__()
+            self.record = record
+
+    def __init__(self, render_record: Callable[[FlowRecord], Text], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._render_record = render_record
+        self.rows: list[FlowRecord] = []
+        self.follow = True
+        self.cursor_seq: int | None = None
+        self._width = 0
+        self._cache: LRUCache[tuple[int, bool], Strip] = LRUCache(2048)
+        self._anchoring = False
+
+    # -- data --------------------------------------------------------------------------------------
+    def set_rows(self, rows: list[FlowRecord]) -> None:
+        """Show `rows` (oldest first); keeps the reading position when not following."""
+        old_rows = self.rows
+        top_seq = None
+        if not self.follow and old_rows:
+            top_index = min(int(self.scroll_y), len(old_rows) - 1)
+            top_seq = old_rows[top_index].seq
+        self.rows = rows
+        self.virtual_size = Size(max(self._width, self.size.width), len(rows))
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif top_seq is not None:
+            new_top = self.index_of_seq(top_seq)
+            self._anchoring = True
+            try:
+                self.set_scroll(None, max(0, new_top))
+            finally:
+                self._anchoring = False
+        self.refresh()
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def index_of_seq(self, seq: int) -> int:
+        """Index of the first row with sequence >= seq (rows are in sequence order)."""
+        return bisect.bisect_left(self.rows, seq, key=lambda record: record.seq)
+
+    @property
+    def cursor_index(self) -> int | None:
+        if self.cursor_seq is None:
+            return None
+        index = self.index_of_seq(self.cursor_seq)
+        return index if index < len(self.rows) else None
+
+    def selected(self) -> FlowRecord | None:
+        """The cursor's record, or the newest one."""
+        index = self.cursor_index
+        if index is not None:
+            return self.rows[index]
+        return self.rows[-1] if self.rows else None
+
+    # -- follow ------------------------------------------------------------------------------------
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._anchoring:
+            self.follow = new_value >= self.max_scroll_y
+            if self.follow:
+                self._set_cursor(None)
+
+    def _set_cursor(self, seq: int | None) -> None:
+        if seq != self.cursor_seq:
+            self.cursor_seq = seq
+            self.refresh()
+
+    def _move_cursor(self, delta: int) -> None:
+        if not self.rows:
+            return
+        index = self.cursor_index
+        if index is None:
+            bottom = min(len(self.rows) - 1, int(self.scroll_y) + self.scrollable_content_region.height - 1)
+            index = bottom + (1 if delta < 0 else 0)
+        index = max(0, min(len(self.rows) - 1, index + delta))
+        self.follow = False
+        self._set_cursor(self.rows[index].seq)
+        top = int(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        self._anchoring = True
+        try:
+            if index < top:
+                self.set_scroll(None, index)
+            elif index >= top + height:
+                self.set_scroll(None, index - height + 1)
+        finally:
+            self._anchoring = False
+
+    def action_cursor_up(self) -> None:
+        self._move_cursor(-1)
+
+    def action_cursor_down(self) -> None:
+        index = self.cursor_index
+        if index is not None and index >= len(self.rows) - 1:
+            self.action_last()
+            return
+        self._move_cursor(1)
+
+    def action_page_up(self) -> None:
+        self._move_cursor(-max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self._move_cursor(max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        if self.rows:
+            self._move_cursor(-len(self.rows))
+
+    def action_last(self) -> None:
+        self._set_cursor(None)
+        self.follow = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def action_open(self) -> None:
+        record = self.selected()
+        if record is not None:
+            self.post_message(self.Open(record))
+
+    # -- rendering ---------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        rich_style = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, rich_style)
+        record = self.rows[index]
+        is_cursor = record.seq == self.cursor_seq
+        key = (record.seq, is_cursor)
+        strip = self._cache.get(key)
+        if strip is None:
+            text = self._render_record(record)
+            if is_cursor:
+                text = text.copy()
+                text.stylize(self.get_component_rich_style("flow-list--cursor", partial=True) or Style(reverse=True))
+            segments = list(text.render(self.app.console))
+            segments = [Segment(s.text.replace("\n", " "), s.style, s.control) for s in segments]
+            strip = Strip(segments)
+            if strip.cell_length > self._width:
+                self._width = strip.cell_length
+            self._cache[key] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(scroll_x, index)

@@ -1,0 +1,195 @@
+"""Top talkers, Drops, DNS and HTTP: sortable tables updated in place from the model's aggregates.
+
+Each table has fixed column widths and keyed rows; an update changes only the cells whose value
+changed, adds new keys and removes vanished ones (dolphie's Processlist pattern), never clears and
+refills, and never asks DataTable to re-measure widths. Untrusted names are literal `Text`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from tui.model.flow_aggregates import DnsRow, DropRow, FlowAggregates, HttpRow, TalkerRow
+from tui.render.safe import escape_control
+
+
+class SortText(Text):
+    """A cell that sorts by a raw value rather than by its text."""
+
+    sort_value: Any = None
+
+
+def cell(value: object, width: int, *, numeric: bool = False, style: str = "", fmt: str = "") -> SortText:
+    if numeric:
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            shown = "-"
+            sort_value: Any = -1.0
+        else:
+            shown = format(value, fmt) if fmt else f"{value:,}"
+            sort_value = value
+        text = SortText(shown.rjust(width)[-width:] if len(shown) <= width else shown, style=style,
+                        no_wrap=True, overflow="ellipsis", justify="right")
+    else:
+        shown = escape_control(str(value))
+        sort_value = shown.lower()
+        text = SortText(shown, style=style, no_wrap=True, overflow="ellipsis")
+    text.sort_value = sort_value
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: int
+    numeric: bool = False
+    fmt: str = ""
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """What one aggregate table shows: its columns and how to get rows from the aggregates."""
+
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: Callable[[FlowAggregates], Sequence[Any]]
+    key: Callable[[Any], str]
+    values: Callable[[Any], tuple[object, ...]]
+    style: Callable[[Any], str] = lambda row: ""
+    default_sort: int = 0
+
+
+def _talker_style(row: TalkerRow) -> str:
+    return "red" if row.dropped else ""
+
+
+VIEWS: dict[str, ViewSpec] = {
+    "talkers": ViewSpec(
+        "talkers", "Top talkers",
+        (Column("Source", 28), Column("Destination", 28), Column("Port", 5, True, "d"), Column("Proto", 6),
+         Column("Flows/s", 8, True, ".2f"), Column("Flows", 8, True), Column("Fwd", 7, True),
+         Column("Drop", 7, True), Column("Other", 6, True)),
+        lambda agg: agg.top_talkers(200),
+        lambda r: f"{r.source}\x1f{r.destination}\x1f{r.port}\x1f{r.protocol}",
+        lambda r: (r.source, r.destination, r.port, r.protocol, r.rate, r.flows, r.forwarded, r.dropped,
+                   r.other),
+        _talker_style, default_sort=5),
+    "drops": ViewSpec(
+        "drops", "Drops",
+        (Column("Reason", 30), Column("Source", 34), Column("Drops/s", 8, True, ".2f"),
+         Column("Drops", 8, True)),
+        lambda agg: agg.drop_rows(200),
+        lambda r: f"{r.reason}\x1f{r.source}",
+        lambda r: (r.reason, r.source, r.rate, r.drops),
+        lambda r: "red", default_sort=3),
+    "dns": ViewSpec(
+        "dns", "DNS",
+        (Column("RCode", 22), Column("QType", 6), Column("Source", 34), Column("Resp/s", 8, True, ".2f"),
+         Column("Responses", 9, True)),
+        lambda agg: agg.dns_rows(200),
+        lambda r: f"{r.rcode}\x1f{r.qtype}\x1f{r.source}",
+        lambda r: (r.rcode, r.qtype, r.source, r.rate, r.responses),
+        lambda r: "red" if r.is_error else "", default_sort=-1),
+    "http": ViewSpec(
+        "http", "HTTP",
+        (Column("Destination", 28), Column("Method", 7), Column("Status", 6, True, "d"),
+         Column("Req/s", 8, True, ".2f"), Column("Requests", 9, True), Column("p50 ms", 8, True, ".1f"),
+         Column("p90 ms", 8, True, ".1f"), Column("p99 ms", 8, True, ".1f")),
+        lambda agg: agg.http_rows(200),
+        lambda r: f"{r.destination}\x1f{r.method}\x1f{r.status}",
+        lambda r: (r.destination, r.method, r.status, r.rate, r.requests, r.p50_ms, r.p90_ms, r.p99_ms),
+        lambda r: "red" if r.status >= 500 else "yellow" if r.status >= 400 else "", default_sort=4),
+}
+
+# Types kept referenced for readers of VIEWS.
+_ROW_TYPES = (TalkerRow, DropRow, DnsRow, HttpRow)
+
+
+class AggregateTable(DataTable):
+    """One aggregate view; `s` cycles the sort column, `r` reverses it."""
+
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("r", "reverse_sort", "Reverse"),
+    ]
+
+    def __init__(self, spec: ViewSpec, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
+        self.spec = spec
+        self.sort_column = spec.default_sort
+        self.sort_reverse = spec.default_sort >= 0 and spec.columns[spec.default_sort].numeric
+        self._values: dict[str, tuple[object, ...]] = {}
+        self._order: list[str] = []
+
+    def on_mount(self) -> None:
+        for index, column in enumerate(self.spec.columns):
+            self.add_column(column.label, width=column.width, key=str(index))
+
+    def update_rows(self, aggregates: FlowAggregates) -> None:
+        """Keyed in-place update: changed cells only, then re-sort when the order changed."""
+        spec = self.spec
+        seen: set[str] = set()
+        changed = False
+        for row in spec.rows(aggregates):
+            key = spec.key(row)
+            seen.add(key)
+            values = spec.values(row)
+            style = spec.style(row)
+            old = self._values.get(key)
+            if old is None:
+                self.add_row(*self._cells(values, style), key=key)
+                changed = True
+            elif old != values:
+                for index, (before, after) in enumerate(zip(old, values, strict=True)):
+                    if before != after:
+                        self.update_cell(key, str(index), self._cell(index, after, style))
+                        changed = changed or index == self.sort_column
+            self._values[key] = values
+        for key in [k for k in self._values if k not in seen]:
+            self.remove_row(key)
+            del self._values[key]
+            changed = True
+        if changed:
+            self._sort()
+
+    def _cell(self, index: int, value: object, style: str) -> SortText:
+        column = self.spec.columns[index]
+        return cell(value, column.width, numeric=column.numeric, style=style, fmt=column.fmt)
+
+    def _cells(self, values: tuple[object, ...], style: str) -> list[SortText]:
+        return [self._cell(index, value, style) for index, value in enumerate(values)]
+
+    def _sort(self) -> None:
+        if not self.row_count:
+            return
+        if self.sort_column < 0:  # DNS: errors first, then by responses
+            last = str(len(self.spec.columns) - 1)
+            self.sort("0", last, key=lambda values: (values[0].sort_value == "no error",
+                                                     -values[1].sort_value))
+            return
+        self.sort(str(self.sort_column), key=lambda value: getattr(value, "sort_value", 0),
+                  reverse=self.sort_reverse)
+
+    def action_cycle_sort(self) -> None:
+        self.sort_column = (self.sort_column + 1) % len(self.spec.columns)
+        self.sort_reverse = self.spec.columns[self.sort_column].numeric
+        self._sort()
+
+    def action_reverse_sort(self) -> None:
+        if self.sort_column < 0:
+            self.sort_column = 0
+        self.sort_reverse = not self.sort_reverse
+        self._sort()
+
+    def sort_label(self) -> str:
+        if self.sort_column < 0:
+            return "errors first"
+        arrow = "↓" if self.sort_reverse else "↑"
+        return f"{self.spec.columns[self.sort_column].label} {arrow}"

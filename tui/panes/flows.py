@@ -1,0 +1,314 @@
+"""The Flows pane: live `hubble observe` lines plus top talkers, drops, DNS and HTTP views.
+
+`tick` (10 Hz, from the app) drains the source's buffer into the `FlowStore` every time, so counting
+never stops; it renders only when the pane is visible and not paused. The list is a Line-API view over
+the ring (`FlowList`), the aggregate views are keyed tables (`AggregateTable`) refreshed once a second.
+Keys: `p` pause, `/` filter the visible lines as you type (Esc clears), Enter detail, `f` flows,
+`t` top talkers, `x` drops, `n` DNS, `h` HTTP, `s`/`r` sort a table.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import ContentSwitcher, Input, Static
+
+from tui.model.flows import FlowRecord, FlowStore, RecordKind
+from tui.panes.base import LivePane
+from tui.panes.flow_detail import FlowDetail
+from tui.panes.flow_list import FlowList
+from tui.panes.flow_views import VIEWS, AggregateTable
+from tui.render.hubble_compact import (
+    CompactOptions,
+    flow_rich_text,
+    lost_events_pieces,
+    node_status_text,
+    pieces_text,
+)
+from tui.render.safe import escape_control, safe_text
+from tui.sources.base import SourceState
+
+MAX_DRAIN_PER_TICK = 10_000
+VIEW_REFRESH_SECONDS = 1.0
+FILTER_RENDER_BUDGET = 3_000  # new records made searchable per tick while a filter is active
+
+
+class FlowsPane(LivePane):
+    """Hubble flows: list, detail and aggregates over one source."""
+
+    tab_title = "Flows"
+    DEFAULT_CSS = """
+    FlowsPane { height: 1fr; }
+    FlowsPane #flows-header { height: 1; background: $boost; padding: 0 1; }
+    FlowsPane #flows-filter { dock: bottom; height: 3; display: none; }
+    FlowsPane #flows-filter.-open { display: block; }
+    FlowsPane ContentSwitcher { height: 1fr; }
+    FlowsPane AggregateTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("slash", "open_filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("f", "show_view('list')", "Flows"),
+        Binding("t", "show_view('talkers')", "Talkers"),
+        Binding("x", "show_view('drops')", "Drops"),
+        Binding("n", "show_view('dns')", "DNS"),
+        Binding("h", "show_view('http')", "HTTP"),
+    ]
+
+    def __init__(self, store: FlowStore, source: Any, *, options: CompactOptions | None = None,
+                 filters: str = "", problem: str = "", id: str = "flows",
+                 clock: Any = time.monotonic) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.source = source
+        self.options = options or CompactOptions()
+        self.filters = filters
+        self.problem = problem
+        self.paused = False
+        self.paused_at_seq = 0
+        self.filter_text = ""
+        self.view = "list"
+        self._clock = clock
+        self._filtered: list[FlowRecord] = []
+        self._filtered_upto = -1
+        self._views_refreshed = float("-inf")
+        self._started = False
+
+    # -- composition -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="flows-header", markup=False)
+        with Vertical():
+            with ContentSwitcher(initial="list"):
+                yield FlowList(self.render_record, id="list")
+                for name, spec in VIEWS.items():
+                    yield AggregateTable(spec, id=name)
+            yield Input(placeholder="filter visible lines (Enter keeps it, Esc clears)", id="flows-filter")
+
+    def on_mount(self) -> None:
+        self._update_header()
+        self.call_after_refresh(self._focus_view)
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self._focus_view)
+
+    def _focus_view(self) -> None:
+        """Keys go to the pane's content, not to the tab strip."""
+        if self.is_mounted and self.display:
+            self.query_one(f"#{self.view}").focus()
+
+    @property
+    def flow_list(self) -> FlowList:
+        return self.query_one(FlowList)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.source is not None and not self._started:
+            self._started = True
+            self.source.start()
+
+    def stop(self) -> None:
+        if self.source is not None and self._started:
+            self._started = False
+            self.source.stop()
+            recorder = getattr(self.source, "recorder", None)
+            if recorder is not None:
+                recorder.close()
+
+    # -- the drain tick ----------------------------------------------------------------------------
+    def tick(self, visible: bool) -> None:
+        if self.source is not None:
+            records = self.source.buffer.drain(MAX_DRAIN_PER_TICK)
+            if records:
+                self.store.add_many(records)
+        if not visible or not self.is_mounted:
+            return
+        self._update_header()
+        if self.paused:
+            return
+        if self.view == "list":
+            self._refresh_list()
+        else:
+            now = self._clock()
+            if now - self._views_refreshed >= VIEW_REFRESH_SECONDS:
+                self._views_refreshed = now
+                self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Update the visible aggregate table in place."""
+        if self.view != "list":
+            with self.app.batch_update():
+                self.query_one(f"#{self.view}", AggregateTable).update_rows(self.store.aggregates)
+
+    def _refresh_list(self) -> None:
+        self.flow_list.set_rows(self._visible_rows())
+
+    def _visible_rows(self) -> list[FlowRecord]:
+        ring = self.store.ring
+        if not self.filter_text:
+            return list(ring)
+        first = self.store.first_seq
+        filtered = self._filtered
+        if filtered and filtered[0].seq < first:
+            self._filtered = filtered = [r for r in filtered if r.seq >= first]
+        needle = self.filter_text.lower()
+        budget = FILTER_RENDER_BUDGET
+        start = max(self._filtered_upto + 1, first)
+        for record in _records_from(ring, start, first):
+            if self.searchable(record).find(needle) >= 0:
+                filtered.append(record)
+            self._filtered_upto = record.seq
+            budget -= 1
+            if budget <= 0:
+                break
+        return list(filtered)
+
+    # -- rendering ---------------------------------------------------------------------------------
+    def render_record(self, record: FlowRecord) -> Text:
+        """The styled line of one record (flows coloured by verdict, markers highlighted)."""
+        kind = record.kind
+        if kind is RecordKind.FLOW:
+            return flow_rich_text(record.response().flow, self.options)
+        if kind is RecordKind.LOST:
+            return pieces_text(lost_events_pieces(record.response()))
+        if kind is RecordKind.NODE:
+            return safe_text(node_status_text(record.response(), escape_control), "yellow")
+        if kind is RecordKind.GAP:
+            return safe_text(record.text, "bold yellow")
+        return safe_text(record.text, "dim")
+
+    def searchable(self, record: FlowRecord) -> str:
+        """Lower-cased line text, cached on the record, for `/` filtering."""
+        if record.plain is None:
+            record.plain = self.render_record(record).plain.lower()
+        return record.plain
+
+    def _update_header(self) -> None:
+        parts = [{"list": "Flows", **{k: v.title for k, v in VIEWS.items()}}[self.view]]
+        if self.view == "list":
+            flow_list = self.flow_list
+            parts.append("follow" if flow_list.follow else "scrolled (End follows)")
+            if self.filter_text:
+                parts.append(f"/{escape_control(self.filter_text)}: {len(flow_list.rows):,} lines")
+        else:
+            table = self.query_one(f"#{self.view}", AggregateTable)
+            parts.append(f"last {self.store.aggregates.window}s · sort {table.sort_label()} (s, r)")
+        if self.paused:
+            parts.append(f"PAUSED · {self.store.seq - self.paused_at_seq:,} new")
+        self.query_one("#flows-header", Static).update(Text(" · ".join(parts), style="bold"))
+
+    def status_line(self) -> str:
+        """Source state, server version, flows/s, lost events, ebtop drops, filters in force."""
+        parts = []
+        if self.problem:
+            parts.append(f"hubble: failed: {self.problem}")
+        elif self.source is not None:
+            status = self.source.status.get()
+            parts.append(f"hubble {status.describe()}")
+            server = getattr(self.source, "server", None)
+            if server is not None and server.version:
+                parts.append(server.version)
+                if server.unavailable_nodes:
+                    parts.append(f"{server.unavailable_nodes} nodes unavailable")
+            errors = getattr(self.source, "bad_lines", 0)
+            if errors:
+                parts.append(f"{errors} bad lines")
+        store = self.store
+        parts.append(f"{store.flows_per_second():.1f} flows/s")
+        parts.append(f"{store.flows:,} flows")
+        parts.append(f"lost {store.lost_events:,}")
+        dropped = self.source.buffer.dropped if self.source is not None else 0
+        parts.append(f"dropped by ebtop {dropped:,}")
+        if store.gaps:
+            parts.append(f"gaps {store.gaps}")
+        if self.filters:
+            parts.append(f"filters: {self.filters}")
+        return escape_control(" · ".join(parts))
+
+    def source_state(self) -> SourceState | None:
+        return None if self.source is None else self.source.status.get().state
+
+    # -- actions -----------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self.paused_at_seq = self.store.seq
+        self._update_header()
+        if not self.paused and self.is_mounted:
+            if self.view == "list":
+                self._refresh_list()
+            else:
+                self.refresh_view()
+
+    def action_open_filter(self) -> None:
+        self.action_show_view("list")
+        box = self.query_one("#flows-filter", Input)
+        box.add_class("-open")
+        box.value = self.filter_text
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#flows-filter", Input)
+        box.remove_class("-open")
+        self._set_filter("")
+        self.flow_list.focus()
+
+    @on(Input.Changed, "#flows-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#flows-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        box = self.query_one("#flows-filter", Input)
+        box.remove_class("-open")
+        self.flow_list.focus()
+
+    def _set_filter(self, value: str) -> None:
+        if value == self.filter_text:
+            return
+        self.filter_text = value
+        self._filtered = []
+        self._filtered_upto = -1
+        if value:
+            # A new filter scans the whole ring at once (the visible result must be complete).
+            first = self.store.first_seq
+            needle = value.lower()
+            self._filtered = [r for r in self.store.ring if self.searchable(r).find(needle) >= 0]
+            self._filtered_upto = self.store.seq - 1 if self.store.ring else first - 1
+        self.flow_list.clear_cache()
+        self.flow_list.set_rows(self._visible_rows() if not self.paused or value else list(self.store.ring))
+        self._update_header()
+
+    def action_show_view(self, name: str) -> None:
+        self.view = name
+        self.query_one(ContentSwitcher).current = name
+        widget = self.query_one(f"#{name}")
+        widget.focus()
+        if name == "list":
+            self._refresh_list()
+        else:
+            self._views_refreshed = self._clock()
+            self.refresh_view()
+        self._update_header()
+
+    @on(FlowList.Open)
+    def _open_detail(self, event: FlowList.Open) -> None:
+        self.app.push_screen(FlowDetail(event.record, self.render_record(event.record)))
+
+
+def _records_from(ring: Any, start_seq: int, first_seq: int) -> Any:
+    """Records of the ring with seq >= start_seq, oldest first (the ring is in sequence order)."""
+    offset = start_seq - first_seq
+    length = len(ring)
+    if offset >= length:
+        return iter(())
+    if offset <= 0:
+        return iter(ring)
+    # deque slicing from the right end is cheap for the few new records of a tick.
+    return (ring[i] for i in range(offset, length))

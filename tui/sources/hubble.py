@@ -1,0 +1,261 @@
+"""Hubble's flow stream as a source: GetFlows in a reader thread, ServerStatus polled beside it.
+
+The reader asks gRPC for raw bytes, parses each response once, digests it into a `FlowRecord`
+(`tui.model.flows`) and puts it into a `BoundedBuffer` the UI drains; nothing here knows Textual.
+States follow the stream: connecting, streaming, retrying in N s (exponential backoff with jitter and a
+new channel after every failure), failed (with the reason: TLS, bad filter), ended (history reads).
+When a stream that was delivering breaks, a gap marker goes into the buffer where the flows stop, and
+the reconnect asks for flows `since` the last one seen, so the gap is as small as the server allows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+
+from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
+from tui.proto.observer import observer_pb2
+from tui.render.hubble_compact import format_timestamp
+from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
+from tui.sources.hubble_tls import Endpoint, connection_hint, open_channel, tls_failure
+
+GET_FLOWS = "/observer.Observer/GetFlows"
+SERVER_STATUS = "/observer.Observer/ServerStatus"
+
+# Errors a retry cannot fix: the request or the credentials are wrong.
+FATAL_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED,
+                         grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
+                         grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.OUT_OF_RANGE})
+
+
+def _identity(data: bytes) -> bytes:
+    return data
+
+
+@dataclass
+class ServerInfo:
+    """The last ServerStatus answer, for the status line."""
+
+    version: str = ""
+    flows_rate: float = 0.0
+    num_flows: int = 0
+    max_flows: int = 0
+    seen_flows: int = 0
+    connected_nodes: int | None = None
+    unavailable_nodes: int | None = None
+    unavailable_names: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def describe(self) -> str:
+        """`cilium v1.19.4 · 2,031/4,095 flows (49.60%) · 2 nodes` style summary."""
+        parts = [self.version] if self.version else []
+        if self.max_flows:
+            parts.append(f"{self.num_flows:,}/{self.max_flows:,} flows "
+                         f"({self.num_flows / self.max_flows * 100:.2f}%)")
+        if self.connected_nodes is not None:
+            total = self.connected_nodes + (self.unavailable_nodes or 0)
+            parts.append(f"nodes {self.connected_nodes}/{total}")
+        if self.unavailable_nodes:
+            parts.append(f"unavailable: {', '.join(self.unavailable_names[:3]) or self.unavailable_nodes}")
+        return " · ".join(parts)
+
+
+class HubbleSource:
+    """One GetFlows stream with reconnects, plus a ServerStatus poller; thread-based, no Textual."""
+
+    def __init__(self, endpoint: Endpoint, request: observer_pb2.GetFlowsRequest, *,
+                 buffer: BoundedBuffer[FlowRecord] | None = None, status_interval: float = 2.0,
+                 backoff: Backoff | None = None, recorder: Callable[[observer_pb2.GetFlowsResponse], None] | None = None,
+                 connect_timeout: float = 5.0) -> None:
+        self.endpoint = endpoint
+        self.request = request
+        self.buffer: BoundedBuffer[FlowRecord] = buffer if buffer is not None else BoundedBuffer(200_000)
+        self.status = StatusHolder()
+        self.server = ServerInfo()
+        self.status_interval = status_interval
+        self.backoff = backoff or Backoff(base=0.5, cap=30.0)
+        self.recorder = recorder
+        self.connect_timeout = connect_timeout
+        self.connects = 0
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._call: grpc.Future | None = None
+        self._channel: grpc.Channel | None = None
+        self._threads: list[threading.Thread] = []
+        self._last_flow_time: tuple[int, int] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._stop.clear()
+        reader = threading.Thread(target=self._run, name="hubble-reader", daemon=True)
+        poller = threading.Thread(target=self._poll_status, name="hubble-status", daemon=True)
+        self._threads = [reader, poller]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._call is not None:
+                self._call.cancel()
+            if self._channel is not None:
+                self._channel.close()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    @property
+    def running(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    # -- reading -------------------------------------------------------------------------------
+    def _request_for_attempt(self) -> observer_pb2.GetFlowsRequest:
+        """After a break, continue from the last flow seen instead of re-reading history."""
+        if self._last_flow_time is None or not self.request.follow:
+            return self.request
+        request = observer_pb2.GetFlowsRequest()
+        request.CopyFrom(self.request)
+        request.number = 0
+        request.first = False
+        seconds, nanos = self._last_flow_time
+        nanos += 1
+        if nanos >= 1_000_000_000:
+            seconds, nanos = seconds + 1, nanos - 1_000_000_000
+        request.since.seconds, request.since.nanos = seconds, nanos
+        return request
+
+    def _run(self) -> None:
+        gap: list[object] = []  # [reason, monotonic start] while a delivering stream is broken
+        while not self._stop.is_set():
+            self.status.set(SourceState.CONNECTING, self.endpoint.describe())
+            try:
+                channel = open_channel(self.endpoint)
+            except Exception as error:  # noqa: BLE001 - config problems (unreadable files) end the source
+                self.status.set(SourceState.FAILED, str(error))
+                return
+            with self._lock:
+                self._channel = channel
+            try:
+                retry_reason = self._attempt(channel, gap)
+            finally:
+                with self._lock:
+                    self._call = None
+                    self._channel = None
+                channel.close()
+            if retry_reason is None or self._stop.is_set():
+                return
+            if self._last_flow_time is not None and not gap:
+                gap[:] = [retry_reason, time.monotonic()]
+            if not self._retry_wait(retry_reason):
+                break
+        if self.status.get().state not in (SourceState.FAILED, SourceState.ENDED):
+            self.status.set(SourceState.ENDED, "stopped")
+
+    def _attempt(self, channel: grpc.Channel, gap: list[object]) -> str | None:
+        """One connection: returns why to retry, or None when the source is done (ended, failed)."""
+        try:
+            grpc.channel_ready_future(channel).result(timeout=self.connect_timeout)
+            method = channel.unary_stream(GET_FLOWS, request_serializer=observer_pb2.GetFlowsRequest.SerializeToString,
+                                          response_deserializer=_identity)
+            call = method(self._request_for_attempt())
+            with self._lock:
+                self._call = call
+            self.connects += 1
+            self.status.set(SourceState.STREAMING, self.endpoint.describe())
+            if gap:
+                self.reconnects += 1
+                away = time.monotonic() - float(gap[1])  # type: ignore[arg-type]
+                self.buffer.put(marker(RecordKind.GAP, f"── stream interrupted ({gap[0]}); reconnected after "
+                                                       f"{away:.1f} s, flows in between may be missing ──"))
+                gap.clear()
+            self._read(call)
+        except grpc.FutureTimeoutError:
+            return f"cannot connect to {self.endpoint.describe()} within {self.connect_timeout:g} s"
+        except grpc.RpcError as error:
+            if self._stop.is_set():
+                return None
+            code, details = error.code(), error.details() or ""
+            fatal = tls_failure(details, self.endpoint)
+            if fatal or code in FATAL_CODES:
+                self.status.set(SourceState.FAILED, fatal or f"{code.name}: {details}")
+                return None
+            hint = connection_hint(details)
+            return f"{code.name}: {details}" + (f" ({hint})" if hint else "")
+        if self._stop.is_set():
+            return None
+        if not self.request.follow:
+            self.status.set(SourceState.ENDED, f"{self.endpoint.describe()}: end of history")
+            return None
+        return "server closed the stream"
+
+    def _read(self, call: object) -> bool:
+        """Read until the stream ends; returns whether anything arrived."""
+        put = self.buffer.put
+        parse = observer_pb2.GetFlowsResponse.FromString
+        record_of = record_from_response
+        recorder = self.recorder
+        delivered = False
+        fallback = 0
+        for data in call:  # type: ignore[attr-defined]
+            response = parse(data)
+            record = record_of(response, data, fallback)
+            if record is None:
+                continue
+            if not delivered:
+                delivered = True
+                self.backoff.reset()
+            if record.kind is RecordKind.FLOW:
+                flow_time = response.flow.time
+                self._last_flow_time = (flow_time.seconds, flow_time.nanos)
+                fallback = flow_time.seconds
+            put(record)
+            if recorder is not None:
+                recorder(response)
+        return delivered
+
+    def _retry_wait(self, reason: str) -> bool:
+        """Wait out a backoff delay in the RETRYING state; False when stopping."""
+        delay = self.backoff.next_delay()
+        self.status.set(SourceState.RETRYING, reason, retry_at=time.monotonic() + delay)
+        return not self._stop.wait(delay)
+
+    # -- server status -------------------------------------------------------------------------
+    def _poll_status(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                channel = self._channel
+            if channel is not None and self.status.get().state is SourceState.STREAMING:
+                try:
+                    method = channel.unary_unary(
+                        SERVER_STATUS, request_serializer=observer_pb2.ServerStatusRequest.SerializeToString,
+                        response_deserializer=observer_pb2.ServerStatusResponse.FromString)
+                    self._apply_status(method(observer_pb2.ServerStatusRequest(), timeout=2.0))
+                except (grpc.RpcError, ValueError) as error:
+                    details = error.details() if isinstance(error, grpc.RpcError) else str(error)
+                    self.server.error = f"ServerStatus: {details}"
+            if self._stop.wait(self.status_interval):
+                return
+
+    def _apply_status(self, reply: observer_pb2.ServerStatusResponse) -> None:
+        info = ServerInfo(version=reply.version, flows_rate=reply.flows_rate, num_flows=reply.num_flows,
+                          max_flows=reply.max_flows, seen_flows=reply.seen_flows,
+                          unavailable_names=sorted(reply.unavailable_nodes))
+        if reply.HasField("num_connected_nodes"):
+            info.connected_nodes = reply.num_connected_nodes.value
+        if reply.HasField("num_unavailable_nodes"):
+            info.unavailable_nodes = reply.num_unavailable_nodes.value
+        self.server = info
+
+
+def last_flow_stamp(source: HubbleSource) -> str:
+    """When the newest flow was seen (for messages), `N/A` before the first."""
+    if source._last_flow_time is None:  # noqa: SLF001
+        return "N/A"
+    return format_timestamp(*source._last_flow_time)  # noqa: SLF001

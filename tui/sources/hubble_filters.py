@@ -1,0 +1,288 @@
+"""`hubble observe` filter flags -> GetFlowsRequest allow/deny lists, with hubble's semantics.
+
+Each flag is recorded in command-line order by `FilterFlag`; `--not` sends the next filter flag to the
+deny list. Like hubble's filter tracker, every list is built as a `left` FlowFilter (source side) and
+a `right` one (destination side): "either" flags (`--pod`, `--ip`, `--label`, `--port`, `--fqdn`) put
+their value on the source field of `left` and the destination field of `right`, which the server ORs;
+flags about the whole flow (`--verdict`, `--protocol`, `--type`, …) and `--from-*`/`--to-*` flags go
+into both. Equal `left` and `right` collapse into one filter. Values are sent as typed, so the server
+applies its own defaults (a pod without a namespace means namespace `default`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from tui.proto.flow import flow_pb2
+from tui.proto.observer import observer_pb2
+from tui.render.hubble_names import EVENT_TYPE_NAMES, TRACE_POINTS
+
+PROTOCOLS = ("icmp", "icmpv4", "icmpv6", "tcp", "udp", "sctp", "vrrp", "igmp", "dns", "http", "kafka")
+DEST = "hubble_filter_flags"
+
+# flag -> (how it applies, FlowFilter field(s))
+#   "either": source field on left, destination field on right
+#   "both":   the same field on both sides
+FILTER_FLAGS: dict[str, tuple[str, str, str]] = {
+    "pod": ("either", "source_pod", "destination_pod"),
+    "from-pod": ("both", "source_pod", ""),
+    "to-pod": ("both", "destination_pod", ""),
+    "namespace": ("either", "source_pod", "destination_pod"),
+    "label": ("either", "source_label", "destination_label"),
+    "from-label": ("both", "source_label", ""),
+    "to-label": ("both", "destination_label", ""),
+    "ip": ("either", "source_ip", "destination_ip"),
+    "fqdn": ("either", "source_fqdn", "destination_fqdn"),
+    "port": ("either", "source_port", "destination_port"),
+    "verdict": ("both", "verdict", ""),
+    "protocol": ("both", "protocol", ""),
+    "http-status": ("both", "http_status_code", ""),
+    "http-method": ("both", "http_method", ""),
+    "http-path": ("both", "http_path", ""),
+    "type": ("both", "event_type", ""),
+    "node-name": ("both", "node_name", ""),
+}
+
+HELP = {
+    "pod": "flows from or to pod [NAMESPACE/]PREFIX (no namespace = default)",
+    "from-pod": "flows from pod [NAMESPACE/]PREFIX",
+    "to-pod": "flows to pod [NAMESPACE/]PREFIX",
+    "namespace": "flows from or to any pod in NAMESPACE (hubble's -n; the Processes pane uses --tetragon-namespace)",
+    "label": "flows from or to endpoints matching the label selector (e.g. k8s:app=api, reserved:world)",
+    "from-label": "flows from endpoints matching the label selector",
+    "to-label": "flows to endpoints matching the label selector",
+    "ip": "flows from or to this IP or CIDR",
+    "fqdn": "flows from or to this DNS name (wildcards like *.example.com)",
+    "port": "flows from or to this L4 port",
+    "verdict": "FORWARDED, DROPPED, AUDIT, REDIRECTED, ERROR, TRACED or TRANSLATED",
+    "protocol": "L4 or L7 protocol: " + ", ".join(PROTOCOLS),
+    "http-status": "HTTP status code, or a class like 5+",
+    "http-method": "HTTP method (GET, POST, …)",
+    "http-path": "HTTP path regular expression",
+    "type": "event type NAME[:SUBTYPE]: " + ", ".join(EVENT_TYPE_NAMES) + " (trace subtypes by name)",
+    "node-name": "node name pattern (e.g. k8s*, cluster/node)",
+}
+
+EXCLUSIVE = (("pod", "namespace"), ("from-pod", "namespace"), ("to-pod", "namespace"),
+             ("label", "from-label"), ("label", "to-label"))
+
+
+class FilterError(ValueError):
+    """A filter flag that hubble would refuse, with the message to show."""
+
+
+@dataclass(frozen=True)
+class FilterFlag:
+    name: str
+    value: str
+    negated: bool
+
+
+class _NotAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        if getattr(namespace, "_hubble_not_pending", False):
+            parser.error("--not must be followed by a filter flag, not another --not")
+        namespace._hubble_not_pending = True  # noqa: SLF001
+
+
+class _FilterAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        flags = list(getattr(namespace, DEST, None) or [])
+        negated = bool(getattr(namespace, "_hubble_not_pending", False))
+        namespace._hubble_not_pending = False  # noqa: SLF001
+        flags.append(FilterFlag(self.metavar_name, str(values), negated))
+        setattr(namespace, DEST, flags)
+
+    @property
+    def metavar_name(self) -> str:
+        return self.option_strings[0][2:]
+
+
+def add_filter_arguments(group: argparse._ArgumentGroup) -> None:
+    """Add hubble's filter flags (order matters: `--not` negates the next one)."""
+    group.add_argument("--not", nargs=0, action=_NotAction, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                       help="send the next filter flag to the deny list (repeat it per flag)")
+    for name in FILTER_FLAGS:
+        group.add_argument(f"--{name}", action=_FilterAction, dest=argparse.SUPPRESS,
+                           default=argparse.SUPPRESS, metavar=name.split("-")[-1].upper(), help=HELP[name])
+
+
+def check_trailing_not(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if getattr(args, "_hubble_not_pending", False):
+        parser.error("--not must be followed by a filter flag")
+
+
+def _event_type_filter(value: str) -> flow_pb2.EventTypeFilter:
+    type_name, _, sub = value.partition(":")
+    if type_name in EVENT_TYPE_NAMES:
+        number = EVENT_TYPE_NAMES[type_name]
+    elif type_name.isdigit():
+        number = int(type_name)
+    else:
+        raise FilterError(f"--type {value!r}: unknown event type (one of {', '.join(EVENT_TYPE_NAMES)})")
+    result = flow_pb2.EventTypeFilter(type=number)
+    if sub:
+        by_name = {name: code for code, name in TRACE_POINTS.items()}
+        if sub in by_name and number == EVENT_TYPE_NAMES["trace"]:
+            code = by_name[sub]
+        elif sub.isdigit():
+            code = int(sub)
+        else:
+            raise FilterError(f"--type {value!r}: unknown subtype {sub!r}")
+        result.match_sub_type = True
+        result.sub_type = code
+    return result
+
+
+def _check_value(flag: FilterFlag) -> object:
+    name, value = flag.name, flag.value
+    if name == "verdict":
+        upper = value.upper()
+        if upper not in set(flow_pb2.Verdict.keys()) or upper == "VERDICT_UNKNOWN":
+            raise FilterError(f"--verdict {value!r}: not a verdict (FORWARDED, DROPPED, AUDIT, REDIRECTED, "
+                              "ERROR, TRACED, TRANSLATED)")
+        return flow_pb2.Verdict.Value(upper)
+    if name == "protocol" and value.lower() not in PROTOCOLS:
+        raise FilterError(f"--protocol {value!r}: unknown protocol (one of {', '.join(PROTOCOLS)})")
+    if name == "type":
+        return _event_type_filter(value)
+    if name == "port" and not (value.isdigit() and 0 < int(value) < 65536):
+        raise FilterError(f"--port {value!r}: not a port number")
+    if name == "http-status" and not re.fullmatch(r"\d{3}|\d\+", value):
+        raise FilterError(f"--http-status {value!r}: expected a code like 404 or a class like 5+")
+    if not value and name not in ("namespace",):
+        raise FilterError(f"--{name}: empty value")
+    if name == "namespace":
+        return f"{value}/"
+    return value
+
+
+class _Tracker:
+    """hubble's filterTracker: a left (source side) and right (destination side) FlowFilter."""
+
+    def __init__(self) -> None:
+        self.left: flow_pb2.FlowFilter | None = None
+        self.right: flow_pb2.FlowFilter | None = None
+        self.used: set[str] = set()
+
+    def _side(self, which: str) -> flow_pb2.FlowFilter:
+        current = getattr(self, which)
+        if current is None:
+            current = flow_pb2.FlowFilter()
+            setattr(self, which, current)
+        return current
+
+    def add(self, flag: FilterFlag) -> None:
+        for first, second in EXCLUSIVE:
+            if (flag.name == first and second in self.used) or (flag.name == second and first in self.used):
+                raise FilterError(f"filters --{first} and --{second} cannot be combined")
+        self.used.add(flag.name)
+        mode, left_field, right_field = FILTER_FLAGS[flag.name]
+        value = _check_value(flag)
+        if mode == "either":
+            _append(self._side("left"), left_field, value)
+            _append(self._side("right"), right_field, value)
+        else:
+            _append(self._side("left"), left_field, value)
+            _append(self._side("right"), left_field, value)
+
+    def filters(self) -> list[flow_pb2.FlowFilter]:
+        if self.left is None and self.right is None:
+            return []
+        if self.left == self.right:
+            return [self.left]  # type: ignore[list-item]
+        return [f for f in (self.left, self.right) if f is not None]
+
+
+def _append(target: flow_pb2.FlowFilter, field: str, value: object) -> None:
+    repeated = getattr(target, field)
+    if isinstance(value, flow_pb2.EventTypeFilter):
+        repeated.add().CopyFrom(value)
+    else:
+        repeated.append(value)
+
+
+def build_filters(flags: Sequence[FilterFlag]) -> tuple[list[flow_pb2.FlowFilter], list[flow_pb2.FlowFilter]]:
+    """(whitelist, blacklist) for GetFlowsRequest; raises FilterError with hubble-like messages."""
+    allow, deny = _Tracker(), _Tracker()
+    for flag in flags:
+        (deny if flag.negated else allow).add(flag)
+    return allow.filters(), deny.filters()
+
+
+def describe_filters(flags: Sequence[FilterFlag]) -> str:
+    """The filters in force, as the user typed them (for the status line)."""
+    return " ".join(f"{'--not ' if f.negated else ''}--{f.name} {f.value}" for f in flags)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_time(value: str, now: datetime | None = None) -> Timestamp:
+    """`--since`/`--until`: a Go duration (`3s`, `1h43m` = that long ago) or an absolute time."""
+    now = now or datetime.now(UTC)
+    text = value.strip()
+    if text and _DURATION.sub("", text) == "" and _DURATION.match(text):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text))
+        when = now - timedelta(seconds=seconds)
+    else:
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise FilterError(f"{value!r}: not a duration (like 5m or 1h30m) or a time (like "
+                              "2006-01-02T15:04:05Z)") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    stamp = Timestamp()
+    stamp.FromDatetime(when)
+    return stamp
+
+
+@dataclass(frozen=True)
+class History:
+    """`--last/--first/--since/--until/--follow` as the user gave them."""
+
+    last: int | None = None
+    first: int | None = None
+    since: str | None = None
+    until: str | None = None
+    follow: bool | None = None
+
+
+def build_request(flags: Sequence[FilterFlag], history: History = History(),
+                  live: bool = True, now: datetime | None = None) -> observer_pb2.GetFlowsRequest:
+    """The GetFlowsRequest for a pane (`live`: follow unless history ends it) or a batch run.
+
+    Batch runs follow when no history flag is given (like `top -b` until `-n`), or with --follow.
+    """
+    if history.first is not None and history.last is not None:
+        raise FilterError("--first and --last cannot be combined")
+    if history.first is not None and history.follow:
+        raise FilterError("--first and --follow cannot be combined")
+    whitelist, blacklist = build_filters(flags)
+    request = observer_pb2.GetFlowsRequest(whitelist=whitelist, blacklist=blacklist)
+    any_history = any(v is not None for v in (history.last, history.first, history.since, history.until))
+    ends = history.first is not None or (history.until is not None and not history.follow)
+    if live:
+        request.follow = not ends
+    else:
+        request.follow = bool(history.follow) or (not any_history)
+    if history.first is not None:
+        request.first = True
+        request.number = history.first
+    elif history.last is not None:
+        request.number = history.last
+    if history.since:
+        request.since.CopyFrom(parse_time(history.since, now))
+    if history.until and not request.follow:
+        request.until.CopyFrom(parse_time(history.until, now))
+    return request

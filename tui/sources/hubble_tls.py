@@ -1,0 +1,173 @@
+"""Where and how to dial Hubble, the way the hubble CLI decides it.
+
+- Address: `--hubble-server` (env `HUBBLE_SERVER`), else the agent's socket
+  `unix:///var/run/cilium/hubble.sock` when it exists, else Relay on `localhost:4245`.
+- TLS when `--hubble-tls` or the address starts with `tls://` (the prefix is stripped). Client
+  certificates require TLS, as hubble insists ("transport layer security required").
+- `--hubble-tls-allow-insecure` skips verification: grpcio cannot turn verification off, so ebtop
+  fetches the server's certificate, trusts exactly it and verifies against the name it carries.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+from dataclasses import dataclass, field
+
+import grpc
+
+AGENT_SOCKET = "/var/run/cilium/hubble.sock"
+RELAY_DEFAULT = "localhost:4245"
+
+
+class ConnectionConfigError(ValueError):
+    """Flags that cannot make a connection (shown to the user as is)."""
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    enabled: bool = False
+    ca_cert_files: tuple[str, ...] = ()
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    server_name: str | None = None
+    allow_insecure: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved dial target."""
+
+    target: str
+    tls: TlsOptions = field(default_factory=TlsOptions)
+
+    def describe(self) -> str:
+        return f"tls://{self.target}" if self.tls.enabled else self.target
+
+
+def default_server(socket_path: str = AGENT_SOCKET) -> str:
+    return f"unix://{socket_path}" if os.path.exists(socket_path) else RELAY_DEFAULT
+
+
+def resolve(server: str | None, tls: TlsOptions = TlsOptions(), socket_path: str = AGENT_SOCKET) -> Endpoint:
+    """Apply hubble's rules to the flags; raises ConnectionConfigError for impossible combinations."""
+    address = server or default_server(socket_path)
+    enabled = tls.enabled
+    if address.startswith("tls://"):
+        address = address[len("tls://"):]
+        enabled = True
+    if bool(tls.client_cert_file) != bool(tls.client_key_file):
+        raise ConnectionConfigError("--hubble-tls-client-cert-file and --hubble-tls-client-key-file must be "
+                                    "given together")
+    if tls.client_cert_file and not enabled:
+        raise ConnectionConfigError("client certificates need TLS: transport layer security required "
+                                    "(add --hubble-tls or a tls:// address)")
+    if enabled and address.startswith("unix:"):
+        raise ConnectionConfigError("TLS over the agent's unix socket is not supported (the socket is plaintext)")
+    if not address:
+        raise ConnectionConfigError("empty --hubble-server")
+    return Endpoint(address, TlsOptions(enabled, tls.ca_cert_files, tls.client_cert_file, tls.client_key_file,
+                                        tls.server_name, tls.allow_insecure))
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise ConnectionConfigError(f"cannot read {what} {path}: {error.strerror}") from None
+
+
+def _fetch_server_certificate(target: str, timeout: float = 5.0) -> bytes:
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock, \
+            context.wrap_socket(sock, server_hostname=host) as tls:
+        der = tls.getpeercert(binary_form=True)
+    if der is None:
+        raise ConnectionConfigError(f"{target} sent no certificate")
+    return ssl.DER_cert_to_PEM_cert(der).encode()
+
+
+def _certificate_name(pem: bytes) -> str | None:
+    """First DNS name of a PEM certificate (via the ssl module's decoder), for allow-insecure."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".pem") as handle:
+        handle.write(pem)
+        handle.flush()
+        try:
+            decoded = ssl._ssl._test_decode_cert(handle.name)  # type: ignore[attr-defined]  # noqa: SLF001
+        except Exception:  # noqa: BLE001 - best effort: fall back to the dialed host name
+            return None
+    for kind, value in decoded.get("subjectAltName", ()):
+        if kind == "DNS":
+            return value.replace("*.", "any.")
+    for rdn in decoded.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value.replace("*.", "any.")
+    return None
+
+
+def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = None) -> grpc.Channel:
+    """A new channel (never shared across reconnects, so a dead connection is not reused)."""
+    opts: list[tuple[str, object]] = [("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                                      ("grpc.enable_retries", 0)]
+    opts += options or []
+    tls = endpoint.tls
+    if not tls.enabled:
+        return grpc.insecure_channel(endpoint.target, options=opts)
+    root: bytes | None = None
+    if tls.allow_insecure:
+        root = _fetch_server_certificate(endpoint.target)
+        name = tls.server_name or _certificate_name(root)
+        if name:
+            opts.append(("grpc.ssl_target_name_override", name))
+    else:
+        if tls.ca_cert_files:
+            root = b"".join(_read(path, "CA certificate") for path in tls.ca_cert_files)
+        if tls.server_name:
+            opts.append(("grpc.ssl_target_name_override", tls.server_name))
+    key = _read(tls.client_key_file, "client key") if tls.client_key_file else None
+    cert = _read(tls.client_cert_file, "client certificate") if tls.client_cert_file else None
+    credentials = grpc.ssl_channel_credentials(root_certificates=root, private_key=key, certificate_chain=cert)
+    return grpc.secure_channel(endpoint.target, credentials, options=opts)
+
+
+_FATAL_TLS = (
+    ("not in peer certificate", "name"),
+    ("Peer name", "name"),
+    ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not signed by a trusted CA "
+                                  "(--hubble-tls-ca-cert-files)"),
+    ("certificate verify failed", "the server's certificate is not signed by a trusted CA "
+                                  "(--hubble-tls-ca-cert-files)"),
+    ("WRONG_VERSION_NUMBER", "the server does not speak TLS (drop --hubble-tls / tls://)"),
+)
+_HINTS = (
+    ("error reading server preface", "the server may speak TLS: try --hubble-tls or a tls:// address"),
+)
+
+
+def tls_failure(details: str, endpoint: Endpoint) -> str | None:
+    """A clear sentence when an RPC error is a TLS problem that retrying will not fix, else None."""
+    if not endpoint.tls.enabled:
+        return None
+    for needle, sentence in _FATAL_TLS:
+        if needle in details:
+            if sentence == "name":
+                name = endpoint.tls.server_name or endpoint.target.rsplit(":", 1)[0]
+                return (f"TLS: the server's certificate is not valid for the name {name!r}; set "
+                        "--hubble-tls-server-name to a name in the certificate (Relay: *.hubble-relay.cilium.io)")
+            return f"TLS: {sentence}"
+    return None
+
+
+def connection_hint(details: str) -> str:
+    """Extra advice for a retryable connection error (empty when there is none)."""
+    return next((hint for needle, hint in _HINTS if needle in details), "")
