@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tui import __version__
@@ -84,11 +85,15 @@ class EbtopApp(App[int]):
         return next((pane for pane in self.panes if pane.id == active), None)
 
     def _tick(self) -> None:
-        active = self.active_pane()
+        try:
+            active = self.active_pane()
+            status = self.query_one("#status", Static)
+        except NoMatches:  # a modal screen is on top, or the app is shutting down: count, do not render
+            active = status = None
         for pane in self.panes:
             pane.tick(pane is active)
-        if active is not None:
-            self.query_one("#status", Static).update(active.status_line())
+        if active is not None and status is not None:
+            status.update(active.status_line())
 
     def action_show_tab(self, tab: str) -> None:
         if any(pane.id == tab for pane in self.panes):
