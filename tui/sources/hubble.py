@@ -161,12 +161,17 @@ class HubbleSource:
     def _attempt(self, channel: grpc.Channel, gap: list[object]) -> str | None:
         """One connection: returns why to retry, or None when the source is done (ended, failed)."""
         try:
-            grpc.channel_ready_future(channel).result(timeout=self.connect_timeout)
             method = channel.unary_stream(GET_FLOWS, request_serializer=observer_pb2.GetFlowsRequest.SerializeToString,
                                           response_deserializer=_identity)
             call = method(self._request_for_attempt())
             with self._lock:
                 self._call = call
+            outcome = self._wait_connected(channel, call)
+            if outcome == "timeout":
+                return f"cannot connect to {self.endpoint.describe()} within {self.connect_timeout:g} s"
+            if outcome == "done":
+                self._read(call)  # raises the call's error, or ends an empty stream
+                return None if not self.request.follow else "server closed the stream"
             self.connects += 1
             self.status.set(SourceState.STREAMING, self.endpoint.describe())
             if gap:
@@ -176,8 +181,6 @@ class HubbleSource:
                                                        f"{away:.1f} s, flows in between may be missing ──"))
                 gap.clear()
             self._read(call)
-        except grpc.FutureTimeoutError:
-            return f"cannot connect to {self.endpoint.describe()} within {self.connect_timeout:g} s"
         except grpc.RpcError as error:
             if self._stop.is_set():
                 return None
@@ -194,6 +197,21 @@ class HubbleSource:
             self.status.set(SourceState.ENDED, f"{self.endpoint.describe()}: end of history")
             return None
         return "server closed the stream"
+
+    def _wait_connected(self, channel: grpc.Channel, call: grpc.Future) -> str:
+        """`ready` once the channel connects, `done` when the call already ended (TLS errors and
+        refused connections fail it at once), `timeout` after `connect_timeout` without either."""
+        ready = grpc.channel_ready_future(channel)
+        deadline = time.monotonic() + self.connect_timeout
+        while not call.done() and not self._stop.is_set():
+            try:
+                ready.result(timeout=0.05)
+                return "ready"
+            except grpc.FutureTimeoutError:
+                if time.monotonic() > deadline:
+                    call.cancel()
+                    return "timeout"
+        return "done"
 
     def _read(self, call: object) -> bool:
         """Read until the stream ends; returns whether anything arrived."""

@@ -15,7 +15,12 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
-import grpc
+# gRPC's C core logs TLS handshake failures to stderr, which would scribble over the TUI; ebtop
+# reports them in the status line instead. Must be set before grpc initialises (setdefault: a user's
+# GRPC_VERBOSITY wins).
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+import grpc  # noqa: E402
 
 AGENT_SOCKET = "/var/run/cilium/hubble.sock"
 RELAY_DEFAULT = "localhost:4245"
@@ -141,6 +146,7 @@ def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = 
 
 
 _FATAL_TLS = (
+    ("Hostname Verification Check failed", "name"),
     ("not in peer certificate", "name"),
     ("Peer name", "name"),
     ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not signed by a trusted CA "
