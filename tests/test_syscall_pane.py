@@ -1,0 +1,210 @@
+"""The Syscalls pane: keys drive the table; fed from fixed data, and from the real kernel when root."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import ContentSwitcher, DataTable, Static
+
+from tui.app import EbtopApp
+from tui.model.probes import (
+    BlockEvent,
+    BlockHistDelta,
+    ConnectEvent,
+    CostReport,
+    OpenEvent,
+    ProgramCost,
+    RetransEvent,
+)
+from tui.model.syscalls import SyscallInterval, SyscallSample
+from tui.panes.syscalls import SyscallsPane
+from tui.render.glyphs import UNICODE
+
+AT = 1_700_000_000.0
+
+
+def sample_intervals() -> list[SyscallInterval]:
+    first = [SyscallSample("loop", 110, 90_000, pid=6315), SyscallSample("dd", 0, 20_000, pid=6332),
+             SyscallSample("dd", 1, 20_000, failed=3, pid=6332), SyscallSample("git", 202, 4_000, pid=6311)]
+    second = [SyscallSample("loop", 110, 100_035, pid=6315), SyscallSample("dd", 0, 20_062, pid=6332),
+              SyscallSample("dd", 1, 20_063, failed=12, pid=6332), SyscallSample("git", 202, 3_844, pid=6311),
+              SyscallSample("git", 257, 413, failed=41, pid=6311), SyscallSample("bash", 0, 4_524, pid=6002),
+              SyscallSample("ebtop", 321, 2_159, pid=7001), SyscallSample("cat", 257, 1_052, failed=2, pid=6400),
+              SyscallSample("sshd", 7, 912, pid=555), SyscallSample("systemd", 232, 404, pid=1),
+              SyscallSample("kworker/0:1", 0, 12, pid=20), SyscallSample("evil\x1b[2J", 0, 5, pid=666)]
+    return [SyscallInterval(AT, 5.0, first, by_pid=True, failed_counted=True),
+            SyscallInterval(AT + 5, 5.0, second, by_pid=True, failed_counted=True)]
+
+
+def probe_events() -> list[object]:
+    return [
+        OpenEvent(6400, "cat", 3, 0, "/etc/hostname", "openat"),
+        OpenEvent(6400, "cat", -2, 0, "/nonexistent/file", "openat"),
+        RetransEvent(7934, "python3", "127.0.0.1", 40454, "127.0.0.1", 58887, "SYN_SENT"),
+        RetransEvent(7934, "python3", "127.0.0.1", 40454, "127.0.0.1", 58887, "SYN_SENT"),
+        ConnectEvent(7934, "curl", "127.0.0.1", 8080, 160_000, True),
+        ConnectEvent(7934, "curl", "10.0.0.9", 443, 2_040_000_000, True),
+        ConnectEvent(7935, "curl", "127.0.0.1", 1, 90_000, False),
+        BlockHistDelta({6: 3, 7: 3, 8: 4, 15: 1}),
+        BlockEvent("254:0", 123456, 65536, 18_000_000, "WS"),
+        CostReport((ProgramCost("raw_tracepoint__sys_enter", 500_000, 60_000_000, 5.0),
+                    ProgramCost("opens:tracepoint__syscalls__sys_exit_openat", 2_000, 1_000_000, 5.0))),
+    ]
+
+
+def fed_pane(**kwargs) -> SyscallsPane:
+    pane = SyscallsPane(chars=UNICODE, **kwargs)
+    for interval in sample_intervals():
+        pane.add_interval(interval)
+    for event in probe_events():
+        pane.add_event(event)
+    return pane
+
+
+def labels(table: DataTable) -> list[str]:
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+async def test_top_table_keys_switch_and_sort() -> None:
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = pane.query_one("#top", DataTable)
+        assert table.row_count == 10
+        assert labels(table)[:3] == ["loop", "dd", "bash"]
+        assert str(table.get_row_at(0)[1]) == "100,035" and str(table.get_row_at(0)[3]) == "+10,035"
+        assert labels(table)[-1] == r"evil\x1b[2J"  # a hostile comm is shown escaped, as data
+        await pilot.press("b")  # by pid
+        assert pane.by == "pid" and labels(table)[0] == "6315 loop"
+        await pilot.press("b")  # by syscall
+        assert labels(table)[:3] == ["getppid", "read", "write"]
+        await pilot.press("b", "s", "s")  # by comm, sort by failures
+        assert pane.sort == "failures" and labels(table)[:2] == ["git", "dd"]
+        await pilot.press("x")
+        assert labels(table) == ["git", "dd", "cat"]
+        assert [str(table.get_row_at(i)[1]) for i in range(3)] == ["41", "12", "2"]
+        await pilot.press("x", "s")
+        assert pane.sort == "count"
+
+
+async def test_rows_are_updated_in_place_with_stable_keys() -> None:
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = pane.query_one("#top", DataTable)
+        keys_before = {k.value for k in table.rows}
+        pane.add_interval(SyscallInterval(AT + 10, 5.0, [SyscallSample("loop", 110, 5, pid=6315),
+                                                        SyscallSample("new", 1, 7, pid=9)], by_pid=True))
+        pane.tick(True)
+        await pilot.pause()
+        assert labels(table) == ["new", "loop"]
+        assert {k.value for k in table.rows} == {"new", "loop"} and "loop" in keys_before
+        assert str(table.get_row_at(1)[3]) == "-100,030"
+
+
+async def test_pause_stops_rendering_and_counts_new_intervals() -> None:
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = pane.query_one("#top", DataTable)
+        await pilot.press("p")
+        pane.add_interval(SyscallInterval(AT + 10, 5.0, [SyscallSample("other", 1, 7)]))
+        pane.add_interval(SyscallInterval(AT + 15, 5.0, [SyscallSample("other", 1, 9)]))
+        pane.tick(True)
+        await pilot.pause()
+        assert labels(table)[0] == "loop"  # frozen
+        assert "PAUSED · 2 new" in str(pane.query_one("#sc-header", Static).render())
+        assert pane.top.latest is not None and pane.top.latest.samples[0].count == 9  # counting went on
+        await pilot.press("p")
+        assert labels(table) == ["other"]
+
+
+async def test_interval_keys_and_views() -> None:
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("plus")
+        assert pane.interval == 10
+        await pilot.press("minus", "minus")
+        assert pane.interval == 2
+        await pilot.press("f")
+        assert pane.query_one("#sc-views", ContentSwitcher).current == "opens"
+        opens = pane.query_one("#opens", DataTable)
+        assert [str(c) for c in opens.get_row_at(0)] == ["6400", "cat", "-2", "openat", "/nonexistent/file"]
+        await pilot.press("r")
+        retrans = pane.query_one("#retrans", DataTable)
+        assert str(retrans.get_row_at(0)[4]) == "2"
+        await pilot.press("l")
+        text = str(pane.query_one("#connect-text", Static).render())
+        assert "2 established, 1 failed" in text and "10.0.0.9:443" in text
+        await pilot.press("i")
+        assert "completions: 11" in str(pane.query_one("#slowio-text", Static).render())
+        await pilot.press("k")
+        cost = pane.query_one("#cost", DataTable)
+        assert str(cost.get_row_at(0)[2]) == "120" and str(cost.get_row_at(2)[3]) == "1.22"
+
+
+async def test_precondition_lines_are_shown() -> None:
+    pane = fed_pane()
+    pane.set_problems(["eBPF needs privileges (not root); run as root (turns off: all local eBPF views)"])
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        problems = pane.query_one("#sc-problems", Static)
+        assert problems.display and "not root" in str(problems.render())
+
+
+def test_snapshot_80x24(snap_compare) -> None:
+    assert snap_compare(EbtopApp([fed_pane()], initial="syscalls"), terminal_size=(80, 24))
+
+
+def test_snapshot_120x40(snap_compare) -> None:
+    assert snap_compare(EbtopApp([fed_pane()], initial="syscalls"), terminal_size=(120, 40))
+
+
+def test_snapshot_connect_view_120x40(snap_compare) -> None:
+    async def show(pilot) -> None:
+        await pilot.press("l")
+
+    assert snap_compare(EbtopApp([fed_pane()], initial="syscalls"), terminal_size=(120, 40), run_before=show)
+
+
+@pytest.mark.kernel
+async def test_real_source_fills_the_table(tmp_path: Path) -> None:
+    from tests.helpers.workload import Workload, build
+    from tui.sources.kernel import KernelSource
+
+    binary = build(tmp_path)
+    comm = "ebp" + secrets.token_hex(5)
+    source = KernelSource(interval=1.0, probes=())
+    pane = SyscallsPane(source, interval=1.0, chars=UNICODE)
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        end = time.monotonic() + 20
+        while time.monotonic() < end and pane.top.intervals == 0:
+            await pilot.pause(0.1)  # the app is usable while the worker compiles
+        assert pane.top.intervals > 0, source.status.get()
+        worker = Workload(binary, comm, "getppid", 100_000)
+        worker.go()
+        assert worker.wait() == 0
+        source.read_now()
+        table = pane.query_one("#top", DataTable)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and comm not in labels(table):
+            await pilot.pause(0.1)
+        assert comm in labels(table)
+        (row,) = [r for r in pane.top.top(limit=50) if r.label == comm]
+        assert row.count >= 100_000
+        await pilot.press("b")  # by pid: the source switches the kernel to pid keys
+        assert pane.by == "pid"
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not (pane.top.latest and pane.top.latest.by_pid):
+            await pilot.pause(0.1)
+        assert source.mode == "pid" and pane.top.latest is not None and pane.top.latest.by_pid
+    assert not source.running

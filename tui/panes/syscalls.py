@@ -1,0 +1,365 @@
+"""Syscalls pane: a bpftrace-style top-10 updated in place, plus the seed's kernel probe views.
+
+The pane only renders `SyscallTop` and `ProbeModel`; the kernel source fills them on its worker
+thread. Rows are keyed and updated in place inside `batch_update`, with fixed column widths and no
+`update_width`, so a tick costs the same however the numbers change.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import ContentSwitcher, DataTable, Static
+
+from tui.model.probes import ConnectEvent, ProbeModel
+from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallTop, TopRow
+from tui.panes.base import LivePane
+from tui.render.glyphs import Glyphs, bar, glyphs
+from tui.render.safe import escape_control, safe_text
+from tui.sources.kernel import KernelSource, step_interval
+
+VIEWS = ("top", "opens", "retrans", "connect", "slowio", "cost")
+VIEW_TITLES = {"top": "top syscalls", "opens": "file opens", "retrans": "TCP retransmits",
+               "connect": "TCP connect latency", "slowio": "slow block I/O", "cost": "ebtop's BPF cost"}
+TOP_COLUMNS = (("key", "key", 22), ("count", "count", 9), ("rate", "rate/s", 9), ("change", "change", 8),
+               ("failed", "failed", 7), ("bar", "", 12))
+LIST_ROWS = 50
+
+
+def fmt_count(value: float) -> str:
+    """A count in at most 9 cells: exact with separators below ten million, then scaled."""
+    if value < 10_000_000:
+        return f"{value:,.0f}"
+    if value < 10_000_000_000:
+        return f"{value / 1e6:,.1f}M"
+    return f"{value / 1e9:,.1f}G"
+
+
+def fmt_change(change: int | None) -> str:
+    if change is None:
+        return "new"
+    return f"{change:+,}" if abs(change) < 1_000_000 else f"{change / 1e6:+.1f}M"
+
+
+def fmt_ms(ns: int) -> str:
+    return f"{ns / 1e6:,.3f}"
+
+
+class SyscallsPane(LivePane):
+    """Top-10 syscall counts by comm, pid or syscall, and views for opens, TCP, block I/O, own cost."""
+
+    tab_title = "Syscalls"
+    DEFAULT_CSS = """
+    SyscallsPane { height: 1fr; }
+    SyscallsPane #sc-header { height: 1; padding: 0 1; background: $boost; }
+    SyscallsPane #sc-problems { height: auto; max-height: 6; padding: 0 1; color: $warning; }
+    SyscallsPane #sc-views { height: 1fr; }
+    SyscallsPane DataTable { height: 1fr; }
+    SyscallsPane .sc-text { height: auto; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "cycle_by", "By comm/pid/syscall"),
+        Binding("x", "toggle_failed", "Failed only"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+"),
+        Binding("minus", "interval(-1)", "Faster", key_display="-"),
+        Binding("v", "cycle_view", "View"),
+        Binding("t", "show_view('top')", "Top", show=False),
+        Binding("f", "show_view('opens')", "Opens", show=False),
+        Binding("r", "show_view('retrans')", "Retransmits", show=False),
+        Binding("l", "show_view('connect')", "Connect latency", show=False),
+        Binding("i", "show_view('slowio')", "Slow I/O", show=False),
+        Binding("k", "show_view('cost')", "Own cost", show=False),
+    ]
+
+    def __init__(self, source: KernelSource | None = None, *, by: str = "comm", sort: str = "count",
+                 failed_only: bool = False, interval: float = 5.0, chars: Glyphs | None = None) -> None:
+        super().__init__(id="syscalls")
+        self.source = source
+        self.top = SyscallTop()
+        self.probes = ProbeModel()
+        self.by = by if by in BY_CHOICES else "comm"
+        self.sort = sort if sort in SORT_CHOICES else "count"
+        self.failed_only = failed_only
+        self.interval = interval
+        self.view = "top"
+        self.paused = False
+        self.new_while_paused = 0
+        self.chars = chars
+        self._dirty = True
+        self._problem_lines: tuple[str, ...] = ()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="sc-header", markup=False)
+        yield Static("", id="sc-problems", markup=False)
+        with ContentSwitcher(initial="top", id="sc-views"):
+            yield DataTable(id="top", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="opens", cursor_type="row")
+            yield DataTable(id="retrans", cursor_type="row")
+            with VerticalScroll(id="connect"):
+                yield Static("", id="connect-text", classes="sc-text", markup=False)
+            with VerticalScroll(id="slowio"):
+                yield Static("", id="slowio-text", classes="sc-text", markup=False)
+            yield DataTable(id="cost", cursor_type="row")
+
+    def on_mount(self) -> None:
+        top = self.query_one("#top", DataTable)
+        for key, label, width in TOP_COLUMNS:
+            top.add_column(Text(label, justify="left" if key in ("key", "bar") else "right"), key=key, width=width)
+        opens = self.query_one("#opens", DataTable)
+        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("fd", "FD/ERR", 6),
+                                  ("call", "CALL", 7), ("path", "PATH", 40)):
+            opens.add_column(label, key=key, width=width)
+        retrans = self.query_one("#retrans", DataTable)
+        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("local", "LOCAL", 21),
+                                  ("remote", "REMOTE", 21), ("count", "COUNT", 6)):
+            retrans.add_column(label, key=key, width=width)
+        cost = self.query_one("#cost", DataTable)
+        for key, label, width in (("prog", "PROGRAM", 34), ("runs", "RUNS/S", 10), ("ns", "NS/RUN", 8),
+                                  ("cpu", "%CPU", 6)):
+            cost.add_column(label, key=key, width=width)
+        self.query_one("#sc-problems", Static).display = False
+        self._render_all()
+
+    def on_show(self) -> None:
+        """Give the keys to this pane when its tab is shown (the tab bar has focus otherwise)."""
+        self._focus_view()
+
+    def _focus_view(self) -> None:
+        target = self.query_one("#sc-views", ContentSwitcher).visible_content
+        if target is not None and target.can_focus:
+            target.focus()
+
+    # -- the app's contract -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self.source is not None:
+            self.source.start()
+
+    def stop(self) -> None:
+        if self.source is not None:
+            self.source.stop()
+
+    def tick(self, visible: bool) -> None:
+        if self.source is not None:
+            for interval in self.source.intervals.drain():
+                self.add_interval(interval)
+            for event in self.source.events.drain():
+                self.add_event(event)
+            lines = tuple(p.line() for p in self.source.problems)
+            if lines != self._problem_lines:
+                self._problem_lines = lines
+                self._dirty = True
+        if visible and self._dirty and self.is_mounted:
+            if self.paused:
+                self._render_header()  # only the PAUSED count moves; the tables stay frozen
+            else:
+                self._render_all()
+
+    def status_line(self) -> str:
+        if self.source is None:
+            return f"Syscalls: {self.top.intervals} intervals"
+        status = self.source.status.get()
+        text = f"Syscalls: {status.describe()}"
+        if self.source.events.dropped:
+            text += f" · {self.source.events.dropped} events dropped by ebtop"
+        return escape_control(text)
+
+    # -- feeding (the source on ticks, or tests directly) ----------------------------------------
+    def add_interval(self, interval: SyscallInterval) -> None:
+        self.top.add(interval)
+        if self.paused:
+            self.new_while_paused += 1
+        self._dirty = True
+
+    def add_event(self, event: object) -> None:
+        self.probes.add(event)
+        self._dirty = True
+
+    def set_problems(self, lines: list[str]) -> None:
+        """Show precondition lines (tests without a source use this)."""
+        self._problem_lines = tuple(lines)
+        self._dirty = True
+
+    # -- actions -----------------------------------------------------------------------------------
+    def action_cycle_by(self) -> None:
+        self.by = BY_CHOICES[(BY_CHOICES.index(self.by) + 1) % len(BY_CHOICES)]
+        if self.source is not None:
+            wanted = "pid" if self.by == "pid" else "comm"
+            if self.source.mode != wanted:
+                self.source.configure(mode=wanted)
+                self.source.read_now()
+        self._refresh_now()
+
+    def action_toggle_failed(self) -> None:
+        self.failed_only = not self.failed_only
+        if self.failed_only:
+            self._want_failures()
+        self._refresh_now()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORT_CHOICES[(SORT_CHOICES.index(self.sort) + 1) % len(SORT_CHOICES)]
+        if self.sort == "failures":
+            self._want_failures()
+        self._refresh_now()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.new_while_paused = 0
+        self._refresh_now()
+
+    def action_interval(self, direction: int) -> None:
+        self.interval = step_interval(self.interval, direction)
+        if self.source is not None:
+            self.source.set_interval(self.interval)
+        self._refresh_now()
+
+    def action_cycle_view(self) -> None:
+        self.action_show_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+
+    def action_show_view(self, view: str) -> None:
+        if view in VIEWS:
+            self.view = view
+            self.query_one("#sc-views", ContentSwitcher).current = view
+            self._refresh_now()
+            self._focus_view()
+
+    def _want_failures(self) -> None:
+        if self.source is not None and not self.source.failed:
+            self.source.configure(failed=True)
+
+    def _refresh_now(self) -> None:
+        self._dirty = True
+        if self.is_mounted:
+            if self.paused:
+                self._render_header()
+            else:
+                self._render_all()
+
+    # -- rendering ---------------------------------------------------------------------------------
+    def _render_all(self) -> None:
+        self._dirty = False
+        with self.app.batch_update():
+            self._render_header()
+            self._render_problems()
+            render = getattr(self, f"_render_{self.view}")
+            render()
+
+    def _render_header(self) -> None:
+        parts = [VIEW_TITLES[self.view]]
+        if self.view == "top":
+            parts.append(f"by {self.by}")
+            parts.append(f"sort {self.sort}")
+            if self.failed_only:
+                parts.append("failed only")
+        parts.append(f"every {self.interval:g}s")
+        latest = self.top.latest
+        if self.view == "top" and latest is not None and not self.paused:
+            totals = self.top.totals(self.by)
+            parts.append(f"{fmt_count(totals.calls)} calls")
+            if latest.lost:
+                parts.append(f"{latest.lost} not counted (map full)")
+        if self.paused:
+            parts.insert(0, f"PAUSED {self._chars().dot} {self.new_while_paused} new")
+        sep = f" {self._chars().dot} "
+        self.query_one("#sc-header", Static).update(Text(sep.join(parts)))
+
+    def _render_problems(self) -> None:
+        widget = self.query_one("#sc-problems", Static)
+        widget.display = bool(self._problem_lines)
+        widget.update(safe_text("\n".join(self._problem_lines)))
+
+    def _chars(self) -> Glyphs:
+        return self.chars or glyphs()
+
+    def _render_top(self) -> None:
+        table = self.query_one("#top", DataTable)
+        rows = self.top.top(by=self.by, sort=self.sort, failed_only=self.failed_only)
+        failures_known = self.top.latest is not None and self.top.latest.failed_counted
+        wanted = {self._row_key(row): row for row in rows}
+        for key in [k.value for k in list(table.rows) if k.value not in wanted]:
+            table.remove_row(key)
+        existing = {k.value for k in table.rows}
+        for key, row in wanted.items():
+            cells = self._cells(row, failures_known)
+            if key in existing:
+                for (column, _, _), value in zip(TOP_COLUMNS, cells, strict=True):
+                    table.update_cell(key, column, value)
+            else:
+                table.add_row(*cells, key=key)
+        order = {self._row_key(row): index for index, row in enumerate(rows)}
+        labels = {escape_control(row.label): order[self._row_key(row)] for row in rows}
+        if len(table.rows) > 1:
+            table.sort("key", key=lambda cell: labels.get(str(cell), len(labels)))
+
+    @staticmethod
+    def _row_key(row: TopRow) -> str:
+        return "\x1f".join(str(part) for part in row.key)
+
+    def _cells(self, row: TopRow, failures_known: bool) -> tuple:
+        failed = fmt_count(row.failed) if failures_known else "-"
+        return (
+            safe_text(row.label),
+            Text(fmt_count(row.count), justify="right"),
+            Text(fmt_count(row.rate), justify="right"),
+            Text(fmt_change(row.change), justify="right"),
+            Text(failed, justify="right"),
+            Text(bar(row.share, 12, self._chars()), style="green"),
+        )
+
+    def _render_opens(self) -> None:
+        table = self.query_one("#opens", DataTable)
+        table.clear()
+        recent = list(self.probes.opens.recent)[-LIST_ROWS:]
+        for event in reversed(recent):
+            table.add_row(str(event.pid), safe_text(event.comm), Text(str(event.ret), justify="right"),
+                          event.syscall, safe_text(event.path))
+
+    def _render_retrans(self) -> None:
+        table = self.query_one("#retrans", DataTable)
+        table.clear()
+        for (pid, comm, saddr, sport, daddr, dport), count in self.probes.retrans.flows.most_common(LIST_ROWS):
+            table.add_row(str(pid), safe_text(comm), f"{saddr}:{sport}", f"{daddr}:{dport}",
+                          Text(str(count), justify="right"))
+
+    def _render_connect(self) -> None:
+        stats = self.probes.connects
+        lines = [f"connects: {stats.ok} established, {stats.failed} failed (closed before ESTABLISHED)", ""]
+        lines += stats.hist.lines("usecs", width=24) if stats.hist.total else ["no established connects yet"]
+        lines += ["", "slowest:"]
+        lines += [self._connect_line(event) for event in stats.slowest()]
+        if stats.recent_failed:
+            lines += ["", "recent failures:"]
+            lines += [self._connect_line(event) for event in list(stats.recent_failed)[-5:]]
+        self.query_one("#connect-text", Static).update(safe_text("\n".join(lines)))
+
+    @staticmethod
+    def _connect_line(event: ConnectEvent) -> str:
+        return f"  {event.pid:>7} {event.comm:<15} {event.daddr}:{event.dport}  {fmt_ms(event.latency_ns)} ms"
+
+    def _render_slowio(self) -> None:
+        block = self.probes.block
+        lines = [f"block I/O completions: {block.hist.total}; slower than {block.threshold_ns / 1e6:g} ms: "
+                 f"{block.slow_total}", ""]
+        lines += block.hist.lines("usecs", width=24) if block.hist.total else ["no completions yet"]
+        lines += ["", "slowest:"]
+        lines += [f"  {e.dev:>7} {e.rwbs:<4} sector {e.sector:<12} {e.nbytes:>8} B  {fmt_ms(e.latency_ns)} ms"
+                  for e in block.slowest()]
+        self.query_one("#slowio-text", Static).update(safe_text("\n".join(lines)))
+
+    def _render_cost(self) -> None:
+        table = self.query_one("#cost", DataTable)
+        table.clear()
+        total_share = 0.0
+        for cost in sorted(self.probes.costs, key=lambda c: -c.run_ns):
+            total_share += cost.cpu_share
+            table.add_row(cost.name, Text(fmt_count(cost.runs_per_second), justify="right"),
+                          Text(f"{cost.ns_per_run:,.0f}", justify="right"),
+                          Text(f"{100 * cost.cpu_share:.2f}", justify="right"))
+        if self.probes.costs:
+            table.add_row("all ebtop programs", "", "", Text(f"{100 * total_share:.2f}", justify="right"))
