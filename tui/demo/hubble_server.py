@@ -150,10 +150,11 @@ class HubbleDemoService(observer_pb2_grpc.ObserverServicer):
 
     def _extend_unpaced(self, want_seq: int) -> None:
         """Unpaced mode: generate until `want_seq` exists (the reader sets the pace). Holds cond."""
-        while self.ring.next_seq <= want_seq:
-            for _ in range(UNPACED_BATCH):
-                for entry in self._feed.next_entries():
-                    self.ring.append(entry)
+        # Never more than half a ring ahead of the reader, so a lone reader cannot overrun itself.
+        target = want_seq + max(1, min(UNPACED_BATCH, self.ring.capacity // 2))
+        while self.ring.next_seq < target:
+            for entry in self._feed.next_entries():
+                self.ring.append(entry)
         self.ring.cond.notify_all()
 
     def stop(self) -> None:
