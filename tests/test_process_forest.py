@@ -221,4 +221,4 @@ def test_change_log_reports_added_updated_removed() -> None:
     assert not added and "bash" in updated
     forest.prune(now=10)
     _, _, removed, _ = forest.take_changes()
-    assert removed == {"bash"}
+    assert removed == ["bash"]

@@ -118,9 +118,9 @@ class ProcessForest:
         self._serial = 0
         # change log for the pane: exec_ids added (ordered), updated, removed, re-parented
         self.added: dict[str, None] = {}
-        self.updated: set[str] = set()
-        self.removed: set[str] = set()
-        self.moved: set[str] = set()
+        self.updated: dict[str, None] = {}
+        self.removed: dict[str, None] = {}
+        self.moved: dict[str, None] = {}
 
     # --- public API ------------------------------------------------------------------------------
 
@@ -192,10 +192,10 @@ class ProcessForest:
         self.counts["pruned"] += removed
         return removed
 
-    def take_changes(self) -> tuple[list[str], set[str], set[str], set[str]]:
-        """(added, updated, removed, moved) since the last call; the pane applies them to its tree."""
-        changes = (list(self.added), self.updated, self.removed, self.moved)
-        self.added, self.updated, self.removed, self.moved = {}, set(), set(), set()
+    def take_changes(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """(added, updated, removed, moved) exec_ids in event order since the last call, for the pane."""
+        changes = (list(self.added), list(self.updated), list(self.removed), list(self.moved))
+        self.added, self.updated, self.removed, self.moved = {}, {}, {}, {}
         return changes
 
     def roots(self) -> Iterator[ProcessNode]:
@@ -330,7 +330,7 @@ class ProcessForest:
             if child is not None and child is not new:
                 child.parent_id = new.exec_id
                 new.children[child_id] = None
-                self.moved.add(child_id)
+                self.moved[child_id] = None
         old.children.clear()
         if old.events:
             events = new.events if new.events is not None else deque(maxlen=EVENTS_PER_PROCESS)
@@ -347,7 +347,7 @@ class ProcessForest:
             self.aliases[alias] = new.exec_id
             new.aliases.append(alias)
         self._link(new, grandparent)
-        self.moved.add(new.exec_id)
+        self.moved[new.exec_id] = None
 
     # --- structure helpers -----------------------------------------------------------------------
 
@@ -389,7 +389,7 @@ class ProcessForest:
         group = group_of(node_name, process)
         if group != node.group and (process.HasField("pod") or not node.group[2]):
             node.group = group
-            self.moved.add(node.exec_id)
+            self.moved[node.exec_id] = None
 
     def _link(self, node: ProcessNode, parent_id: str) -> None:
         """Attach `node` under `parent_id`, refusing self-parents and cycles."""
@@ -419,14 +419,14 @@ class ProcessForest:
             depth += 1
         node.parent_id = parent_id
         parent.children[node.exec_id] = None
-        self.moved.add(node.exec_id)
-        self.updated.add(parent_id)
+        self.moved[node.exec_id] = None
+        self.updated[parent_id] = None
 
     def _unlink(self, node: ProcessNode) -> None:
         parent = self.nodes.get(node.parent_id)
         if parent is not None:
             parent.children.pop(node.exec_id, None)
-            self.updated.add(parent.exec_id)
+            self.updated[parent.exec_id] = None
         elif node.parent_id in self._waiting:
             waiting = self._waiting[node.parent_id]
             waiting.pop(node.exec_id, None)
@@ -436,7 +436,7 @@ class ProcessForest:
 
     def _changed(self, exec_id: str) -> None:
         if exec_id not in self.added:
-            self.updated.add(exec_id)
+            self.updated[exec_id] = None
 
     def _drop(self, node: ProcessNode) -> None:
         """Remove one node from every index (children must have been moved or removed)."""
@@ -453,9 +453,9 @@ class ProcessForest:
         if self.added.pop(exec_id, 1) is None:
             pass  # never shown: nothing for the pane to remove
         else:
-            self.removed.add(exec_id)
-        self.updated.discard(exec_id)
-        self.moved.discard(exec_id)
+            self.removed[exec_id] = None
+        self.updated.pop(exec_id, None)
+        self.moved.pop(exec_id, None)
 
     def _remove_cascade(self, node: ProcessNode) -> int:
         """Remove an expired leaf, then any expired ancestors it was keeping."""
@@ -492,7 +492,7 @@ class ProcessForest:
                 continue
             child.parent_id = ""
             self._link(child, grandparent if grandparent in self.nodes else "")
-            self.moved.add(child_id)
+            self.moved[child_id] = None
         node.children.clear()
         self._drop(node)
         self.counts["evicted"] += 1

@@ -1,0 +1,447 @@
+"""The Processes pane: a live process forest (node > namespace > pod > process tree) and an event log.
+
+The pane only renders the model. Every tick drains the source into the `ProcessForest`; when the pane
+is visible and not paused it applies the forest's change log to a Textual `Tree` (nodes are added only
+for new processes, each parent shows at most `CHILDREN_SHOWN` children and the whole tree at most
+`TREE_CAP` processes) and writes the newest compact lines to the log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, RichLog, Tree
+from textual.widgets.tree import TreeNode
+
+from tui.model.processes import Group, ProcessForest, ProcessNode
+from tui.panes.base import LivePane
+from tui.panes.process_detail import ProcessDetailScreen
+from tui.panes.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
+from tui.render.tetra_compact import CompactEncodeError, render_text
+
+MAX_DRAIN = 50_000
+LOG_PER_TICK = 200
+LOG_LINES = 2_000
+TREE_CAP = 5_000
+CHILDREN_SHOWN = 100
+REBUILD_OVER = 3_000
+RATE_WINDOW = 5.0
+
+GroupKey = tuple[str, ...]
+Data = tuple[str, Any]  # ("proc", exec_id) | ("group", key) | ("event", exec_id)
+
+
+class ProcessTree(Tree[Data]):
+    """The process tree widget; Enter opens details, Space folds."""
+
+    BINDINGS = [
+        Binding("space", "toggle_node", "Fold", show=False),
+    ]
+
+
+class ProcessesPane(LivePane):
+    """Tetragon (or local exec tracepoints) as a process forest with policy events in place."""
+
+    tab_title = "Processes"
+    DEFAULT_CSS = """
+    ProcessesPane { height: 1fr; }
+    ProcessesPane #process-filter { display: none; height: 3; }
+    ProcessesPane.-filtering #process-filter { display: block; }
+    ProcessesPane #process-tree { height: 1fr; }
+    ProcessesPane #process-log { height: 7; border-top: solid $panel-lighten-2; }
+    """
+    BINDINGS = [
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("d,i", "details", "Details"),
+        Binding("j", "jump_pod", "Next pod"),
+        Binding("t", "toggle_timestamps", "Timestamps", show=False),
+        Binding("e", "toggle_log", "Event log", show=False),
+    ]
+
+    def __init__(self, source: Any, *, forest: ProcessForest | None = None, timestamps: bool = False,
+                 live_clock: bool = True, follow: bool = True, clock: Callable[[], float] = time.time,
+                 pane_id: str = "processes") -> None:
+        super().__init__(id=pane_id)
+        self.source = source
+        self.forest = forest or ProcessForest()
+        self.timestamps = timestamps
+        self.live_clock = live_clock
+        self.follow = follow
+        self.paused = False
+        self._clock = clock
+        self._paused_at = 0
+        self._items: dict[str, TreeNode[Data]] = {}
+        self._groups: dict[GroupKey, TreeNode[Data]] = {}
+        self._shown_children: dict[GroupKey | str, dict[str, None]] = {}
+        self._log_pending: deque[Any] = deque(maxlen=LOG_PER_TICK)
+        self._log_skipped = 0
+        self._filter = ""
+        self._needs_rebuild = False
+        self._rate_samples: deque[tuple[float, int]] = deque()
+        self._render_errors = 0
+        self._started = False
+
+    # --- composition and lifecycle ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Input(placeholder="filter: binary, arguments or pod (Esc clears)", id="process-filter")
+            tree = ProcessTree("processes", id="process-tree")
+            tree.show_root = False
+            tree.auto_expand = False
+            tree.guide_depth = 2
+            yield tree
+            yield RichLog(id="process-log", max_lines=LOG_LINES, wrap=False, markup=False, auto_scroll=True)
+
+    def on_show(self) -> None:
+        """Keyboard first: the tree takes focus when the tab is shown (unless a child already has it)."""
+        focused = self.app.focused
+        if focused is None or self not in focused.ancestors_with_self:
+            self.tree.focus()
+
+    def start(self) -> None:
+        if not self._started and self.source is not None:
+            self._started = True
+            self.source.start()
+
+    def stop(self) -> None:
+        if self._started and self.source is not None:
+            self.source.stop()
+
+    @property
+    def tree(self) -> ProcessTree:
+        return self.query_one("#process-tree", ProcessTree)
+
+    def now(self) -> float:
+        """Wall clock for live sources; event time for replays, so replays and tests are deterministic."""
+        if self.live_clock:
+            return max(self.forest.clock, self._clock())
+        return self.forest.clock
+
+    # --- the drain tick --------------------------------------------------------------------------
+
+    def ingest(self, responses: list[Any]) -> None:
+        """Apply a batch to the model (the tick does this with what the source buffered)."""
+        if not responses:
+            return
+        self.forest.add_many(responses)
+        pending = self._log_pending
+        if len(responses) > pending.maxlen:
+            self._log_skipped += len(pending) + len(responses) - pending.maxlen
+            pending.clear()
+            pending.extend(responses[-pending.maxlen:])
+        else:
+            overflow = len(pending) + len(responses) - pending.maxlen
+            if overflow > 0:
+                self._log_skipped += overflow
+            pending.extend(responses)
+
+    def tick(self, visible: bool) -> None:
+        if self.source is not None:
+            self.ingest(self.source.buffer.drain(MAX_DRAIN))
+        self.forest.prune(self.now())
+        self._sample_rate()
+        if not visible or self.paused or not self.is_mounted:
+            return
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        """Apply the model's changes to the tree and write pending log lines."""
+        added, updated, removed, moved = self.forest.take_changes()
+        tree = self.tree
+        now = self.now()
+        if self._filter or self._needs_rebuild or len(added) + len(removed) + len(moved) > REBUILD_OVER:
+            self._rebuild(now)
+        else:
+            newest: TreeNode[Data] | None = None
+            for exec_id in removed:
+                self._remove_item(exec_id)
+            for exec_id in moved:
+                self._remove_item(exec_id)
+                node = self.forest.nodes.get(exec_id)
+                if node is not None:
+                    self._show_subtree(node, now)
+            for exec_id in added:
+                node = self.forest.nodes.get(exec_id)
+                if node is not None and exec_id not in self._items:
+                    item = self._show(node, now)
+                    if item is not None and node.seen_exec:
+                        newest = item
+            for exec_id in updated:
+                item = self._items.get(exec_id)
+                node = self.forest.nodes.get(exec_id)
+                if item is not None and node is not None:
+                    item.set_label(process_label(node, now))
+                    item.allow_expand = bool(node.children or node.events)
+                    self._refresh_event_leaves(item, node)
+            if self.follow and newest is not None:
+                tree.move_cursor(newest, animate=False)
+        self._write_log()
+
+    def _sample_rate(self) -> None:
+        now = self._clock() if self.live_clock else self.forest.clock
+        samples = self._rate_samples
+        samples.append((now, self.forest.counts["events"]))
+        while len(samples) > 2 and samples[0][0] < now - RATE_WINDOW:
+            samples.popleft()
+
+    def events_per_second(self) -> float:
+        samples = self._rate_samples
+        if len(samples) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = samples[0], samples[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+    # --- tree maintenance ------------------------------------------------------------------------
+
+    def _group_item(self, node: ProcessNode) -> TreeNode[Data]:
+        group: Group = node.group
+        node_name, namespace, pod, container = group
+        key: GroupKey = (node_name,)
+        item = self._groups.get(key)
+        if item is None:
+            item = self.tree.root.add(group_label("node", group), data=("group", key), expand=True)
+            self._groups[key] = item
+        if not pod:
+            return item
+        ns_key = (node_name, namespace)
+        ns_item = self._groups.get(ns_key)
+        if ns_item is None:
+            ns_item = item.add(group_label("namespace", group), data=("group", ns_key), expand=True)
+            self._groups[ns_key] = ns_item
+        pod_key = (node_name, namespace, pod, container)
+        pod_item = self._groups.get(pod_key)
+        if pod_item is None:
+            image = ""
+            if node.process is not None and node.process.HasField("pod"):
+                image = node.process.pod.container.image.name
+            pod_item = ns_item.add(group_label("pod", group, image), data=("group", pod_key), expand=True)
+            self._groups[pod_key] = pod_item
+        return pod_item
+
+    def _show(self, node: ProcessNode, now: float) -> TreeNode[Data] | None:
+        """Add a tree item for `node` (and its display parents), respecting the caps."""
+        if node.exec_id in self._items:
+            return self._items[node.exec_id]
+        parent = self.forest.display_parent(node)
+        if parent is not None:
+            parent_item = self._items.get(parent.exec_id) or self._show(parent, now)
+            if parent_item is None:
+                return None
+            slot_key: GroupKey | str = parent.exec_id
+        else:
+            parent_item = self._group_item(node)
+            slot_key = parent_item.data[1] if parent_item.data else ()
+        shown = self._shown_children.setdefault(slot_key, {})
+        if len(shown) >= CHILDREN_SHOWN:
+            oldest = next(iter(shown))
+            self._remove_item(oldest)
+        if len(self._items) >= TREE_CAP:
+            self._remove_item(next(iter(self._items)))
+        item = parent_item.add(process_label(node, now), data=("proc", node.exec_id), expand=True,
+                               allow_expand=bool(node.children or node.events))
+        self._items[node.exec_id] = item
+        shown[node.exec_id] = None
+        if node.events:
+            self._refresh_event_leaves(item, node)
+        return item
+
+    def _show_subtree(self, node: ProcessNode, now: float) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if self._show(current, now) is None:
+                continue
+            for child_id in list(current.children)[-CHILDREN_SHOWN:]:
+                child = self.forest.nodes.get(child_id)
+                if child is not None and child.group == current.group:
+                    stack.append(child)
+
+    def _refresh_event_leaves(self, item: TreeNode[Data], node: ProcessNode) -> None:
+        leaves = [child for child in item.children if child.data and child.data[0] == "event"]
+        kept = len(node.events or ())
+        wanted = min(kept, EVENT_LEAVES)
+        if len(leaves) == wanted and item.data and getattr(item, "_event_count", -1) == node.event_count:
+            return
+        for leaf in leaves:
+            leaf.remove()
+        for index in range(kept - wanted, kept):
+            item.add_leaf(event_label(node, index), data=("event", node.exec_id))
+        item._event_count = node.event_count  # type: ignore[attr-defined]
+
+    def _remove_item(self, exec_id: str) -> None:
+        item = self._items.pop(exec_id, None)
+        if item is None:
+            return
+        stack = list(item.children)
+        while stack:
+            child = stack.pop()
+            if child.data and child.data[0] == "proc":
+                self._items.pop(child.data[1], None)
+                self._shown_children.pop(child.data[1], None)
+            stack.extend(child.children)
+        self._shown_children.pop(exec_id, None)
+        parent = item.parent
+        if parent is not None and parent.data:
+            slot = parent.data[1]
+            shown = self._shown_children.get(slot)
+            if shown is not None:
+                shown.pop(exec_id, None)
+        item.remove()
+
+    def _matches(self, node: ProcessNode) -> bool:
+        needle = self._filter
+        return (needle in node.binary.lower() or needle in node.arguments.lower()
+                or needle in node.group[2].lower() or needle in node.group[1].lower())
+
+    def _rebuild(self, now: float) -> None:
+        """Rebuild the whole tree (filter changes, or more changes than an incremental update is worth)."""
+        self._needs_rebuild = False
+        tree = self.tree
+        cursor = tree.cursor_node.data if tree.cursor_node is not None else None
+        tree.clear()
+        self._items.clear()
+        self._groups.clear()
+        self._shown_children.clear()
+        nodes = list(self.forest.nodes.values())
+        if self._filter:
+            nodes = [node for node in nodes if self._matches(node)]
+        for node in nodes[-TREE_CAP:]:
+            self._show(node, now)
+        target = None
+        if cursor is not None:
+            target = self._items.get(cursor[1]) if cursor[0] == "proc" else self._groups.get(cursor[1])
+        if target is not None:
+            tree.move_cursor(target, animate=False)
+
+    # --- the log ---------------------------------------------------------------------------------
+
+    def _write_log(self) -> None:
+        pending = self._log_pending
+        if not pending and not self._log_skipped:
+            return
+        log = self.query_one("#process-log", RichLog)
+        if self._log_skipped:
+            log.write(Text(f"… {self._log_skipped} earlier events not shown here", style="dim"))
+            self._log_skipped = 0
+        while pending:
+            response = pending.popleft()
+            try:
+                log.write(render_text(response, timestamps=self.timestamps))
+            except CompactEncodeError as error:
+                self._render_errors += 1
+                log.write(Text(f"(cannot render: {error})", style="dim"))
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._paused_at = self.forest.counts["events"]
+        if not self.paused:
+            self.refresh_view()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+
+    def action_toggle_timestamps(self) -> None:
+        self.timestamps = not self.timestamps
+
+    def action_toggle_log(self) -> None:
+        log = self.query_one("#process-log", RichLog)
+        log.display = not log.display
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#process-filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#process-filter", Input)
+        if self._filter or box.value or self.has_class("-filtering"):
+            box.value = ""
+            self._filter = ""
+            self.remove_class("-filtering")
+            self._needs_rebuild = True
+            self.refresh_view()
+            self.tree.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "process-filter":
+            return
+        self._filter = event.value.strip().lower()
+        self._needs_rebuild = True
+        self.refresh_view()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "process-filter":
+            self.tree.focus()
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[Data]) -> None:
+        data = event.node.data
+        if data and data[0] in ("proc", "event"):
+            self._open_details(data[1])
+        else:
+            event.node.toggle()
+
+    def action_details(self) -> None:
+        node = self.tree.cursor_node
+        if node is not None and node.data and node.data[0] in ("proc", "event"):
+            self._open_details(node.data[1])
+
+    def _open_details(self, exec_id: str) -> None:
+        node = self.forest.get(exec_id)
+        if node is None:
+            self.notify("that process has been pruned", severity="warning")
+            return
+        self.app.push_screen(ProcessDetailScreen(f"process {node.pid}", detail_text(self.forest, node, self.now())))
+
+    def action_jump_pod(self) -> None:
+        """Move to the next pod group after the cursor (wrapping), expanding it."""
+        pods = [item for key, item in self._groups.items() if len(key) == 4]
+        if not pods:
+            self.notify("no pods yet", severity="information")
+            return
+        tree = self.tree
+        pods.sort(key=lambda item: item.line if item.line >= 0 else 1 << 30)
+        current = tree.cursor_line
+        target = next((item for item in pods if item.line > current), pods[0])
+        parent = target.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        target.expand()
+        self.follow = False
+        tree.move_cursor(target, animate=False)
+        tree.scroll_to_node(target, animate=False)
+
+    # --- status ----------------------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        source = self.source
+        parts = ["Processes"]
+        if source is not None:
+            parts.append(source.describe())
+            version = getattr(source, "version", "")
+            if version:
+                parts.append(f"tetragon {version}" if not version.startswith(("replay", "local")) else version)
+        forest = self.forest
+        parts.append(f"{self.events_per_second():,.0f} ev/s")
+        parts.append(f"{len(forest):,} procs")
+        dropped = source.buffer.dropped if source is not None else 0
+        parts.append(f"dropped {dropped:,}")
+        if self._filter:
+            parts.append(f"filter '{self._filter}'")
+        if not self.follow:
+            parts.append("follow off")
+        if self.paused:
+            parts.append(f"PAUSED · {forest.counts['events'] - self._paused_at:,} new")
+        return " · ".join(parts)
