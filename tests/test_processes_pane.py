@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,14 +12,12 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from tui.app import EbtopApp
-from tui.demo.tetragon_scenario import tetragon_events
 from tui.model.processes import ProcessForest
 from tui.panes.process_detail import ProcessDetailScreen
 from tui.panes.processes import ProcessesPane
 from tui.proto.tetragon import events_pb2
 from tui.sources.base import BoundedBuffer, SourceState
-
-START = 1_700_000_000
+from tui.sources.event_replay import iter_events
 
 
 class FixedSource:
@@ -44,8 +43,13 @@ class FixedSource:
         return SourceState.STREAMING
 
 
-def demo_events(count: int, seed: int = 1) -> list[Any]:
-    return [r for _, r in itertools.islice(tetragon_events(seed, 50.0, START), count)]
+FIXTURE = Path(__file__).parent / "data" / "processes_pane.jsonl"
+
+
+def demo_events(count: int) -> list[Any]:
+    """The first `count` events of a frozen demo capture (seed 1, 50 episodes/s, fixed start time)."""
+    with FIXTURE.open() as handle:
+        return list(itertools.islice(iter_events(handle), count))
 
 
 def make_app(responses: list[Any], **kwargs: Any) -> tuple[EbtopApp, ProcessesPane]:
