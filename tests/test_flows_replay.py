@@ -69,7 +69,7 @@ def test_batch_count_stops_after_n_flows() -> None:
 def test_batch_colour_and_printer_switches() -> None:
     _, out, _ = batch("--hubble-file", str(DATA), "-n", "3", "--color", "always", "--print-node-name")
     assert out.splitlines() == expected_lines(DATA, CompactOptions(node_name=True), color=True)[:3]
-    assert "\x1b[32mFORWARDED\x1b[0m" in out
+    assert "\x1b[32mALLOWED\x1b[0m" in out and "\x1b[33mTRACED\x1b[0m" in out
     _, out, _ = batch("--hubble-file", str(DATA), "-n", "3", "--numeric")
     assert "shop/" not in out.splitlines()[0] and "10.0." in out.splitlines()[0]
 

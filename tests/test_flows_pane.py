@@ -1,0 +1,214 @@
+"""The Flows pane under Pilot: follow, pause, filter, detail, views, and SVG snapshots.
+
+The pane is fed by the real FileSource replaying a fixed file (tests/data/hubble_flows.jsonl, fixed
+timestamps), so what is on screen is deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from tui.app import EbtopApp
+from tui.model.flows import FlowStore, RecordKind, record_from_response
+from tui.panes.flow_detail import FlowDetail
+from tui.panes.flow_views import AggregateTable
+from tui.panes.flows import FlowsPane
+from tui.sources.base import SourceState
+from tui.sources.flow_replay import FileSource
+
+DATA = Path(__file__).parent / "data" / "hubble_flows.jsonl"
+TOTAL_RECORDS = 243  # 240 flows, 1 lost-events and 1 node-status response, 1 hostile flow
+
+
+def make_app(capacity: int = 10_000) -> tuple[EbtopApp, FlowsPane]:
+    pane = FlowsPane(FlowStore(capacity=capacity), FileSource(str(DATA)), filters="--namespace shop")
+    return EbtopApp([pane]), pane
+
+
+async def loaded(pilot: Pilot, pane: FlowsPane, records: int = TOTAL_RECORDS) -> None:
+    for _ in range(300):
+        if pane.store.seq >= records and pane.source.status.get().state is SourceState.ENDED:
+            break
+        await asyncio.sleep(0.02)
+    pane.tick(True)
+    await pilot.pause()
+
+
+def more_records(pane: FlowsPane, count: int) -> None:
+    """Feed `count` copies of the newest flow through the source's buffer, as a live stream would."""
+    newest = next(r for r in reversed(pane.store.ring) if r.kind is RecordKind.FLOW).response()
+    for _ in range(count):
+        record = record_from_response(newest)
+        assert record is not None
+        pane.source.buffer.put(record)
+
+
+async def test_follow_stops_on_scroll_up_and_resumes_at_the_end() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        flow_list = pane.flow_list
+        assert len(flow_list.rows) == TOTAL_RECORDS
+        assert flow_list.follow and flow_list.scroll_y == flow_list.max_scroll_y > 0
+        await pilot.press("up", "up", "pageup")
+        assert not flow_list.follow and flow_list.cursor_seq is not None
+        top_seq = flow_list.rows[int(flow_list.scroll_y)].seq
+        more_records(pane, 50)
+        pane.tick(True)
+        await pilot.pause()
+        assert len(flow_list.rows) == TOTAL_RECORDS + 50
+        assert flow_list.rows[int(flow_list.scroll_y)].seq == top_seq  # the reading position stays
+        await pilot.press("end")
+        assert flow_list.follow and flow_list.cursor_seq is None
+        more_records(pane, 10)
+        pane.tick(True)
+        await pilot.pause()
+        assert flow_list.scroll_y == flow_list.max_scroll_y
+
+
+async def test_scrolling_keeps_the_view_when_old_rows_leave_the_ring() -> None:
+    app, pane = make_app(capacity=200)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        flow_list = pane.flow_list
+        assert len(flow_list.rows) == 200
+        await pilot.press("pageup", "pageup")
+        top_seq = flow_list.rows[int(flow_list.scroll_y)].seq
+        more_records(pane, 30)
+        pane.tick(True)
+        await pilot.pause()
+        assert len(flow_list.rows) == 200
+        assert flow_list.rows[int(flow_list.scroll_y)].seq == top_seq
+
+
+async def test_pause_stops_rendering_but_not_counting() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        await pilot.press("p")
+        assert pane.paused
+        rows_before = list(pane.flow_list.rows)
+        more_records(pane, 100)
+        pane.tick(True)
+        await pilot.pause()
+        assert pane.store.seq == TOTAL_RECORDS + 100  # counted
+        assert pane.flow_list.rows == rows_before  # not rendered
+        header = str(pane.query_one("#flows-header").render())
+        assert "PAUSED · 100 new" in header
+        await pilot.press("p")
+        assert not pane.paused and len(pane.flow_list.rows) == TOTAL_RECORDS + 100
+        assert "PAUSED" not in str(pane.query_one("#flows-header").render())
+
+
+async def test_filter_as_you_type_and_escape_clears() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        await pilot.press("slash", *"postgres")
+        rows = pane.flow_list.rows
+        assert 0 < len(rows) < TOTAL_RECORDS
+        assert all("postgres" in pane.searchable(r) for r in rows)
+        assert sum("postgres" in pane.searchable(r) for r in pane.store.ring) == len(rows)
+        await pilot.press("enter")
+        assert pane.filter_text == "postgres"
+        more_records(pane, 5)  # the newest flow is not a postgres flow
+        pane.tick(True)
+        await pilot.pause()
+        assert len(pane.flow_list.rows) == len(rows)
+        await pilot.press("escape")
+        assert pane.filter_text == "" and len(pane.flow_list.rows) == TOTAL_RECORDS + 5
+
+
+async def test_enter_opens_every_field_of_the_flow_under_the_cursor() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        await pilot.press("up", "up", "up")
+        record = pane.flow_list.selected()
+        assert record is not None and record.seq == pane.store.seq - 3
+        await pilot.press("enter")
+        assert isinstance(app.screen, FlowDetail)
+        body = app.screen.body.plain
+        flow = record.response().flow
+        assert "flow.source.pod_name" in body and flow.source.pod_name in body
+        assert "flow.time " in body and "flow.verdict " in body and "flow.event_type.type" in body
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FlowDetail)
+
+
+async def test_hostile_strings_are_shown_literally() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, pane)
+        evil = next(r for r in pane.store.ring if "pwn" in pane.searchable(r))
+        text = pane.render_record(evil).plain
+        assert "[bold red]pwn[/]\\x1b[2J\\r" in text
+        assert "\x1b" not in text and "\r" not in text
+
+
+async def test_aggregate_views_update_in_place_and_sort() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        await pilot.press("t")
+        table = pane.query_one("#talkers", AggregateTable)
+        assert table.row_count == len(pane.store.aggregates.top_talkers(200)) > 3
+        keys_before = [row.key.value for row in table.ordered_rows]
+        more_records(pane, 20)
+        pane.tick(True)
+        pane.refresh_view()
+        await pilot.pause()
+        assert sorted(row.key.value for row in table.ordered_rows) == sorted(keys_before)
+        flows = [table.get_cell(key, "5").sort_value for key in keys_before]
+        assert flows == sorted(flows, reverse=True) or flows[0] >= flows[-1]
+        await pilot.press("s")
+        assert table.sort_column == 6
+        for view in ("x", "n", "h"):
+            await pilot.press(view)
+            assert pane.query_one(f"#{pane.view}", AggregateTable).row_count > 0
+        dns = pane.query_one("#dns", AggregateTable)
+        first = dns.get_row_at(0)[0].plain
+        assert first != "No Error"  # errors first
+        await pilot.press("f")
+        assert pane.view == "list"
+
+
+async def test_status_line_says_what_the_source_did() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        line = pane.status_line()
+        assert "end of " in line and "243 responses" in line
+        assert "lost 17" in line and "dropped by ebtop 0" in line and "filters: --namespace shop" in line
+        assert "flows/s" in line
+
+
+def _snapshot_app() -> EbtopApp:
+    app, pane = make_app()
+    pane.source.run_sync()  # read the whole file before the app starts: fixed content
+    pane.source.start = lambda: None  # type: ignore[method-assign]
+    return app
+
+
+async def _settle(pilot: Pilot) -> None:
+    await pilot.pause(0.3)
+
+
+def test_snapshot_80x24(snap_compare) -> None:
+    assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_snapshot_120x40(snap_compare) -> None:
+    assert snap_compare(_snapshot_app(), terminal_size=(120, 40), run_before=_settle)
+
+
+def test_snapshot_http_view_120x40(snap_compare) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause(0.3)
+        await pilot.press("h")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_snapshot_app(), terminal_size=(120, 40), run_before=run_before)
