@@ -26,6 +26,7 @@ OTHER = "(other)"
 # Verdict classes counted per talker: index into the talker value vector after the flow count.
 V_FORWARDED, V_DROPPED, V_OTHER = 0, 1, 2
 _V = flow_pb2.Verdict
+_DROPPED = flow_pb2.DROPPED
 _VERDICT_CLASS = {_V.FORWARDED: V_FORWARDED, _V.REDIRECTED: V_FORWARDED, _V.DROPPED: V_DROPPED,
                   _V.ERROR: V_DROPPED}
 
@@ -85,14 +86,16 @@ def _l4(flow: flow_pb2.Flow) -> tuple[str, int, int]:
 
 def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
     """Extract every aggregate key of `flow` in one pass over its fields."""
-    second = flow.time.seconds if flow.HasField("time") else fallback_second
+    has = flow.HasField
+    second = flow.time.seconds if has("time") else fallback_second
     ip_src = ip_dst = ""
-    if flow.HasField("IP"):
-        ip_src, ip_dst = flow.IP.source, flow.IP.destination
+    if has("IP"):
+        ip = flow.IP
+        ip_src, ip_dst = ip.source, ip.destination
     src = endpoint_label(flow.source, ip_src, flow.source_names)
     dst = endpoint_label(flow.destination, ip_dst, flow.destination_names)
     proto, sport, dport = _l4(flow)
-    reply = flow.HasField("is_reply") and flow.is_reply.value
+    reply = has("is_reply") and flow.is_reply.value
     if reply:
         client, server, port = dst, src, sport
     else:
@@ -100,7 +103,7 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
     verdict = flow.verdict
     out = FlowDigest(second, (client, server, port, proto or "-"), _VERDICT_CLASS.get(verdict, V_OTHER))
     event_type = flow.event_type.type
-    if verdict == _V.DROPPED and event_type != EVENT_POLICY_VERDICT:
+    if verdict == _DROPPED and event_type != EVENT_POLICY_VERDICT:
         reason = flow.drop_reason_desc
         if reason:
             text = flow_pb2.DropReason.Name(reason) if reason in _DROP_NAMES else str(reason)
@@ -109,16 +112,16 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
         else:
             text = drop_reason_text(flow.drop_reason) if flow.drop_reason else "unknown"
         out.drop = (text, src)
-    if flow.HasField("l7"):
+    if has("l7"):
         l7 = flow.l7
         record = l7.WhichOneof("record")
-        if l7.type == flow_pb2.RESPONSE:
+        if l7.type == _RESPONSE:
             if record == "dns":
                 dns = l7.dns
                 rcode = DNS_RCODES.get(dns.rcode, str(dns.rcode))
                 qtypes = ",".join(dns.qtypes) or "-"
                 # A response travels server -> client: the asking workload is the destination.
-                out.dns = (rcode, qtypes, dst if not reply else dst)
+                out.dns = (rcode, qtypes, dst)
             elif record == "http":
                 http = l7.http
                 out.http = (src, http.method or "-", http.code)
@@ -127,6 +130,7 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
 
 
 _DROP_NAMES = frozenset(flow_pb2.DropReason.values())
+_RESPONSE = flow_pb2.RESPONSE
 
 
 class WindowCounter:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -49,9 +48,11 @@ class FlowList(ScrollView, can_focus=True):
             super().__init__()
             self.record = record
 
-    def __init__(self, render_record: Callable[[FlowRecord], Text], *, id: str | None = None) -> None:
+    def __init__(self, line_pieces: Callable[[FlowRecord], list[tuple[str, str]]], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._render_record = render_record
+        self._line_pieces = line_pieces
+        self._base_style: Style | None = None
+        self._styles: dict[tuple[str, bool], Style] = {}
         self.rows: list[FlowRecord] = []
         self.follow = True
         self.cursor_seq: int | None = None
@@ -68,6 +69,7 @@ class FlowList(ScrollView, can_focus=True):
             top_index = min(int(self.scroll_y), len(old_rows) - 1)
             top_seq = old_rows[top_index].seq
         self.rows = rows
+        self._check_base_style()
         self.virtual_size = Size(max(self._width, self.size.width), len(rows))
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -83,6 +85,26 @@ class FlowList(ScrollView, can_focus=True):
     def clear_cache(self) -> None:
         self._cache.clear()
         self.refresh()
+
+    def _check_base_style(self) -> None:
+        """`rich_style` is costly (CSS lookups): read it once per update, not once per line."""
+        base = self.rich_style
+        if base != self._base_style:
+            self._base_style = base
+            self._styles.clear()
+            self._cache.clear()
+
+    def _style(self, name: str, cursor: bool) -> Style:
+        key = (name, cursor)
+        style = self._styles.get(key)
+        if style is None:
+            base = self._base_style or Style()
+            style = base + Style.parse(name) if name else base
+            if cursor:
+                style = style + (self.get_component_rich_style("flow-list--cursor", partial=True)
+                                 or Style(reverse=True))
+            self._styles[key] = style
+        return style
 
     def index_of_seq(self, seq: int) -> int:
         """Index of the first row with sequence >= seq (rows are in sequence order)."""
@@ -171,22 +193,20 @@ class FlowList(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.size.width
-        rich_style = self.rich_style
+        if self._base_style is None:
+            self._check_base_style()
+        base = self._base_style
         if index >= len(self.rows):
-            return Strip.blank(width, rich_style)
+            return Strip.blank(width, base)
         record = self.rows[index]
         is_cursor = record.seq == self.cursor_seq
         key = (record.seq, is_cursor)
         strip = self._cache.get(key)
         if strip is None:
-            text = self._render_record(record)
-            if is_cursor:
-                text = text.copy()
-                text.stylize(self.get_component_rich_style("flow-list--cursor", partial=True) or Style(reverse=True))
-            segments = list(text.render(self.app.console))
-            segments = [Segment(s.text.replace("\n", " "), s.style, s.control) for s in segments]
+            style = self._style
+            segments = [Segment(text, style(name, is_cursor)) for text, name in self._line_pieces(record) if text]
             strip = Strip(segments)
             if strip.cell_length > self._width:
                 self._width = strip.cell_length
             self._cache[key] = strip
-        return strip.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(scroll_x, index)
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, index)

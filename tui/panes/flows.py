@@ -25,13 +25,13 @@ from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_views import VIEWS, AggregateTable
 from tui.render.hubble_compact import (
+    RICH_STYLES,
     CompactOptions,
-    flow_rich_text,
+    flow_pieces,
     lost_events_pieces,
     node_status_text,
-    pieces_text,
 )
-from tui.render.safe import escape_control, safe_text
+from tui.render.safe import escape_control
 from tui.sources.base import SourceState
 
 MAX_DRAIN_PER_TICK = 10_000
@@ -80,13 +80,14 @@ class FlowsPane(LivePane):
         self._filtered_upto = -1
         self._views_refreshed = float("-inf")
         self._started = False
+        self._header = ""
 
     # -- composition -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static("", id="flows-header", markup=False)
         with Vertical():
             with ContentSwitcher(initial="list"):
-                yield FlowList(self.render_record, id="list")
+                yield FlowList(self.line_pieces, id="list")
                 for name, spec in VIEWS.items():
                     yield AggregateTable(spec, id=name)
             yield Input(placeholder="filter visible lines (Enter keeps it, Esc clears)", id="flows-filter")
@@ -170,18 +171,30 @@ class FlowsPane(LivePane):
         return list(filtered)
 
     # -- rendering ---------------------------------------------------------------------------------
-    def render_record(self, record: FlowRecord) -> Text:
-        """The styled line of one record (flows coloured by verdict, markers highlighted)."""
+    def line_pieces(self, record: FlowRecord) -> list[tuple[str, str]]:
+        """One line as (text, Rich style) pieces: flows coloured by verdict, markers highlighted.
+
+        Every piece is literal text with control characters escaped; the list widget turns the
+        pieces straight into segments (no Rich markup, no Text layout per line).
+        """
         kind = record.kind
         if kind is RecordKind.FLOW:
-            return flow_rich_text(record.response().flow, self.options)
+            pieces = flow_pieces(record.response().flow, self.options, escape_control)
+            return [(text, RICH_STYLES[role]) for text, role in pieces]
         if kind is RecordKind.LOST:
-            return pieces_text(lost_events_pieces(record.response()))
+            return [(text, RICH_STYLES[role]) for text, role in lost_events_pieces(record.response())]
         if kind is RecordKind.NODE:
-            return safe_text(node_status_text(record.response(), escape_control), "yellow")
+            return [(node_status_text(record.response(), escape_control), "yellow")]
         if kind is RecordKind.GAP:
-            return safe_text(record.text, "bold yellow")
-        return safe_text(record.text, "dim")
+            return [(escape_control(record.text), "bold yellow")]
+        return [(escape_control(record.text), "dim")]
+
+    def render_record(self, record: FlowRecord) -> Text:
+        """The line as a Rich Text (detail view headline, filtering)."""
+        text = Text(no_wrap=True)
+        for chunk, style in self.line_pieces(record):
+            text.append(chunk, style or None)
+        return text
 
     def searchable(self, record: FlowRecord) -> str:
         """Lower-cased line text, cached on the record, for `/` filtering."""
@@ -201,7 +214,10 @@ class FlowsPane(LivePane):
             parts.append(f"last {self.store.aggregates.window}s · sort {table.sort_label()} (s, r)")
         if self.paused:
             parts.append(f"PAUSED · {self.store.seq - self.paused_at_seq:,} new")
-        self.query_one("#flows-header", Static).update(Text(" · ".join(parts), style="bold"))
+        header = " · ".join(parts)
+        if header != self._header:
+            self._header = header
+            self.query_one("#flows-header", Static).update(Text(header, style="bold"), layout=False)
 
     def status_line(self) -> str:
         """Source state, server version, flows/s, lost events, ebtop drops, filters in force."""
