@@ -125,6 +125,28 @@ EXPECTED: dict[object, dict[str, tuple]] = {
     observer_pb2.Node: {"name": (1, STR), "version": (2, STR), "address": (3, STR),
                         "state": (4, ENUM, "relay.NodeState"), "tls": (5, MSG, "observer.TLS"),
                         "uptime_ns": (6, U64), "num_flows": (7, U64), "max_flows": (8, U64), "seen_flows": (9, U64)},
+    flow_pb2.Workload: {"name": (1, STR), "kind": (2, STR)},
+    flow_pb2.HTTPHeader: {"key": (1, STR), "value": (2, STR)},
+    flow_pb2.Ethernet: {"source": (1, STR), "destination": (2, STR)},
+    flow_pb2.SCTP: {"source_port": (1, U32), "destination_port": (2, U32)},
+    flow_pb2.ICMPv6: {"type": (1, U32), "code": (2, U32)},
+    flow_pb2.Emitter: {"name": (1, STR), "version": (2, STR)},
+    flow_pb2.FileInfo: {"name": (1, STR), "line": (2, U32)},
+    flow_pb2.IPTraceID: {"trace_id": (1, U64), "ip_option_type": (2, U32)},
+    flow_pb2.NetworkInterface: {"index": (1, U32), "name": (2, STR)},
+    flow_pb2.TraceContext: {"parent": (1, MSG, "flow.TraceParent")},
+    flow_pb2.TraceParent: {"trace_id": (1, STR)},
+    flow_pb2.Aggregate: {"ingress_flow_count": (1, U32), "egress_flow_count": (2, U32),
+                         "unknown_direction_flow_count": (3, U32)},
+    flow_pb2.FlowFilter.Experimental: {"cel_expression": (1, STR, None, REP)},
+    observer_pb2.GetFlowsRequest.Experimental: {},
+    observer_pb2.ServerStatusRequest: {},
+    observer_pb2.GetNodesRequest: {},
+    observer_pb2.GetNodesResponse: {"nodes": (1, MSG, "observer.Node", REP)},
+    observer_pb2.TLS: {"enabled": (1, BOOL), "server_name": (2, STR)},
+    observer_pb2.GetNamespacesRequest: {},
+    observer_pb2.GetNamespacesResponse: {"namespaces": (1, MSG, "observer.Namespace", REP)},
+    observer_pb2.Namespace: {"cluster": (1, STR), "namespace": (2, STR)},
     relay_pb2.NodeStatusEvent: {"state_change": (1, ENUM, "relay.NodeState"),
                                 "node_names": (2, STR, None, REP), "message": (3, STR)},
 }
@@ -171,6 +193,27 @@ def test_field_numbers_and_types_match_upstream(message) -> None:
             assert field.message_type.full_name == type_name, where
         if ftype == ENUM:
             assert field.enum_type.full_name == type_name, where
+
+
+def _all_messages(descriptors):
+    stack = list(descriptors)
+    while stack:
+        message = stack.pop()
+        yield message
+        stack.extend(message.nested_types)
+
+
+def test_every_declared_field_is_checked_against_upstream() -> None:
+    """No field may be declared without an entry in the upstream table above."""
+    checked = {m.DESCRIPTOR.full_name: set(fields) for m, fields in EXPECTED.items()}
+    files = (flow_pb2.DESCRIPTOR, observer_pb2.DESCRIPTOR, relay_pb2.DESCRIPTOR)
+    missing = []
+    for file in files:
+        for message in _all_messages(file.message_types_by_name.values()):
+            for field in message.fields:
+                if field.name not in checked.get(message.full_name, set()):
+                    missing.append(f"{message.full_name}.{field.name}")
+    assert not missing, f"declared but not verified against upstream: {missing}"
 
 
 @pytest.mark.parametrize("enum", list(EXPECTED_ENUMS), ids=lambda e: e.DESCRIPTOR.full_name)
