@@ -80,6 +80,6 @@ class HelpScreen(ModalScreen[None]):
                 group = row_group
             table.add_row(Text(keys), Text(description))
         with VerticalScroll():
-            yield Static(Text(self.about), markup=False)
+            yield Static(Text("Keys (Esc, q, ? or F1 closes)", style="bold"), markup=False)
             yield Static(table)
-            yield Static(Text("Esc, q, ? or F1 closes this screen."), markup=False)
+            yield Static(Text(self.about), markup=False)

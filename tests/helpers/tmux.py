@@ -24,7 +24,6 @@ class TmuxRun:
         self.name = f"ebtop-test-{uuid.uuid4().hex[:8]}"
         self.workdir = workdir
         self.exit_file = workdir / "exit-status"
-        self.stderr_file = workdir / "stderr"
         self.pid_file = workdir / "pid"
         settings = []
         unset = []
@@ -34,8 +33,9 @@ class TmuxRun:
             else:
                 settings.append(f"{key}={shlex.quote(value)}")
         exe = shlex.join([sys.executable, "-m", "tui", *args])
-        inner = (f"echo $$ > {self.pid_file}; exec env {' '.join('-u ' + k for k in unset)} "
-                 f"{' '.join(settings)} {exe} 2> {self.stderr_file}")
+        # Textual draws on stderr, so it is not redirected: what ebtop prints after leaving the
+        # alternate screen (a traceback, a message) stays on the pane, which `sleep` keeps open.
+        inner = f"echo $$ > {self.pid_file}; exec env {' '.join('-u ' + k for k in unset)} {' '.join(settings)} {exe}"
         command = f"sh -c {shlex.quote(inner)}; echo $? > {self.exit_file}; sleep 30"
         width, height = size
         subprocess.run(["tmux", "-L", self.name, "new-session", "-d", "-s", self.name, "-x", str(width),
@@ -77,7 +77,8 @@ class TmuxRun:
         return None
 
     def stderr(self) -> str:
-        return self.stderr_file.read_text(errors="replace") if self.stderr_file.exists() else ""
+        """What is on the terminal once ebtop has left the alternate screen (tracebacks land here)."""
+        return self.screen()
 
     def kill_server(self) -> None:
         """Lose the terminal: tmux hangs up the pane, as an SSH drop or a killed `kubectl exec` does."""
