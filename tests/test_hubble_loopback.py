@@ -262,3 +262,44 @@ def test_tls_allow_insecure_connects_without_the_ca(tls_server) -> None:
     finally:
         source.stop()
     assert len(records) >= 5
+
+
+def test_flows_ebtop_drops_are_counted_apart_from_server_losses() -> None:
+    from tui.panes.flows import FlowsPane
+    from tui.sources.base import BoundedBuffer
+
+    server = serve_hubble(rate=0, history=50)
+    args = build_parser().parse_args(["--hubble-server", server.target])
+    source = HubbleSource(resolve(args.hubble_server), build_request([], history_of(args), live=True),
+                          buffer=BoundedBuffer(100), backoff=Backoff(**FAST_BACKOFF))
+    source.start()
+    try:
+        deadline = time.monotonic() + 30
+        while source.buffer.dropped < 500 and time.monotonic() < deadline:
+            time.sleep(0.02)  # nobody drains: the bounded buffer must drop the oldest and count them
+    finally:
+        source.stop()
+        server.stop()
+    assert len(source.buffer) == 100 and source.buffer.dropped >= 500
+    pane = FlowsPane(FlowStore(), source)
+    assert f"dropped by ebtop {source.buffer.dropped:,}" in pane.status_line()
+    assert "lost 0" in pane.status_line()
+
+
+def test_batch_mode_against_a_server_stops_after_n_flows() -> None:
+    import io
+
+    from tui.options import flows as flow_options
+
+    server = serve_hubble(rate=0, history=100)
+    try:
+        args = build_parser().parse_args(["-b", "--hubble-server", server.target, "-n", "50",
+                                          "--verdict", "FORWARDED", "--print-node-name"])
+        out, err = io.StringIO(), io.StringIO()
+        status = flow_options.run_batch(args, out=out, err=err)
+    finally:
+        server.stop()
+    lines = out.getvalue().splitlines()
+    assert status == 0 and len([line for line in lines if "EVENTS LOST" not in line]) == 50
+    assert all(" FORWARDED (" in line or " ALLOWED (" in line for line in lines)
+    assert all(line[19:].startswith(" [worker-") for line in lines)
