@@ -372,3 +372,40 @@ def test_paced_server_streams_live_flows_and_stops_cleanly() -> None:
             assert done.wait(10), "follow stream did not end when the server stopped"
     finally:
         srv.stop()
+
+
+# -- matcher details (the server's filter code on hand-made flows) -----------------------------------
+def _flow(**kw) -> flow_pb2.Flow:
+    flow = flow_pb2.Flow(node_name=kw.get("node", "worker-1"))
+    flow.source.labels.extend(kw.get("labels", ["k8s:app=api", "k8s:tier=backend", "reserved:init"]))
+    flow.destination_names.extend(kw.get("names", ["api.payments.example.com."]))
+    flow.IP.source, flow.IP.destination, flow.IP.ipVersion = "10.0.1.5", "203.0.113.10", flow_pb2.IPv4
+    flow.l7.http.url = "http://api.shop.svc.cluster.local:8080/api/cart?x=1"
+    flow.l7.http.headers.add(key="X-Request-Id", value="abc")
+    flow.source.workloads.add(name="api", kind="Deployment")
+    return flow
+
+
+@pytest.mark.parametrize(("ff", "expected"), [
+    (FF(node_name=["default/"]), True), (FF(node_name=["other/"]), False), (FF(node_name=["worker-*"]), True),
+    (FF(node_name=["*/worker-1"]), True), (FF(node_name=["worker-2"]), False),
+    (FF(source_label=["!k8s:tier"]), False), (FF(source_label=["!k8s:zone"]), True),
+    (FF(source_label=["tier notin (db, cache)"]), True), (FF(source_label=["app=api,tier=db"]), False),
+    (FF(source_label=["app!=web"]), True), (FF(source_label=["reserved:init"]), True),
+    (FF(source_label=["k8s:init"]), False),
+    (FF(destination_fqdn=["api.payments.example.com"]), True), (FF(destination_fqdn=["*.EXAMPLE.com"]), True),
+    (FF(destination_fqdn=["*.example.net"]), False),
+    (FF(http_url=[r"cart\?x=1$"]), True), (FF(http_path=["^/api/cart$"]), True), (FF(http_path=["^/cart"]), False),
+    (FF(http_header=[flow_pb2.HTTPHeader(key="X-Request-Id", value="abc")]), True),
+    (FF(http_header=[flow_pb2.HTTPHeader(key="X-Request-Id", value="zzz")]), False),
+    (FF(source_workload=[flow_pb2.Workload(name="api")]), True),
+    (FF(source_workload=[flow_pb2.Workload(name="api", kind="StatefulSet")]), False),
+    (FF(ip_version=[flow_pb2.IPv6]), False), (FF(ip_version=[flow_pb2.IPv4]), True),
+    (FF(encrypted=[False]), True), (FF(destination_ip=["203.0.113.0/28"]), True),
+    (FF(destination_ip=["2001:db8::/32"]), False), (FF(), True),
+])
+def test_matcher_semantics(ff, expected) -> None:
+    from tui.demo.flow_match import compile_filters
+
+    assert compile_filters([ff], [])(_flow()) is expected
+    assert compile_filters([], [ff])(_flow()) is (not expected)
