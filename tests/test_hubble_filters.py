@@ -105,3 +105,29 @@ def test_history_flags() -> None:
 
 def test_empty_filters() -> None:
     assert build_filters([]) == ([], [])
+
+
+def test_a_bad_filter_in_the_pane_is_a_visible_failure_not_a_crash() -> None:
+    from tui.options.flows import create_pane
+
+    pane = create_pane(build_parser().parse_args(["--verdict", "ALLOWED", "--namespace", "shop"]))
+    assert pane.source is None
+    assert "cannot start the Hubble source: --verdict" in pane.store.ring[0].text
+    line = pane.status_line()
+    assert "hubble: failed: --verdict 'ALLOWED': not a verdict" in line
+    assert "filters: --verdict ALLOWED --namespace shop" in line
+
+
+def test_tls_flag_rules_like_the_hubble_cli(tmp_path) -> None:
+    from tui.sources.hubble_tls import ConnectionConfigError, TlsOptions, resolve
+
+    assert resolve("tls://relay:443").tls.enabled and resolve("tls://relay:443").target == "relay:443"
+    assert not resolve("relay:4245").tls.enabled
+    assert resolve(None, socket_path=str(tmp_path / "absent.sock")).target == "localhost:4245"
+    sock = tmp_path / "hubble.sock"
+    sock.touch()
+    assert resolve(None, socket_path=str(sock)).target == f"unix://{sock}"
+    with pytest.raises(ConnectionConfigError, match="transport layer security required"):
+        resolve("relay:4245", TlsOptions(client_cert_file="c", client_key_file="k"))
+    with pytest.raises(ConnectionConfigError, match="must be given together"):
+        resolve("tls://relay:4245", TlsOptions(client_cert_file="c"))

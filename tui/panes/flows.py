@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
-from tui.model.flows import FlowRecord, FlowStore, RecordKind
+from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
 from tui.panes.base import LivePane
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
@@ -81,6 +81,8 @@ class FlowsPane(LivePane):
         self._views_refreshed = float("-inf")
         self._started = False
         self._header = ""
+        if problem:
+            store.add(marker(RecordKind.NOTE, f"cannot start the Hubble source: {problem}"))
 
     # -- composition -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
