@@ -380,15 +380,13 @@ class _Builder:
             response = self._base(t + offset * 2_000, node, client, dst, verdict=verdict, is_reply=None,
                                   direction=flow_pb2.EGRESS)
             flow = response.flow
-            if dst is vip:
-                flow.destination.ClearField("labels")
-                flow.destination.identity = 0
             flow.l4.UDP.source_port, flow.l4.UDP.destination_port = sport, 53
             flow.Type = flow_pb2.SOCK
             flow.event_type.type, flow.event_type.sub_type = EVENT_TRACE_SOCK, point
             flow.sock_xlate_point = point
             flow.socket_cookie, flow.cgroup_id = cookie, cgroup
             flow.destination_service.name, flow.destination_service.namespace = service
+            flow.Summary = "UDP"
             out.append(response)
         return out
 
