@@ -38,7 +38,7 @@ from tui.proto.tetragon import events_pb2, tetragon_pb2
 
 # How long each node had been up when the scenario starts (Tetragon's ktime is boot-relative).
 _BOOT_AGE_NS = {node: (2 * 86_400 + 3_600 * (i + 3) + 17 * i) * 1_000_000_000 for i, node in enumerate(NODES)}
-_FIRST_CHILD_PID = {node: 30_000 + 2_000 * i for i, node in enumerate(NODES)}
+_FIRST_CHILD_PID = {node: 30_000 + 200_000 * i for i, node in enumerate(NODES)}  # disjoint per node
 _UNSET_AUID = 4_294_967_295
 
 # Docker's default capability set: what an unprivileged container process holds.
@@ -59,6 +59,14 @@ SHADOW_KILL_CHANCE = 0.3
 OUT_OF_ORDER_CHANCE = 0.05
 # Containers start half a second before the first episode, so every episode finds its pod running.
 ENTRYPOINT_T = -0.5
+# Within an `external` episode: sh forks just before the episode instant, curl replaces it, and the
+# connect follows the DNS lookup the Hubble side shows (query at +2 ms), close to its SYN flow.
+SH_EXEC_DT = -0.001
+CHILD_EXEC_DT = -0.0005
+CONNECT_DT = 0.0035
+CURL_COULD_NOT_RESOLVE = 6
+# Same fixed default start as the Hubble scenario (2026-01-01T00:00:00Z), so both agree by default.
+DEFAULT_START_S = 1_767_225_600
 POSTGRES_FORK_CHANCE = 0.6
 
 
@@ -155,8 +163,10 @@ class TetragonScenario:
         process.auid.value = _UNSET_AUID
         self._ts(process.start_time, t)
         process.in_init_tree.value = in_init_tree
-        process.cap.permitted.extend(_CONTAINER_CAPS)
-        process.cap.effective.extend(_CONTAINER_CAPS)
+        process.cap.SetInParent()  # the agent always sends the sets, empty for a non-root user
+        if process.uid.value == 0:
+            process.cap.permitted.extend(_CONTAINER_CAPS)
+            process.cap.effective.extend(_CONTAINER_CAPS)
         k8s = process.pod
         k8s.namespace = pod.namespace
         k8s.name = pod.name
@@ -254,9 +264,10 @@ class TetragonScenario:
         pid = self._alloc_pid(pod.node)
         cpid = pid - _FIRST_CHILD_PID[pod.node] + 40
         script = " ".join((command[0].rsplit("/", 1)[-1], *command[1:]))
-        sh = self._container_process(pod, t - 0.004, pid, ("/bin/sh", "-c", script), clone=True,
+        sh = self._container_process(pod, t + SH_EXEC_DT, pid, ("/bin/sh", "-c", script), clone=True,
                                      parent=parent, container_pid=cpid)
-        child = self._container_process(pod, t - 0.0025, pid, command, clone=False, parent=sh, container_pid=cpid)
+        child = self._container_process(pod, t + CHILD_EXEC_DT, pid, command, clone=False, parent=sh,
+                                        container_pid=cpid)
         return parent, sh, child
 
     def _maybe_out_of_order(self, events: list[_Pending], execs: int) -> list[_Pending]:
@@ -273,7 +284,17 @@ class TetragonScenario:
         t = episode.t
         url = f"https://{params['fqdn']}{params['path']}"
         parent, sh, curl = self._shell_then(pod, t, ("/usr/bin/curl", "-s", url))
-        connect = self._kprobe(t, pod.node, curl, sh, "tcp_connect", CONNECT_POLICY)
+        status = int(params["exit"])
+        events = [
+            self._pending(t + SH_EXEC_DT, self._exec(t + SH_EXEC_DT, pod.node, sh, parent)),
+            self._pending(t + CHILD_EXEC_DT, self._exec(t + CHILD_EXEC_DT, pod.node, curl, sh)),
+        ]
+        if status == CURL_COULD_NOT_RESOLVE:  # the name did not resolve: curl never connects
+            end = t + self._rng.uniform(0.005, 0.05)
+            events.append(self._pending(end, self._exit(end, pod.node, curl, sh, status=status)))
+            return self._maybe_out_of_order(events, execs=2)
+        tc = t + CONNECT_DT
+        connect = self._kprobe(tc, pod.node, curl, sh, "tcp_connect", CONNECT_POLICY)
         connect.process_kprobe.message = "Connection to an address outside the cluster"
         connect.process_kprobe.tags.append("observability.network")
         sock = connect.process_kprobe.args.add().sock_arg
@@ -282,13 +303,9 @@ class TetragonScenario:
         sock.sport, sock.dport = self._rng.randint(32_768, 60_999), int(params["port"])
         sock.cookie = self._rng.getrandbits(63)
         sock.state = "TCP_SYN_SENT"
-        end = t + self._rng.uniform(0.05, 0.4)
-        events = [
-            self._pending(t - 0.004, self._exec(t - 0.004, pod.node, sh, parent)),
-            self._pending(t - 0.0025, self._exec(t - 0.0025, pod.node, curl, sh)),
-            self._pending(t, connect),
-            self._pending(end, self._exit(end, pod.node, curl, sh, status=int(params["exit"]))),
-        ]
+        end = tc + self._rng.uniform(0.05, 0.4)
+        events.append(self._pending(tc, connect))
+        events.append(self._pending(end, self._exit(end, pod.node, curl, sh, status=status)))
         return self._maybe_out_of_order(events, execs=2)
 
     def _shadow(self, episode: Episode) -> list[_Pending]:
@@ -309,8 +326,8 @@ class TetragonScenario:
         exit_event = (self._exit(end, pod.node, cat, sh, signal="SIGKILL") if killed
                       else self._exit(end, pod.node, cat, sh, status=int(params.get("exit", 0))))
         events = [
-            self._pending(t - 0.004, self._exec(t - 0.004, pod.node, sh, parent)),
-            self._pending(t - 0.0025, self._exec(t - 0.0025, pod.node, cat, sh)),
+            self._pending(t + SH_EXEC_DT, self._exec(t + SH_EXEC_DT, pod.node, sh, parent)),
+            self._pending(t + CHILD_EXEC_DT, self._exec(t + CHILD_EXEC_DT, pod.node, cat, sh)),
             self._pending(t, opened),
             self._pending(end, exit_event),
         ]
@@ -353,7 +370,7 @@ class TetragonScenario:
 
 
 def tetragon_events(seed: int = 1, rate: float = 50.0,
-                    start_time: datetime | float | int | None = 0) -> Iterator[tuple[float, events_pb2.GetEventsResponse]]:
+                    start_time: datetime | float | int | None = DEFAULT_START_S) -> Iterator[tuple[float, events_pb2.GetEventsResponse]]:
     """Endless `(deliver_at, response)` pairs in delivery order; `deliver_at` is scenario seconds.
 
     `start_time` anchors event times (Unix seconds, a datetime, or None for now); the sequence of
@@ -364,8 +381,8 @@ def tetragon_events(seed: int = 1, rate: float = 50.0,
     for pending in scenario.start():
         heapq.heappush(heap, pending)
     next_tick = 1.0
-    # Every event of an episode is delivered no earlier than 5 ms before the episode's time.
-    lead = 0.005
+    # Every event of an episode is delivered no earlier than this before the episode's time.
+    lead = -SH_EXEC_DT
     for episode in episodes(seed, rate):
         while next_tick <= episode.t:
             for pending in scenario.sleep_tick(next_tick):
