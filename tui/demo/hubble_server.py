@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf import field_mask_pb2
@@ -75,7 +75,6 @@ class _Feed:
     lost_events_every: int
     emitted_flows: int = 0
     lost_seq: int = 0
-    pending: list[observer_pb2.GetFlowsResponse] = field(default_factory=list)
 
     def next_entries(self) -> list[observer_pb2.GetFlowsResponse]:
         response = next(self.flows)
