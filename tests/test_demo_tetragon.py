@@ -6,6 +6,7 @@ import base64
 import importlib.util
 import itertools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -148,7 +149,8 @@ def test_unix_socket_target(tmp_path) -> None:
 
 
 def test_paced_stream_cancels_and_stop_does_not_hang() -> None:
-    demo = serve_tetragon("127.0.0.1:0", seed=1, rate=0.05)  # one episode every ~20 s: streams sleep
+    # One episode every ~20 s, timeline starting now: streams get the entrypoints, then sleep.
+    demo = serve_tetragon("127.0.0.1:0", seed=1, rate=0.05, start_time=time.time())
     channel = grpc.insecure_channel(demo.target)
     stub = sensors_pb2_grpc.FineGuidanceSensorsStub(channel)
     first = take(stub, 7)  # the container entrypoints are delivered at once
@@ -383,3 +385,26 @@ def test_external_episode_shows_curl_here_and_flows_there() -> None:
         nearest = min(same, key=lambda f: abs(f.time.ToNanoseconds() - at))
         assert abs(nearest.time.ToNanoseconds() - at) < 10_000_000  # within 10 ms: the same instant on screen
         assert nearest.node_name == r.node_name == pod.node
+
+
+def test_default_paced_timeline_is_where_the_hubble_demo_is_live() -> None:
+    """`ebtop --demo` starts both servers with defaults: "now" must be the same episode in both."""
+    if importlib.util.find_spec("tui.demo.hubble_server") is None:
+        pytest.skip("the Hubble demo server is not in this tree yet")
+    from tui.demo.hubble_server import serve_hubble
+    from tui.proto.observer import observer_pb2, observer_pb2_grpc
+
+    hubble = serve_hubble("127.0.0.1:0", seed=2, rate=40.0)
+    tetragon = serve_tetragon("127.0.0.1:0", seed=2, rate=40.0)
+    try:
+        with grpc.insecure_channel(hubble.target) as channel:
+            newest = next(iter(observer_pb2_grpc.ObserverStub(channel).GetFlows(
+                observer_pb2.GetFlowsRequest(number=1))))
+        servicer = tetragon.servicer
+        assert servicer.live_from > 5.0  # Hubble pre-fills seconds of history: a real offset to match
+        tetragon_now_ns = servicer.start_ns + servicer.live_from * 1e9
+        # The newest Hubble flow is "now" on Hubble's side; both servers were created moments apart.
+        assert abs(newest.time.ToNanoseconds() - tetragon_now_ns) < 3e9
+    finally:
+        hubble.stop()
+        tetragon.stop()

@@ -1,15 +1,22 @@
 """The demo Tetragon agent: `tetragon.FineGuidanceSensors` (GetEvents, GetVersion) over real gRPC.
 
 Each GetEvents stream plays the seeded scenario (`tetragon_scenario`) and applies the request's
-allow and deny lists server-side, as the agent does. With `rate > 0` events are paced on the wall
-clock from the server's start and, like a real agent, a stream only gets what happens after it
-connects (plus a short grace, so a client that connects right after start sees the containers
-start). With `rate <= 0` every stream gets the whole timeline from the start as fast as the client
+allow and deny lists server-side, as the agent does.
+
+Paced (`rate > 0`): the scenario runs in real time, an event's timestamp is the wall-clock time at
+which it is delivered, and like a real agent a stream only gets what happens after it connects
+(plus a short grace). By default the timeline is positioned as the Hubble demo server positions its
+own (its pre-filled flow history ends "now"), so `ebtop --demo` shows the same episode at the same
+moment in both panes: the pod that runs `curl` is the one whose flows show the connection.
+
+Unpaced (`rate <= 0`): every stream gets the whole timeline from the start, as fast as the client
 reads it (tests, benchmarks).
 """
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -30,12 +37,18 @@ _UNPACED_RATE = 50.0
 
 
 class DemoFineGuidanceSensors(sensors_pb2_grpc.FineGuidanceSensorsServicer):
-    """Servicer over one seeded timeline."""
+    """Servicer over one seeded timeline.
 
-    def __init__(self, seed: int, rate: float, start_ns: int, clock=time.monotonic) -> None:
+    `live_from` is the scenario time (seconds) that is "now" when the servicer is created; paced
+    streams deliver an event of scenario time `t` at `created + (t - live_from)` on the wall clock.
+    """
+
+    def __init__(self, seed: int, rate: float, start_ns: int, live_from: float = 0.0,
+                 clock=time.monotonic) -> None:
         self.seed = seed
         self.rate = rate
         self.start_ns = start_ns
+        self.live_from = live_from
         self._clock = clock
         self._started = clock()
         self._stopping = threading.Event()
@@ -58,18 +71,40 @@ class DemoFineGuidanceSensors(sensors_pb2_grpc.FineGuidanceSensorsServicer):
         context.add_callback(done.set)
         paced = self.rate > 0
         rate = self.rate if paced else _UNPACED_RATE
-        joined_at = self._clock() - self._started
+        origin = self._started - self.live_from  # wall (monotonic) time of scenario t = 0
+        joined_t = self._clock() - origin
         for deliver_at, response in tetragon_events(self.seed, rate, self.start_ns / 1e9):
             if done.is_set() or self._stopping.is_set():
                 return
             if paced:
-                if deliver_at < joined_at - JOIN_GRACE_S:
+                if deliver_at < joined_t - JOIN_GRACE_S:
                     continue  # happened before this client connected: a live stream has no backlog
-                delay = self._started + deliver_at - self._clock()
+                delay = origin + deliver_at - self._clock()
                 if delay > 0 and (done.wait(delay) or self._stopping.is_set()):
                     return
             if event_filter.passes(response):
                 yield response
+
+
+def hubble_live_offset(seed: int, rate: float) -> float:
+    """Scenario seconds the Hubble demo server pre-fills as history by default (0.0 if absent).
+
+    The Hubble demo places the end of that history at "now"; starting this server's timeline at
+    the same point keeps the two panes on the same episode.
+    """
+    try:
+        from tui.demo import hubble_scenario, hubble_server
+    except ImportError:
+        return 0.0
+    try:
+        history = int(inspect.signature(hubble_server.serve_hubble).parameters["history"].default)
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    flows = hubble_scenario.flow_responses(seed, rate, 0)
+    newest_ns = 0
+    for response in itertools.islice(flows, history):
+        newest_ns = response.time.ToNanoseconds()
+    return newest_ns / 1e9
 
 
 def serve_tetragon(address: str = "127.0.0.1:0", *, seed: int = 1, rate: float = 40.0,
@@ -77,9 +112,17 @@ def serve_tetragon(address: str = "127.0.0.1:0", *, seed: int = 1, rate: float =
     """Start the demo agent on `address` (`host:port`, port 0 = any, or `unix:///path`).
 
     `rate` is episodes per second of scenario time, paced on the wall clock; `rate <= 0` streams
-    unpaced. `start_time` anchors event timestamps (default: now).
+    unpaced. `start_time` is the Unix time of scenario t = 0 (a datetime or seconds); by default it
+    is chosen so that, paced, "now" is where the Hubble demo's live flows begin (unpaced: now).
     """
-    servicer = DemoFineGuidanceSensors(seed, rate, to_unix_ns(start_time))
+    now_ns = time.time_ns()
+    if start_time is None:
+        live_from = hubble_live_offset(seed, rate) if rate > 0 else 0.0
+        start_ns = now_ns - round(live_from * 1e9)
+    else:
+        start_ns = to_unix_ns(start_time)
+        live_from = max(0.0, (now_ns - start_ns) / 1e9) if rate > 0 else 0.0
+    servicer = DemoFineGuidanceSensors(seed, rate, start_ns, live_from)
     server = new_server()
     sensors_pb2_grpc.add_FineGuidanceSensorsServicer_to_server(servicer, server)
     target = bind(server, address)
