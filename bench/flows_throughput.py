@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +33,24 @@ from tui.sources.hubble import HubbleSource
 from tui.sources.hubble_tls import resolve
 
 HERE = Path(__file__).parent
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user+system) of every thread of this process, by thread name (from /proc)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(tid), "grpc/other")
+        if name == "MainThread":
+            name = "UI (event loop)"
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return out
 
 
 class Server:
@@ -47,8 +67,11 @@ class Server:
         self.proc.wait(10)
 
 
+BARE_CPU: list[dict[str, float]] = []
+
+
 def bare_client(target: str, seconds: float, warmup: float = 1.0) -> float:
-    """Read and parse for `seconds` after a warmup; flows per second."""
+    """Read and parse for `seconds` after a warmup; flows per second (CPU per flow in BARE_CPU)."""
     channel = grpc.insecure_channel(target)
     method = channel.unary_stream("/observer.Observer/GetFlows",
                                   request_serializer=observer_pb2.GetFlowsRequest.SerializeToString,
@@ -63,10 +86,14 @@ def bare_client(target: str, seconds: float, warmup: float = 1.0) -> float:
         if counted_from is None:
             if now >= measure_from:
                 counted_from, count = now, 0
+                cpu0 = thread_cpu()
             continue
         count += 1
         if now - counted_from >= seconds:
             break
+    cpu1 = thread_cpu()
+    BARE_CPU.append({k.replace("UI (event loop)", "reader (main thread)"): round((v - cpu0.get(k, 0.0)) / count * 1e6, 1)
+                     for k, v in cpu1.items() if v - cpu0.get(k, 0.0) > 0})
     call.cancel()
     channel.close()
     return count / (time.monotonic() - counted_from)  # type: ignore[operator]
@@ -94,17 +121,21 @@ async def ebtop_run(target: str, seconds: float, warmup: float = 1.0) -> dict[st
         app.set_interval(interval, lambda: beats.append(time.monotonic()))
         await asyncio.sleep(warmup)
         flows0, received0, t0 = store.flows, source.buffer.received, time.monotonic()
+        cpu0 = thread_cpu()
         beats.clear()
         renders.clear()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
         flows, received = store.flows - flows0, source.buffer.received - received0
         dropped = source.buffer.dropped
+        cpu1 = thread_cpu()
         await pilot.pause()
     lags = [max(0.0, (b - a) - interval) * 1000 for a, b in zip(beats, beats[1:], strict=False)]
     lags.sort()
     render_gaps = [b - a for a, b in zip(renders, renders[1:], strict=False)]
+    cpu = {name: (cpu1.get(name, 0.0) - cpu0.get(name, 0.0)) / max(flows, 1) * 1e6 for name in cpu1}
     return {
+        "cpu_us_per_flow": {k: round(v, 1) for k, v in sorted(cpu.items()) if v > 0.05},  # type: ignore[dict-item]
         "flows_per_s": flows / elapsed,
         "received_per_s": received / elapsed,
         "dropped_by_ebtop": dropped,
@@ -135,6 +166,7 @@ def main() -> int:
     print(f"         frames {ebtop['frames']:.0f}, longest gap between list renders "
           f"{ebtop['longest_frame_gap_ms']:.0f} ms, event-loop lag p99 {ebtop['lag_p99_ms']:.1f} ms, "
           f"dropped by ebtop {ebtop['dropped_by_ebtop']:.0f}")
+    print(f"         CPU µs per flow by thread: ebtop {ebtop['cpu_us_per_flow']}; bare {BARE_CPU}")
 
     server = Server(args.lag_rate)
     try:
@@ -145,6 +177,8 @@ def main() -> int:
           f"lag p50 {paced['lag_p50_ms']:.1f} ms, p99 {paced['lag_p99_ms']:.1f} ms, max {paced['lag_max_ms']:.1f} ms, "
           f"longest gap between list renders {paced['longest_frame_gap_ms']:.0f} ms, "
           f"dropped by ebtop {paced['dropped_by_ebtop']:.0f}")
+    print(f"         CPU µs per flow by thread: {paced['cpu_us_per_flow']}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 CPUs)")
     return 0
 
 
