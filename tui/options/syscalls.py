@@ -1,27 +1,129 @@
-"""Syscalls options and batch mode (placeholder until the syscalls pane lands)."""
+"""Syscalls options, the interactive pane, and batch mode printing bpftrace-comparable intervals.
+
+`ebtop -b --pane syscalls -n 3 --interval 5` prints, every interval, a `[HH:MM:SS]` line and up
+to ten `@[key]: count` lines, smallest first, as
+`bpftrace -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }
+interval:s:5 { time("[%H:%M:%S]\\n"); print(@, 10); clear(@); }'` does.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import TYPE_CHECKING
+
+from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallTop, bpftrace_lines
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
+    from tui.sources.kernel import KernelSource
+
+PROBE_CHOICES = ("opens", "tcp", "blockio")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _probe_list(text: str) -> tuple[str, ...]:
+    if text.strip() in ("", "none"):
+        return ()
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in PROBE_CHOICES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown probe {', '.join(unknown)} (choose from {', '.join(PROBE_CHOICES)})")
+    return names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this family's flags to ebtop's parser."""
+    group = parser.add_argument_group("syscalls: local bcc counters (root or CAP_BPF+CAP_PERFMON)")
+    group.add_argument("--interval", type=_positive_float, default=5.0, metavar="S",
+                       help="seconds per counting interval (default 5; + and - change it in the pane)")
+    group.add_argument("--by", choices=BY_CHOICES, default="comm",
+                       help="count by process name (default), by pid and name, or by syscall")
+    group.add_argument("--sort", choices=SORT_CHOICES, default="count", help="rank rows by (default count)")
+    group.add_argument("--failed", action="store_true",
+                       help="count failed calls (negative return) and show only those")
+    group.add_argument("--syscall-latency", action="store_true",
+                       help="also total the time spent in each syscall, like syscount -L (costs more per call)")
+    group.add_argument("--probes", type=_probe_list, default=PROBE_CHOICES, metavar="LIST",
+                       help="event probes to load in the pane: opens,tcp,blockio or none (default all)")
+    group.add_argument("--slow-io-ms", type=_positive_float, default=10.0, metavar="MS",
+                       help="block I/O slower than this is listed (default 10)")
+
+
+def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
+    from tui.sources.kernel import KernelSource
+
+    return KernelSource(
+        interval=args.interval,
+        mode="pid" if args.by == "pid" else "comm",
+        failed=args.failed or args.sort == "failures",
+        latency=args.syscall_latency,
+        probes=() if batch else args.probes,
+        slow_ms=args.slow_io_ms,
+        cost=not batch,
+        first_interval=args.interval if batch else None if args.interval <= 1 else 1.0,
+    )
+
+
+def interval_lines(top: SyscallTop, args: argparse.Namespace) -> list[str]:
+    """One interval in bpftrace's print format (the syscall time, when counted, after each count)."""
+    latest = top.latest
+    if latest is None:
+        return []
+    rows = top.top(by=args.by, sort=args.sort, failed_only=args.failed)
+    lines = bpftrace_lines(rows, latest.at)
+    if args.syscall_latency:
+        times = {f"@[{', '.join(str(p) for p in row.key)}]: {row.count}": row.ns for row in rows}
+        lines = [lines[0]] + [f"{line}  {times[line] / 1000:.0f}us" for line in lines[1:]]
+    return lines
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    """Print this pane's lines to stdout; return the exit status."""
-    print("ebtop: batch mode for the syscalls pane is not built yet", file=sys.stderr)
-    return 2
+    """Print `-n` intervals (all until interrupted when 0); non-zero when eBPF cannot run here."""
+    from tui.sources.base import SourceState
+
+    source = make_source(args, batch=True)
+    source.start()
+    top = SyscallTop()
+    printed = 0
+    shown_problems = 0
+    try:
+        while args.count <= 0 or printed < args.count:
+            for problem in source.problems[shown_problems:]:
+                print(f"ebtop: {problem.line()}", file=sys.stderr)
+            shown_problems = len(source.problems)
+            status = source.status.get()
+            if status.state is SourceState.FAILED:
+                if not source.problems:
+                    print(f"ebtop: syscall counting failed: {status.reason}", file=sys.stderr)
+                return 2
+            for interval in source.intervals.drain():
+                top.add(interval)
+                print("\n".join(interval_lines(top, args)), end="\n\n", flush=True)
+                printed += 1
+                if args.count > 0 and printed >= args.count:
+                    break
+            time.sleep(0.05)
+    except BrokenPipeError:
+        return 0
+    finally:
+        source.stop()
+    return 0
 
 
 def create_pane(args: argparse.Namespace) -> LivePane:
     """Build the interactive pane from parsed arguments."""
-    from tui.panes.placeholder import PlaceholderPane
+    from tui.panes.syscalls import SyscallsPane
 
-    return PlaceholderPane("Syscalls", "syscalls")
+    return SyscallsPane(make_source(args), by=args.by, sort=args.sort, failed_only=args.failed,
+                        interval=args.interval)

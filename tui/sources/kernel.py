@@ -43,7 +43,7 @@ class KernelSource:
 
     def __init__(self, interval: float = 5.0, mode: str = "comm", failed: bool = False,
                  latency: bool = False, probes: Iterable[str] = ALL_PROBES, slow_ms: float = 10.0,
-                 cost: bool = True, mount_tracefs: bool = True,
+                 cost: bool = True, mount_tracefs: bool = True, first_interval: float | None = FIRST_INTERVAL,
                  preconditions: Callable[[], list[Problem]] | None = None) -> None:
         self.status = StatusHolder()
         self.problems: list[Problem] = []
@@ -57,6 +57,7 @@ class KernelSource:
         self.slow_ms = slow_ms
         self.cost = cost
         self.mount_tracefs = mount_tracefs
+        self.first_interval = first_interval
         self.active_probes: tuple[str, ...] = ()
         self.started_at: float | None = None
         self.first_counts_at: float | None = None
@@ -127,7 +128,7 @@ class KernelSource:
                 counter = SyscallCounter(self.mode, self.failed and want_exit, self.latency and want_exit)
             if self._stop.is_set():
                 return
-            deadline = time.monotonic() + FIRST_INTERVAL
+            deadline = time.monotonic() + (self.first_interval or self.interval)
             self.status.set(SourceState.STREAMING, "counting syscalls; loading probes")
             probes = self._load_probes(off)
             if self.cost:
