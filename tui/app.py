@@ -29,6 +29,7 @@ class EbtopApp(App[int]):
     TITLE = "ebtop"
     CSS = """
     #status { height: 1; background: $panel; color: $text; padding: 0 1; }
+    #tabs { height: 1fr; }
     TabPane { padding: 0; }
     """
     BINDINGS = [

@@ -28,4 +28,6 @@ def start_demo(seed: int = 1, rate: float = 40.0, address: str = "127.0.0.1:0") 
     from tui.demo.hubble_server import serve_hubble
     from tui.demo.tetragon_server import serve_tetragon
 
-    return Demo(serve_hubble(address, seed=seed, rate=rate), serve_tetragon(address, seed=seed, rate=rate))
+    # A lost-events notice now and then, so the demo shows how ebtop reports them.
+    hubble = serve_hubble(address, seed=seed, rate=rate, lost_events_every=2000)
+    return Demo(hubble, serve_tetragon(address, seed=seed, rate=rate))
