@@ -38,8 +38,9 @@ def stub(server):
     channel.close()
 
 
-def take(stub, count: int, request: events_pb2.GetEventsRequest | None = None) -> list[Response]:
-    call = stub.GetEvents(request or events_pb2.GetEventsRequest())
+def take(stub, count: int, request: events_pb2.GetEventsRequest | None = None,
+         timeout: float | None = None) -> list[Response]:
+    call = stub.GetEvents(request or events_pb2.GetEventsRequest(), timeout=timeout)
     try:
         return list(itertools.islice(call, count))
     finally:
@@ -133,6 +134,14 @@ def test_filters_the_server_cannot_build_are_rejected_clearly(stub, bad) -> None
         take(stub, 1, events_pb2.GetEventsRequest(allow_list=[bad]))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.details()
+
+
+def test_cancelled_streams_free_their_server_threads(stub) -> None:
+    # The server has 8 worker threads; a stream that outlived its client would keep one forever.
+    for _ in range(20):  # a leaked thread makes a later call wait: the deadline turns that into a failure
+        assert len(take(stub, 3, timeout=30)) == 3
+    assert len(take(stub, 100, events_pb2.GetEventsRequest(
+        allow_list=[events_pb2.Filter(event_set=[events_pb2.PROCESS_KPROBE])]))) == 100
 
 
 def test_unix_socket_target(tmp_path) -> None:
