@@ -4,11 +4,12 @@ Both demo servers read the same seeded timeline, so the pod whose flows show a c
 external address is the pod where `curl` runs and `tcp_connect` fires, at the same instant.
 
 What comes out, shaped like a real agent's stream:
-- at scenario start, one exec per pod: the container entrypoint, child of a containerd shim on the
-  pod's node (the shim itself started before anyone listened, so it only appears as `parent`);
+- just before the first episode, one exec per pod: the container entrypoint, child of a containerd
+  shim on the pod's node (the shim started before anyone listened, so it only appears as `parent`);
 - ``external``: `sh -c "curl -s https://<fqdn><path>"` forked (flag ``clone``) by the entrypoint,
   `curl` exec'd in place on the same pid (no ``clone``, parent = the sh image), a `tcp_connect`
-  kprobe from the pod IP to the external ip:port at the episode's instant, then curl's exit;
+  kprobe from the pod IP to the external ip:port right after the DNS lookup the Hubble side shows
+  (next to its SYN flow), then curl's exit; exit 6 (name not resolved) has no connect;
 - ``shadow``: `sh -c "cat /etc/shadow"` with an `fd_install` kprobe on `/etc/shadow`; sometimes the
   policy kills it (action SIGKILL, exit by signal);
 - ``health``: an exec probe run through the shim (`maybe_exec_probe`, not in the init tree);
