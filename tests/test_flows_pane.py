@@ -23,8 +23,8 @@ DATA = Path(__file__).parent / "data" / "hubble_flows.jsonl"
 TOTAL_RECORDS = 243  # 240 flows, 1 lost-events and 1 node-status response, 1 hostile flow
 
 
-def make_app(capacity: int = 10_000) -> tuple[EbtopApp, FlowsPane]:
-    pane = FlowsPane(FlowStore(capacity=capacity), FileSource(str(DATA)), filters="--namespace shop")
+def make_app(capacity: int = 10_000, path: str = str(DATA)) -> tuple[EbtopApp, FlowsPane]:
+    pane = FlowsPane(FlowStore(capacity=capacity), FileSource(path), filters="--namespace shop")
     return EbtopApp([pane]), pane
 
 
@@ -187,7 +187,8 @@ async def test_status_line_says_what_the_source_did() -> None:
 
 
 def _snapshot_app() -> EbtopApp:
-    app, pane = make_app()
+    """Replays the fixture by a relative name (the status line shows it): callers chdir to its folder."""
+    app, pane = make_app(path=DATA.name)
     pane.source.run_sync()  # read the whole file before the app starts: fixed content
     pane.source.start = lambda: None  # type: ignore[method-assign]
     return app
@@ -197,15 +198,19 @@ async def _settle(pilot: Pilot) -> None:
     await pilot.pause(0.3)
 
 
-def test_snapshot_80x24(snap_compare) -> None:
+def test_snapshot_80x24(snap_compare, monkeypatch) -> None:
+    monkeypatch.chdir(DATA.parent)
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=_settle)
 
 
-def test_snapshot_120x40(snap_compare) -> None:
+def test_snapshot_120x40(snap_compare, monkeypatch) -> None:
+    monkeypatch.chdir(DATA.parent)
     assert snap_compare(_snapshot_app(), terminal_size=(120, 40), run_before=_settle)
 
 
-def test_snapshot_http_view_120x40(snap_compare) -> None:
+def test_snapshot_http_view_120x40(snap_compare, monkeypatch) -> None:
+    monkeypatch.chdir(DATA.parent)
+
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause(0.3)
         await pilot.press("h")
