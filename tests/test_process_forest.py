@@ -88,7 +88,7 @@ def test_exec_without_clone_replaces_image_and_keeps_history() -> None:
     assert forest.get("sh") is forest.get("curl2")  # the old id resolves to the new image
     node = forest.get("curl2")
     assert node.parent_id == "bash" and list(forest.get("bash").children) == ["curl2"]
-    assert node.history == [("sh", "/bin/sh", '-c "curl x"')]
+    assert node.history == (("sh", "/bin/sh", '-c "curl x"'),)
     assert node.event_count == 1
     assert "sh" not in forest.nodes
 
@@ -208,7 +208,7 @@ def test_policy_events_hang_under_process_with_rendered_arguments() -> None:
     assert (first.function, first.policy, first.action) == ("security_file_permission", "file-monitoring", "SIGKILL")
     assert first.detail.startswith("/etc/shadow") and first.flag == "sensitive file /etc/shadow"
     assert second.detail == "IPPROTO_TCP 10.0.0.1:5 -> 10.0.0.2:80" and second.flag == ""
-    assert node.flags_raised == ["sensitive file /etc/shadow"]
+    assert node.flags_raised == ("sensitive file /etc/shadow",)
 
 
 def test_change_log_reports_added_updated_removed() -> None:

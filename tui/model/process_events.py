@@ -7,6 +7,7 @@ write of a secret file, or a connection to an address outside private ranges.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,7 @@ def is_sensitive_path(path: str) -> bool:
     return path.startswith(SENSITIVE_PREFIXES)
 
 
+@functools.lru_cache(maxsize=8192)
 def is_public_address(address: str) -> bool:
     """True when `address` is a routable address outside private, loopback and link-local ranges."""
     try:
@@ -105,7 +107,7 @@ def render_argument(arg: Any) -> str:
     return f"{arg.label}={text}" if arg.label else text
 
 
-def _flag_for(function: str, args: list[Any]) -> str:
+def _flag_for(function: str, args: Any) -> str:
     for arg in args:
         kind = arg.WhichOneof("arg")
         if kind in ("file_arg", "path_arg", "linux_binprm_arg"):
@@ -121,6 +123,13 @@ def _flag_for(function: str, args: list[Any]) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=256)
+def _action_name(descriptor: Any, value: int) -> str:
+    enum = descriptor.fields_by_name["action"].enum_type
+    name = enum.values_by_number[value].name if value in enum.values_by_number else str(value)
+    return name.removeprefix(_ACTION_PREFIX)
+
+
 def policy_event(kind: str, event: Any, time: float) -> PolicyEvent:
     """Reduce a Process{Kprobe,Tracepoint,Lsm,Uprobe,Usdt} message to a PolicyEvent."""
     if kind == "process_tracepoint":
@@ -131,15 +140,10 @@ def policy_event(kind: str, event: Any, time: float) -> PolicyEvent:
         function = f"{event.provider}:{event.name}"
     else:
         function = event.function_name
-    args = list(event.args)
+    args = event.args
     action_value = event.action
-    action = ""
-    if action_value:
-        descriptor = event.DESCRIPTOR.fields_by_name["action"].enum_type
-        name = descriptor.values_by_number[action_value].name if action_value in descriptor.values_by_number \
-            else str(action_value)
-        action = name.removeprefix(_ACTION_PREFIX)
-    detail = " ".join(filter(None, (render_argument(arg) for arg in args)))
+    action = _action_name(event.DESCRIPTOR, action_value) if action_value else ""
+    detail = " ".join([text for text in map(render_argument, args) if text]) if args else ""
     if kind == "process_uprobe" and not detail:
         detail = event.path
     return PolicyEvent(time, _KIND_NAMES[kind], function, event.policy_name, action, detail,

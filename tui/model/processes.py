@@ -67,9 +67,9 @@ class ProcessNode:
         self.signal = ""
         self.events: deque[PolicyEvent] | None = None
         self.event_count = 0
-        self.flags_raised: list[str] = []
-        self.history: list[tuple[str, str, str]] = []
-        self.aliases: list[str] = []
+        self.flags_raised: tuple[str, ...] = ()
+        self.history: tuple[tuple[str, str, str], ...] = ()
+        self.aliases: tuple[str, ...] = ()
         self.created = created
 
     @property
@@ -110,12 +110,11 @@ class ProcessForest:
         self.aliases: dict[str, str] = {}
         self.by_pid: dict[tuple[str, int], str] = {}
         self.clock = 0.0
-        self.counts = {"events": 0, "exec": 0, "exit": 0, "policy": 0, "other": 0, "pruned": 0, "evicted": 0,
-                       "cycles": 0}
+        self._n_events = self._n_exec = self._n_exit = self._n_policy = self._n_other = 0
+        self._n_pruned = self._n_evicted = self._n_cycles = 0
         self._exited: deque[tuple[float, str]] = deque()
         self._waiting: dict[str, dict[str, None]] = {}  # parent exec_id not seen yet -> children
         self._expired: set[str] = set()
-        self._serial = 0
         # change log for the pane: exec_ids added (ordered), updated, removed, re-parented
         self.added: dict[str, None] = {}
         self.updated: dict[str, None] = {}
@@ -139,40 +138,48 @@ class ProcessForest:
 
     def add(self, response: Any) -> None:
         """Apply one GetEventsResponse."""
-        self.counts["events"] += 1
+        self._n_events += 1
         kind = response.WhichOneof("event")
-        if response.HasField("time"):
-            stamp = response.time
-            when = stamp.seconds + stamp.nanos * 1e-9
-            if when > self.clock:
-                self.clock = when
-        else:
+        stamp = response.time
+        when = stamp.seconds + stamp.nanos * 1e-9
+        if when > self.clock:
+            self.clock = when
+        elif not when:
             when = self.clock
-        node_name = response.node_name
         if kind == "process_exec":
-            self.counts["exec"] += 1
-            self._on_exec(node_name, response.process_exec, when)
+            self._n_exec += 1
+            self._on_exec(response.node_name, response.process_exec, when)
         elif kind == "process_exit":
-            self.counts["exit"] += 1
-            self._on_exit(node_name, response.process_exit, when)
+            self._n_exit += 1
+            self._on_exit(response.node_name, response.process_exit, when)
         elif kind in POLICY_KINDS:
-            self.counts["policy"] += 1
+            self._n_policy += 1
             event = getattr(response, kind)
             if event.HasField("process"):
-                node = self._touch(node_name, event.process, event.parent if event.HasField("parent") else None,
-                                   event.ancestors, when)
+                node = self._touch(response.node_name, event.process,
+                                   event.parent if event.HasField("parent") else None, event.ancestors, when)
                 record = policy_event(kind, event, when)
-                if node.events is None:
-                    node.events = deque(maxlen=EVENTS_PER_PROCESS)
-                node.events.append(record)
+                events = node.events
+                if events is None:
+                    events = node.events = deque(maxlen=EVENTS_PER_PROCESS)
+                events.append(record)
                 node.event_count += 1
                 if record.flag and record.flag not in node.flags_raised:
-                    node.flags_raised.append(record.flag)
-                self._changed(node.exec_id)
+                    node.flags_raised += (record.flag,)
+                exec_id = node.exec_id
+                if exec_id not in self.added:
+                    self.updated[exec_id] = None
         else:
-            self.counts["other"] += 1
+            self._n_other += 1
         if len(self.nodes) > self.max_nodes:
             self._evict()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Events seen by kind, and what pruning, the node cap and the cycle guard removed."""
+        return {"events": self._n_events, "exec": self._n_exec, "exit": self._n_exit, "policy": self._n_policy,
+                "other": self._n_other, "pruned": self._n_pruned, "evicted": self._n_evicted,
+                "cycles": self._n_cycles}
 
     def prune(self, now: float | None = None) -> int:
         """Drop exited processes older than the retention time unless something below them runs."""
@@ -189,7 +196,7 @@ class ProcessForest:
                 self._expired.add(exec_id)
             else:
                 removed += self._remove_cascade(node)
-        self.counts["pruned"] += removed
+        self._n_pruned += removed
         return removed
 
     def take_changes(self) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -243,7 +250,7 @@ class ProcessForest:
         node.placeholder = False
         node.forked = False
         pid_key = (node_name, node.pid)
-        if "clone" not in node.flags.split():
+        if "clone" not in node.flags:
             previous_id = self.by_pid.get(pid_key)
             previous = self.nodes.get(previous_id) if previous_id else None
             if previous is not None and previous is not node and not previous.exited:
@@ -297,6 +304,12 @@ class ProcessForest:
 
     def _ensure_ancestry(self, node_name: str, parent_msg: Any, ancestors: Any, when: float) -> None:
         """Placeholders for the parent and ancestors (oldest first) that were never seen."""
+        if not ancestors:
+            if parent_msg is None:
+                return
+            known = self.nodes.get(parent_msg.exec_id)
+            if known is not None and (known.binary or not known.placeholder):
+                return
         chain = list(ancestors)
         chain.reverse()  # ancestors run from the grandparent upward; build from the top down
         if parent_msg is not None:
@@ -324,7 +337,7 @@ class ProcessForest:
         grandparent = old.parent_id
         if new.parent_id:
             self._unlink(new)
-        new.history = (old.history + [(old.exec_id, old.binary, old.arguments)])[-HISTORY_PER_PROCESS:]
+        new.history = (*old.history, (old.exec_id, old.binary, old.arguments))[-HISTORY_PER_PROCESS:]
         for child_id in list(old.children):
             child = self.nodes.get(child_id)
             if child is not None and child is not new:
@@ -337,15 +350,12 @@ class ProcessForest:
             events.extendleft(reversed(old.events))
             new.events = events
             new.event_count += old.event_count
-        for flag in old.flags_raised:
-            if flag not in new.flags_raised:
-                new.flags_raised.append(flag)
+        new.flags_raised += tuple(flag for flag in old.flags_raised if flag not in new.flags_raised)
         self._drop(old)
         self.aliases[old.exec_id] = new.exec_id
-        new.aliases.append(old.exec_id)
+        new.aliases += (old.exec_id, *old.aliases)
         for alias in old.aliases:
             self.aliases[alias] = new.exec_id
-            new.aliases.append(alias)
         self._link(new, grandparent)
         self.moved[new.exec_id] = None
 
@@ -357,7 +367,6 @@ class ProcessForest:
         return f"{node_name}:unknown:{pid}:{start}"
 
     def _new_node(self, exec_id: str, node_name: str, process: Any, when: float) -> ProcessNode:
-        self._serial += 1
         node = ProcessNode(exec_id, group_of(node_name, process), when)
         self.nodes[exec_id] = node
         self.added[exec_id] = None
@@ -384,12 +393,18 @@ class ProcessForest:
             stamp = process.start_time
             node.start = stamp.seconds + stamp.nanos * 1e-9
         node.flags = process.flags
-        if process.HasField("pod") or node.process is None or process.binary:
+        has_pod = process.HasField("pod")
+        if has_pod or node.process is None or process.binary:
             node.process = process
-        group = group_of(node_name, process)
-        if group != node.group and (process.HasField("pod") or not node.group[2]):
+        if has_pod:
+            pod = process.pod
+            group = (node_name, pod.namespace, pod.name, pod.container.name)
+        else:
+            group = (node_name, "", "", "")
+        if group != node.group and (has_pod or not node.group[2]):
             node.group = group
-            self.moved[node.exec_id] = None
+            if node.exec_id not in self.added:
+                self.moved[node.exec_id] = None
 
     def _link(self, node: ProcessNode, parent_id: str) -> None:
         """Attach `node` under `parent_id`, refusing self-parents and cycles."""
@@ -401,7 +416,7 @@ class ProcessForest:
             self._unlink(node)
         if not parent_id or parent_id == node.exec_id:
             if parent_id:
-                self.counts["cycles"] += 1
+                self._n_cycles += 1
             return
         parent = self.nodes.get(parent_id)
         if parent is None:
@@ -412,7 +427,7 @@ class ProcessForest:
         current, depth = parent, 0
         while current is not None and depth < MAX_DEPTH:
             if current is node:
-                self.counts["cycles"] += 1
+                self._n_cycles += 1
                 return
             up = current.parent_id
             current = self.nodes.get(up) if up and up != current.exec_id else None
@@ -495,4 +510,4 @@ class ProcessForest:
             self.moved[child_id] = None
         node.children.clear()
         self._drop(node)
-        self.counts["evicted"] += 1
+        self._n_evicted += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
+from rich.text import Span, Text
 
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.render.glyphs import UNICODE, glyphs
@@ -77,49 +77,59 @@ def user_of(node: ProcessNode) -> str:
 STATE_STYLES = {"running": "", "exited": "dim", "failed": "red", "signalled": "bold magenta"}
 
 
+def _assemble(pieces: list[tuple[str, str]]) -> Text:
+    """One Text from (text, style) pieces with precomputed spans: far cheaper than repeated appends."""
+    spans = []
+    offset = 0
+    for piece, style in pieces:
+        end = offset + len(piece)
+        if style and end > offset:
+            spans.append(Span(offset, end, style))
+        offset = end
+    return Text("".join(piece for piece, _ in pieces), spans=spans, no_wrap=True, overflow="ellipsis")
+
+
 def process_label(node: ProcessNode, now: float) -> Text:
     """`● 4388 /app/api --listen=:8080 · uid 65532 · 2m03s · 3 children · 2 events`."""
     mark = marks()
     state = state_of(node)
     style = STATE_STYLES[state]
-    text = Text(no_wrap=True, overflow="ellipsis")
+    dot = f" {glyphs().dot} "
+    pieces: list[tuple[str, str]] = []
+    add = pieces.append
     if node.flagged:
-        text.append(mark.flagged + " ", style="bold yellow reverse")
+        add((mark.flagged, "bold yellow reverse"))
+        add((" ", ""))
     symbol = {"running": mark.running, "exited": mark.exited, "failed": mark.failed,
               "signalled": mark.signalled}[state]
-    text.append(f"{symbol} ", style=style or "green")
-    text.append(f"{node.pid} ", style=style or "bold")
-    binary = node.binary or "?"
-    text.append_text(safe_text(trim(binary, BINARY_WIDTH), style or "magenta"))
+    add((f"{symbol} ", style or "green"))
+    add((f"{node.pid} ", style or "bold"))
+    add((escape_control(trim(node.binary or "?", BINARY_WIDTH)), style or "magenta"))
     if node.arguments:
-        text.append(" ")
-        text.append_text(safe_text(trim(node.arguments, ARGS_WIDTH), style or "cyan"))
-    dot = f" {glyphs().dot} "
+        add((" " + escape_control(trim(node.arguments, ARGS_WIDTH)), style or "cyan"))
     user = user_of(node)
     if user:
-        text.append(dot + user, style="dim")
+        add((dot + escape_control(user), "dim"))
     if node.start:
-        if node.exited:
-            text.append(dot + "ran " + duration(node.lifetime(now)), style="dim")
-        else:
-            text.append(dot + duration(node.lifetime(now)), style="dim")
+        lifetime = duration(node.lifetime(now))
+        add((dot + ("ran " + lifetime if node.exited else lifetime), "dim"))
     if state == "failed":
-        text.append(dot + f"exit {node.status}", style="bold red")
+        add((dot + f"exit {node.status}", "bold red"))
     elif state == "signalled":
-        text.append(dot + node.signal, style="bold magenta")
+        add((dot + escape_control(node.signal), "bold magenta"))
     elif state == "exited":
-        text.append(dot + "exit 0", style="dim")
+        add((dot + "exit 0", "dim"))
     if node.forked:
-        text.append(dot + "fork", style="dim")
+        add((dot + "fork", "dim"))
     if node.placeholder and not node.seen_exec and not node.exited:
-        text.append(dot + "not seen", style="dim italic")
+        add((dot + "not seen", "dim italic"))
     if node.children:
         count = len(node.children)
-        text.append(dot + f"{count} child" + ("ren" if count != 1 else ""), style="dim")
+        add((dot + f"{count} child" + ("ren" if count != 1 else ""), "dim"))
     if node.event_count:
-        text.append(dot + f"{node.event_count} event" + ("s" if node.event_count != 1 else ""),
-                    style="yellow" if node.flagged else "")
-    return text
+        add((dot + f"{node.event_count} event" + ("s" if node.event_count != 1 else ""),
+             "yellow" if node.flagged else ""))
+    return _assemble(pieces)
 
 
 def event_label(node: ProcessNode, index: int) -> Text:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.text import Text
@@ -26,24 +27,56 @@ from tui.panes.process_detail import ProcessDetailScreen
 from tui.panes.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.tetra_compact import CompactEncodeError, render_text
 
-MAX_DRAIN = 50_000
-LOG_PER_TICK = 200
-LOG_LINES = 2_000
-TREE_CAP = 5_000
-CHILDREN_SHOWN = 100
-REBUILD_OVER = 3_000
+DRAIN_CHUNK = 500
+DRAIN_BUDGET_S = 0.03       # model work per tick; the rest waits in the source's bounded buffer
+ADDS_PER_TICK = 150         # new tree items per tick (the newest); the forest keeps the rest
+UPDATES_PER_TICK = 300
+LOG_PER_TICK = 40
+LOG_LINES = 1_000
+TREE_CAP = 2_000
+CHILDREN_SHOWN = 50
 RATE_WINDOW = 5.0
+
+_NEWLINE = Text("\n", no_wrap=True, overflow="ellipsis")
 
 GroupKey = tuple[str, ...]
 Data = tuple[str, Any]  # ("proc", exec_id) | ("group", key) | ("event", exec_id)
 
 
 class ProcessTree(Tree[Data]):
-    """The process tree widget; Enter opens details, Space folds."""
+    """The process tree widget; Enter opens details, Space folds.
+
+    Hundreds of nodes change per tick at high event rates: `batch()` defers the tree's cache
+    invalidation (and its layout refresh) to one call at the end instead of one per added node.
+    """
 
     BINDINGS = [
         Binding("space", "toggle_node", "Fold", show=False),
     ]
+    _batching = False
+    _invalidated = False
+
+    def _invalidate(self) -> None:
+        if self._batching:
+            self._invalidated = True
+            return
+        super()._invalidate()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self._batching, self._invalidated = True, False
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self._invalidated:
+                super()._invalidate()
+
+    def process_label(self, label: str | Text) -> Text:
+        """Labels are built as single-line `Text` (control characters escaped): no markup, no split."""
+        if isinstance(label, Text):
+            return label
+        return Text(label)
 
 
 class ProcessesPane(LivePane):
@@ -148,7 +181,15 @@ class ProcessesPane(LivePane):
 
     def tick(self, visible: bool) -> None:
         if self.source is not None:
-            self.ingest(self.source.buffer.drain(MAX_DRAIN))
+            buffer = self.source.buffer
+            deadline = time.perf_counter() + DRAIN_BUDGET_S
+            while True:
+                batch = buffer.drain(DRAIN_CHUNK)
+                if not batch:
+                    break
+                self.ingest(batch)
+                if time.perf_counter() > deadline:
+                    break
         self.forest.prune(self.now())
         self._sample_rate()
         if not visible or self.paused or not self.is_mounted:
@@ -156,37 +197,45 @@ class ProcessesPane(LivePane):
         self.refresh_view()
 
     def refresh_view(self) -> None:
-        """Apply the model's changes to the tree and write pending log lines."""
+        """Apply the model's changes to the tree (bounded per tick) and write pending log lines."""
         added, updated, removed, moved = self.forest.take_changes()
         tree = self.tree
         now = self.now()
-        if self._filter or self._needs_rebuild or len(added) + len(removed) + len(moved) > REBUILD_OVER:
-            self._rebuild(now)
-        else:
-            newest: TreeNode[Data] | None = None
-            for exec_id in removed:
-                self._remove_item(exec_id)
-            for exec_id in moved:
-                self._remove_item(exec_id)
-                node = self.forest.nodes.get(exec_id)
-                if node is not None:
-                    self._show_subtree(node, now)
-            for exec_id in added:
-                node = self.forest.nodes.get(exec_id)
-                if node is not None and exec_id not in self._items:
-                    item = self._show(node, now)
-                    if item is not None and node.seen_exec:
-                        newest = item
-            for exec_id in updated:
-                item = self._items.get(exec_id)
-                node = self.forest.nodes.get(exec_id)
-                if item is not None and node is not None:
-                    item.set_label(process_label(node, now))
-                    item.allow_expand = bool(node.children or node.events)
-                    self._refresh_event_leaves(item, node)
-            if self.follow and newest is not None:
-                tree.move_cursor(newest, animate=False)
+        with tree.batch():
+            if self._filter or self._needs_rebuild:
+                self._rebuild(now)
+            else:
+                self._apply(added, updated, removed, moved, now)
         self._write_log()
+
+    def _apply(self, added: list[str], updated: list[str], removed: list[str], moved: list[str],
+               now: float) -> None:
+        nodes = self.forest.nodes
+        items = self._items
+        for exec_id in removed:
+            self._remove_item(exec_id)
+        for exec_id in moved[-ADDS_PER_TICK:]:
+            self._remove_item(exec_id)
+            node = nodes.get(exec_id)
+            if node is not None:
+                self._show_subtree(node, now)
+        newest: TreeNode[Data] | None = None
+        for exec_id in added[-ADDS_PER_TICK:]:
+            node = nodes.get(exec_id)
+            if node is not None and exec_id not in items:
+                item = self._show(node, now)
+                if item is not None and node.seen_exec:
+                    newest = item
+        shown = [exec_id for exec_id in updated if exec_id in items]
+        for exec_id in shown[-UPDATES_PER_TICK:]:
+            item = items.get(exec_id)
+            node = nodes.get(exec_id)
+            if item is not None and node is not None:
+                item.set_label(process_label(node, now))
+                item.allow_expand = bool(node.children or node.events)
+                self._refresh_event_leaves(item, node)
+        if self.follow and newest is not None:
+            self.tree.move_cursor(newest, animate=False)
 
     def _sample_rate(self) -> None:
         now = self._clock() if self.live_clock else self.forest.clock
@@ -268,16 +317,21 @@ class ProcessesPane(LivePane):
                     stack.append(child)
 
     def _refresh_event_leaves(self, item: TreeNode[Data], node: ProcessNode) -> None:
-        leaves = [child for child in item.children if child.data and child.data[0] == "event"]
+        """Show the newest EVENT_LEAVES policy events under the process, relabelling existing leaves."""
+        if getattr(item, "_event_count", 0) == node.event_count:
+            return
+        item._event_count = node.event_count  # type: ignore[attr-defined]
         kept = len(node.events or ())
         wanted = min(kept, EVENT_LEAVES)
-        if len(leaves) == wanted and item.data and getattr(item, "_event_count", -1) == node.event_count:
-            return
-        for leaf in leaves:
+        leaves = [child for child in item.children if child.data and child.data[0] == "event"]
+        for leaf in leaves[wanted:]:
             leaf.remove()
-        for index in range(kept - wanted, kept):
-            item.add_leaf(event_label(node, index), data=("event", node.exec_id))
-        item._event_count = node.event_count  # type: ignore[attr-defined]
+        for offset, index in enumerate(range(kept - wanted, kept)):
+            label = event_label(node, index)
+            if offset < len(leaves):
+                leaves[offset].set_label(label)
+            else:
+                item.add_leaf(label, data=("event", node.exec_id))
 
     def _remove_item(self, exec_id: str) -> None:
         item = self._items.pop(exec_id, None)
@@ -327,20 +381,22 @@ class ProcessesPane(LivePane):
     # --- the log ---------------------------------------------------------------------------------
 
     def _write_log(self) -> None:
+        """One RichLog write per tick (each write renders and re-measures: per-line writes cost ~ms)."""
         pending = self._log_pending
         if not pending and not self._log_skipped:
             return
-        log = self.query_one("#process-log", RichLog)
+        lines: list[Text] = []
         if self._log_skipped:
-            log.write(Text(f"… {self._log_skipped} earlier events not shown here", style="dim"))
+            lines.append(Text(f"… {self._log_skipped:,} more events (not shown here)", style="dim"))
             self._log_skipped = 0
         while pending:
             response = pending.popleft()
             try:
-                log.write(render_text(response, timestamps=self.timestamps))
+                lines.append(render_text(response, timestamps=self.timestamps))
             except CompactEncodeError as error:
                 self._render_errors += 1
-                log.write(Text(f"(cannot render: {error})", style="dim"))
+                lines.append(Text(f"(cannot render: {error})", style="dim"))
+        self.query_one("#process-log", RichLog).write(_NEWLINE.join(lines))
 
     # --- actions ---------------------------------------------------------------------------------
 
