@@ -93,6 +93,17 @@ def test_exec_without_clone_replaces_image_and_keeps_history() -> None:
     assert "sh" not in forest.nodes
 
 
+def test_replacement_before_the_replaced_exec_arrives() -> None:
+    forest = ProcessForest()
+    sh = proc("sh", 20, "/bin/sh", "bash", args='-c "curl x"')
+    curl_in_place = proc("curl2", 20, "/usr/bin/curl", "sh", args="x", flags="execve rootcwd")
+    forest.add_many([exec_(BASH), kprobe(curl_in_place, "tcp_connect", [], parent=sh), exec_(curl_in_place, sh),
+                     exec_(sh, BASH)])
+    node = forest.get("curl2")
+    assert node.binary == "/usr/bin/curl" and node.parent_id == "bash" and forest.get("sh") is node
+    assert node.history == (("sh", "/bin/sh", '-c "curl x"'),)
+
+
 def test_exec_with_clone_on_same_pid_is_not_a_replacement() -> None:
     forest = ProcessForest()
     forest.add_many([exec_(BASH), exec_(proc("b2", 10, "/bin/b2", "bash"))])

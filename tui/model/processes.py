@@ -242,6 +242,8 @@ class ProcessForest:
         parent_msg = exec_event.parent if exec_event.HasField("parent") else None
         self._ensure_ancestry(node_name, parent_msg, exec_event.ancestors, when)
         exec_id = process.exec_id or self._synthetic_id(node_name, process)
+        if exec_id not in self.nodes and exec_id in self.aliases:
+            return  # a late exec of an image already replaced in place: its successor keeps it in history
         node = self.get(exec_id)
         if node is None:
             node = self._new_node(exec_id, node_name, process, when)
