@@ -129,8 +129,7 @@ class KernelSource:
             if self._stop.is_set():
                 return
             deadline = time.monotonic() + (self.first_interval or self.interval)
-            self.status.set(SourceState.STREAMING, "counting syscalls; loading probes")
-            probes = self._load_probes(off)
+            self.status.set(SourceState.STREAMING, "counting syscalls; probes load after the first counts")
             if self.cost:
                 from tui.sources.kernel_cost import CostMeter
 
@@ -138,9 +137,7 @@ class KernelSource:
                 if meter.fd is None:
                     self._add_problem(Problem(f"own cost not measured ({meter.reason})", "",
                                               (bpf_env.VIEW_COST,)))
-            self.active_probes = tuple(p.name for p in probes)
-            self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
-            self._loop(counter, probes, meter, deadline)
+            self._loop(counter, probes, meter, deadline, off)
         except BpfUnavailable as exc:
             self._add_problem(Problem(f"syscall counter not loaded: {exc}", "", (bpf_env.VIEW_COUNTS,), True))
             self.status.set(SourceState.FAILED, str(exc))
@@ -185,9 +182,12 @@ class KernelSource:
                 self._add_problem(Problem(f"{name} probe not loaded: {exc}", "", views))
         return loaded
 
-    def _loop(self, counter: Any, probes: list[Any], meter: Any, deadline: float) -> None:
+    def _loop(self, counter: Any, probes: list[Any], meter: Any, deadline: float, off: set[str]) -> None:
+        """Poll ring buffers every 0.1 s and read counters at each deadline; the event probes are
+        compiled after the first counts are out, so the top-10 shows as early as possible."""
         from tui.model.probes import CostReport
 
+        probes_pending = True
         while not self._stop.is_set():
             now = time.monotonic()
             self._stop.wait(max(0.0, min(POLL_SECONDS, deadline - now)))
@@ -211,8 +211,12 @@ class KernelSource:
                     for probe in probes:
                         fds.update({f"{probe.name}:{k}": v for k, v in probe.program_fds().items()})
                     self.events.put(CostReport(tuple(meter.read(fds))))
-                self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
                 deadline = now + self.interval
+                if probes_pending:
+                    probes_pending = False
+                    probes.extend(self._load_probes(off))  # the caller's list: closed in its finally
+                    self.active_probes = tuple(p.name for p in probes)
+                self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
 
 
 # -- detaching on every way out -------------------------------------------------------------------
