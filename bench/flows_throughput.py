@@ -30,6 +30,7 @@ from tui.panes.flows import FlowsPane
 from tui.proto.observer import observer_pb2
 from tui.sources.base import BoundedBuffer
 from tui.sources.hubble import HubbleSource
+from tui.sources.hubble_process import ProcessHubbleSource
 from tui.sources.hubble_tls import resolve
 
 HERE = Path(__file__).parent
@@ -99,10 +100,10 @@ def bare_client(target: str, seconds: float, warmup: float = 1.0) -> float:
     return count / (time.monotonic() - counted_from)  # type: ignore[operator]
 
 
-async def ebtop_run(target: str, seconds: float, warmup: float = 1.0) -> dict[str, float]:
+async def ebtop_run(target: str, seconds: float, warmup: float = 1.0, reader: str = "thread") -> dict[str, float]:
     store = FlowStore()
-    source = HubbleSource(resolve(target), observer_pb2.GetFlowsRequest(follow=True),
-                          buffer=BoundedBuffer(200_000))
+    kind = ProcessHubbleSource if reader == "process" else HubbleSource
+    source = kind(resolve(target), observer_pb2.GetFlowsRequest(follow=True), buffer=BoundedBuffer(200_000))
     pane = FlowsPane(store, source)
     app = EbtopApp([pane])
     beats: list[float] = []
@@ -151,33 +152,37 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--lag-rate", type=float, default=20_000.0)
+    parser.add_argument("--readers", nargs="+", choices=("thread", "process"), default=["thread", "process"])
     args = parser.parse_args()
 
     server = Server(0)
+    results = {}
     try:
         bare1 = bare_client(server.target, args.seconds)
-        ebtop = asyncio.run(ebtop_run(server.target, args.seconds))
+        for reader in args.readers:
+            results[reader] = asyncio.run(ebtop_run(server.target, args.seconds, reader=reader))
         bare2 = bare_client(server.target, args.seconds)
     finally:
         server.close()
     bare = (bare1 + bare2) / 2
-    print(f"unpaced: bare client {bare1:,.0f} / {bare2:,.0f} flows/s (mean {bare:,.0f}); "
-          f"ebtop {ebtop['flows_per_s']:,.0f} flows/s into the model -> ratio {ebtop['flows_per_s'] / bare:.2f}")
-    print(f"         frames {ebtop['frames']:.0f}, longest gap between list renders "
-          f"{ebtop['longest_frame_gap_ms']:.0f} ms, event-loop lag p99 {ebtop['lag_p99_ms']:.1f} ms, "
-          f"dropped by ebtop {ebtop['dropped_by_ebtop']:.0f}")
-    print(f"         CPU µs per flow by thread: ebtop {ebtop['cpu_us_per_flow']}; bare {BARE_CPU}")
+    print(f"unpaced: bare client {bare1:,.0f} / {bare2:,.0f} flows/s (mean {bare:,.0f}); CPU µs/flow {BARE_CPU}")
+    for reader, ebtop in results.items():
+        print(f"  ebtop ({reader} reader): {ebtop['flows_per_s']:,.0f} flows/s into the model -> ratio "
+              f"{ebtop['flows_per_s'] / bare:.2f}; frames {ebtop['frames']:.0f}, longest gap between list "
+              f"renders {ebtop['longest_frame_gap_ms']:.0f} ms, lag p99 {ebtop['lag_p99_ms']:.1f} ms, "
+              f"dropped by ebtop {ebtop['dropped_by_ebtop']:.0f}; CPU µs/flow {ebtop['cpu_us_per_flow']}")
 
     server = Server(args.lag_rate)
     try:
-        paced = asyncio.run(ebtop_run(server.target, args.seconds))
+        for reader in args.readers:
+            paced = asyncio.run(ebtop_run(server.target, args.seconds, reader=reader))
+            print(f"paced {args.lag_rate:,.0f} flows/s, {reader} reader: ebtop {paced['flows_per_s']:,.0f} flows/s "
+                  f"into the model, lag p50 {paced['lag_p50_ms']:.1f} ms, p99 {paced['lag_p99_ms']:.1f} ms, "
+                  f"max {paced['lag_max_ms']:.1f} ms, longest gap between list renders "
+                  f"{paced['longest_frame_gap_ms']:.0f} ms, dropped by ebtop {paced['dropped_by_ebtop']:.0f}; "
+                  f"CPU µs/flow {paced['cpu_us_per_flow']}")
     finally:
         server.close()
-    print(f"paced {args.lag_rate:,.0f} flows/s: ebtop {paced['flows_per_s']:,.0f} flows/s into the model, "
-          f"lag p50 {paced['lag_p50_ms']:.1f} ms, p99 {paced['lag_p99_ms']:.1f} ms, max {paced['lag_max_ms']:.1f} ms, "
-          f"longest gap between list renders {paced['longest_frame_gap_ms']:.0f} ms, "
-          f"dropped by ebtop {paced['dropped_by_ebtop']:.0f}")
-    print(f"         CPU µs per flow by thread: {paced['cpu_us_per_flow']}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 CPUs)")
     return 0
 

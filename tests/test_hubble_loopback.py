@@ -24,6 +24,7 @@ from tui.render.hubble_compact import CompactOptions, flow_line, response_line
 from tui.sources.base import Backoff, SourceState
 from tui.sources.hubble import HubbleSource
 from tui.sources.hubble_filters import build_request
+from tui.sources.hubble_process import ProcessHubbleSource
 from tui.sources.hubble_tls import TlsOptions, resolve
 
 hubble_server = pytest.importorskip("tui.demo.hubble_server")
@@ -48,9 +49,12 @@ def flows_of(records: list[FlowRecord]) -> list[observer_pb2.GetFlowsResponse]:
     return [r.response() for r in records if r.kind is RecordKind.FLOW]
 
 
-def source_from_cli(target: str, *argv: str, **kwargs: object) -> HubbleSource:
+def source_from_cli(target: str, *argv: str, reader: str = "thread", **kwargs: object) -> HubbleSource:
     args = build_parser().parse_args(["--hubble-server", target, *argv])
     request = build_request(filter_flags(args), history_of(args), live=True)
+    if reader == "process":
+        return ProcessHubbleSource(resolve(args.hubble_server), request, backoff=(0.05, 0.2),  # type: ignore[return-value]
+                                   status_interval=0.2, connect_timeout=2.0, **kwargs)
     return HubbleSource(resolve(args.hubble_server), request, backoff=Backoff(**FAST_BACKOFF),
                         status_interval=0.2, connect_timeout=2.0, **kwargs)
 
@@ -59,7 +63,11 @@ def namespaces(response: observer_pb2.GetFlowsResponse) -> set[str]:
     return {response.flow.source.namespace, response.flow.destination.namespace}
 
 
-def test_ten_thousand_flows_filtered_by_the_server() -> None:
+READERS = pytest.mark.parametrize("reader", ["thread", "process"])
+
+
+@READERS
+def test_ten_thousand_flows_filtered_by_the_server(reader: str) -> None:
     server = serve_hubble(rate=0, history=200, seed=3)
     try:
         # Control: without filters the stream does contain what the filters remove.
@@ -73,7 +81,7 @@ def test_ten_thousand_flows_filtered_by_the_server() -> None:
         assert any(r.flow.l4.WhichOneof("protocol") != "TCP" and "shop" in namespaces(r) for r in control)
 
         source = source_from_cli(server.target, "--namespace", "shop", "--not", "--verdict", "DROPPED",
-                                 "--protocol", "tcp")
+                                 "--protocol", "tcp", reader=reader)
         source.start()
         records = collect(source, lambda r: sum(x.kind is RecordKind.FLOW for x in r) >= 10_000)
         assert source.status.get().state is SourceState.STREAMING
@@ -92,9 +100,10 @@ def test_ten_thousand_flows_filtered_by_the_server() -> None:
     assert all(flow_line(r.flow).count(" ") > 5 for r in flows[:200])
 
 
-def test_server_status_is_polled() -> None:
+@READERS
+def test_server_status_is_polled(reader: str) -> None:
     server = serve_hubble(rate=50, history=300)
-    source = source_from_cli(server.target)
+    source = source_from_cli(server.target, reader=reader)
     source.start()
     try:
         deadline = time.monotonic() + 20
@@ -108,10 +117,11 @@ def test_server_status_is_polled() -> None:
         server.stop()
 
 
-def test_restart_on_the_same_port_recovers_with_a_gap_marker() -> None:
+@READERS
+def test_restart_on_the_same_port_recovers_with_a_gap_marker(reader: str) -> None:
     server = serve_hubble(rate=200, history=100, seed=5)
     port = server.target.rsplit(":", 1)[1]
-    source = source_from_cli(server.target)
+    source = source_from_cli(server.target, reader=reader)
     source.start()
     try:
         before = collect(source, lambda r: len(r) >= 50)
@@ -136,9 +146,10 @@ def test_restart_on_the_same_port_recovers_with_a_gap_marker() -> None:
     assert store.gaps == 1
 
 
-def test_lost_events_arrive_and_are_counted() -> None:
+@READERS
+def test_lost_events_arrive_and_are_counted(reader: str) -> None:
     server = serve_hubble(rate=0, history=50, lost_events_every=100)
-    source = source_from_cli(server.target, "--verdict", "FORWARDED")
+    source = source_from_cli(server.target, "--verdict", "FORWARDED", reader=reader)
     source.start()
     try:
         records = collect(source, lambda r: sum(x.kind is RecordKind.LOST for x in r) >= 5)
@@ -202,8 +213,11 @@ def tls_server(tmp_path: Path):
     server.stop(0).wait(5)
 
 
-def tls_source(target: str, tls: TlsOptions) -> HubbleSource:
+def tls_source(target: str, tls: TlsOptions, reader: str = "thread") -> HubbleSource:
     request = build_request([], history_of(build_parser().parse_args([])), live=True)
+    if reader == "process":
+        return ProcessHubbleSource(resolve(f"tls://{target}", tls), request, backoff=(0.05, 0.2),  # type: ignore[return-value]
+                                   connect_timeout=3.0)
     return HubbleSource(resolve(f"tls://{target}", tls), request, backoff=Backoff(**FAST_BACKOFF),
                         connect_timeout=3.0)
 
@@ -221,9 +235,11 @@ def test_tls_with_a_private_ca_and_relay_server_name(tls_server) -> None:
     assert len(flows_of(records)) >= 20
 
 
-def test_tls_wrong_server_name_fails_clearly(tls_server) -> None:
+@READERS
+def test_tls_wrong_server_name_fails_clearly(tls_server, reader: str) -> None:
     target, pki = tls_server
-    source = tls_source(target, TlsOptions(ca_cert_files=(str(pki["ca"]),), server_name="wrong.example.com"))
+    source = tls_source(target, TlsOptions(ca_cert_files=(str(pki["ca"]),), server_name="wrong.example.com"),
+                        reader)
     source.start()
     try:
         deadline = time.monotonic() + 30

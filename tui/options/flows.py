@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="accept any server certificate (no verification)")
     conn.add_argument("--hubble-file", metavar="FILE", default=None,
                       help="replay `hubble observe -o json` lines from FILE (- = stdin) instead of a server")
+    conn.add_argument("--hubble-reader", choices=("process", "thread"), default="process",
+                      help="read the gRPC stream in a second process (default: keeps gRPC's per-message cost "
+                           "off the UI's interpreter) or in a thread")
     conn.add_argument("--record-flows", metavar="FILE", default=None,
                       help="also write every received response to FILE as JSON lines (replayable)")
 
@@ -136,12 +139,15 @@ def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleS
         return FileSource(path)
     from tui.sources.flow_replay import FlowRecorder
     from tui.sources.hubble import HubbleSource
+    from tui.sources.hubble_process import ProcessHubbleSource
     from tui.sources.hubble_tls import resolve
 
     request = build_request(filter_flags(args), history_of(args), live=live)
     endpoint = resolve(getattr(args, "hubble_server", None), _tls(args))
     record = getattr(args, "record_flows", None)
     recorder = FlowRecorder(record) if record else None
+    if getattr(args, "hubble_reader", "process") == "process":
+        return ProcessHubbleSource(endpoint, request, recorder=recorder)
     return HubbleSource(endpoint, request, recorder=recorder)
 
 

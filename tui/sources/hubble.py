@@ -88,6 +88,8 @@ class HubbleSource:
         self._channel: grpc.Channel | None = None
         self._threads: list[threading.Thread] = []
         self._last_flow_time: tuple[int, int] | None = None
+        self._pending_gap: list[object] = []
+        self._connected = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -159,27 +161,19 @@ class HubbleSource:
             self.status.set(SourceState.ENDED, "stopped")
 
     def _attempt(self, channel: grpc.Channel, gap: list[object]) -> str | None:
-        """One connection: returns why to retry, or None when the source is done (ended, failed)."""
+        """One connection: returns why to retry, or None when the source is done (ended, failed).
+
+        The call is made at once (no readiness wait: TLS and refused connections then fail the call
+        itself, with their reason); the source counts as streaming from the first response or the
+        first ServerStatus answer on this channel, whichever comes first.
+        """
         try:
             method = channel.unary_stream(GET_FLOWS, request_serializer=observer_pb2.GetFlowsRequest.SerializeToString,
                                           response_deserializer=_identity)
-            call = method(self._request_for_attempt())
             with self._lock:
-                self._call = call
-            outcome = self._wait_connected(channel, call)
-            if outcome == "timeout":
-                return f"cannot connect to {self.endpoint.describe()} within {self.connect_timeout:g} s"
-            if outcome == "done":
-                self._read(call)  # raises the call's error, or ends an empty stream
-                return None if not self.request.follow else "server closed the stream"
-            self.connects += 1
-            self.status.set(SourceState.STREAMING, self.endpoint.describe())
-            if gap:
-                self.reconnects += 1
-                away = time.monotonic() - float(gap[1])  # type: ignore[arg-type]
-                self.buffer.put(marker(RecordKind.GAP, f"── stream interrupted ({gap[0]}); reconnected after "
-                                                       f"{away:.1f} s, flows in between may be missing ──"))
-                gap.clear()
+                self._pending_gap = gap
+                self._connected = False
+                self._call = call = method(self._request_for_attempt())
             self._read(call)
         except grpc.RpcError as error:
             if self._stop.is_set():
@@ -193,25 +187,28 @@ class HubbleSource:
             return f"{code.name}: {details}" + (f" ({hint})" if hint else "")
         if self._stop.is_set():
             return None
+        self._on_connected()
         if not self.request.follow:
             self.status.set(SourceState.ENDED, f"{self.endpoint.describe()}: end of history")
             return None
         return "server closed the stream"
 
-    def _wait_connected(self, channel: grpc.Channel, call: grpc.Future) -> str:
-        """`ready` once the channel connects, `done` when the call already ended (TLS errors and
-        refused connections fail it at once), `timeout` after `connect_timeout` without either."""
-        ready = grpc.channel_ready_future(channel)
-        deadline = time.monotonic() + self.connect_timeout
-        while not call.done() and not self._stop.is_set():
-            try:
-                ready.result(timeout=0.05)
-                return "ready"
-            except grpc.FutureTimeoutError:
-                if time.monotonic() > deadline:
-                    call.cancel()
-                    return "timeout"
-        return "done"
+    def _on_connected(self) -> None:
+        """Once per attempt: streaming state, backoff reset, and the gap marker after a break."""
+        with self._lock:
+            if self._connected:
+                return
+            self._connected = True
+            gap = self._pending_gap
+            self.connects += 1
+            self.backoff.reset()
+            self.status.set(SourceState.STREAMING, self.endpoint.describe())
+            if gap:
+                self.reconnects += 1
+                away = time.monotonic() - float(gap[1])  # type: ignore[arg-type]
+                self.buffer.put(marker(RecordKind.GAP, f"── stream interrupted ({gap[0]}); reconnected after "
+                                                       f"{away:.1f} s, flows in between may be missing ──"))
+                gap.clear()
 
     def _read(self, call: object) -> bool:
         """Read until the stream ends; returns whether anything arrived."""
@@ -228,7 +225,7 @@ class HubbleSource:
                 continue
             if not delivered:
                 delivered = True
-                self.backoff.reset()
+                self._on_connected()
             if record.kind is RecordKind.FLOW:
                 flow_time = response.flow.time
                 self._last_flow_time = (flow_time.seconds, flow_time.nanos)
@@ -249,12 +246,18 @@ class HubbleSource:
         while not self._stop.is_set():
             with self._lock:
                 channel = self._channel
-            if channel is not None and self.status.get().state is SourceState.STREAMING:
+            state = self.status.get().state
+            if channel is not None and state in (SourceState.STREAMING, SourceState.CONNECTING):
                 try:
                     method = channel.unary_unary(
                         SERVER_STATUS, request_serializer=observer_pb2.ServerStatusRequest.SerializeToString,
                         response_deserializer=observer_pb2.ServerStatusResponse.FromString)
-                    self._apply_status(method(observer_pb2.ServerStatusRequest(), timeout=2.0))
+                    reply = method(observer_pb2.ServerStatusRequest(), timeout=self.connect_timeout)
+                    with self._lock:
+                        current = self._channel is channel
+                    if current:
+                        self._on_connected()
+                    self._apply_status(reply)
                 except (grpc.RpcError, ValueError) as error:
                     details = error.details() if isinstance(error, grpc.RpcError) else str(error)
                     self.server.error = f"ServerStatus: {details}"
