@@ -82,6 +82,7 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     return 0;
 }
 
+#ifndef NO_EXIT_TRACEPOINT  /* left out when tracefs is missing: raw tracepoints still work */
 TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 {
     int idx = 0;
@@ -110,3 +111,4 @@ TRACEPOINT_PROBE(raw_syscalls, sys_exit)
         __sync_fetch_and_add(&v->ns, ns);
     return 0;
 }
+#endif

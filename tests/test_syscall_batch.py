@@ -93,3 +93,23 @@ def test_batch_counts_a_workload_exactly(tmp_path: Path) -> None:
             if worker is not None and match.group(1) == f"{worker.pid}, {comm}":
                 total += int(match.group(2))
     assert 100_000 <= total < 100_100  # the getppid loop plus the helper's few startup calls
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare missing")
+@pytest.mark.parametrize("mount", [True, False])
+def test_without_tracefs_counts_on_raw_tracepoints_or_mounts_it(mount: bool) -> None:
+    """tracefs unmounted in a private mount namespace: ebtop mounts it, or counts on raw tracepoints."""
+    flags = "" if mount else "--no-mount-tracefs"
+    script = (f"umount /sys/kernel/tracing && exec {sys.executable} -m tui.cli -b --pane syscalls "
+              f"-n 1 --interval 1 {flags}")
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert HEADER.match(lines[0]) and all(LINE.match(line) for line in lines[1:]) and len(lines) > 1
+    if mount:
+        assert "ebtop mounted it" in done.stderr
+    else:
+        assert "tracefs is not mounted" in done.stderr and "raw tracepoints only" in done.stderr
+        assert "file opens" in done.stderr  # the views it turns off are named

@@ -127,3 +127,13 @@ def test_reads_are_deltas_and_idle_keys_are_deleted(workload_binary: Path, comm:
     assert getppid_by_comm(counter.read(), comm) == 0  # nothing new: no double counting
     keys = {(bytes(k.comm).split(b"\0")[0].decode(), k.id) for k in counter.bpf["by_comm"]}
     assert (comm, syscall_number("getppid")) not in keys  # idle key was deleted
+
+
+def test_counter_without_exit_tracepoint_still_counts(workload_binary: Path, comm: str, counter_factory) -> None:
+    """Without tracefs the counter is built from the raw tracepoint alone (failures unavailable)."""
+    counter = counter_factory(mode="comm", failed=True, exit_tracepoint=False)
+    assert not counter.exit_attached and counter.bpf.tracepoint_fds == {}
+    run(workload_binary, comm, "getppid", [0])
+    interval = counter.read()
+    assert getppid_by_comm(interval, comm) == CALLS
+    assert not interval.failed_counted

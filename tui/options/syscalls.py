@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="also total the time spent in each syscall, like syscount -L (costs more per call)")
     group.add_argument("--probes", type=_probe_list, default=PROBE_CHOICES, metavar="LIST",
                        help="event probes to load in the pane: opens,tcp,blockio or none (default all)")
+    group.add_argument("--no-mount-tracefs", dest="mount_tracefs", action="store_false",
+                       help="do not mount tracefs when it is missing (fall back to raw tracepoints)")
     group.add_argument("--slow-io-ms", type=_positive_float, default=10.0, metavar="MS",
                        help="block I/O slower than this is listed (default 10)")
 
@@ -71,6 +73,7 @@ def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
         probes=() if batch else args.probes,
         slow_ms=args.slow_io_ms,
         cost=not batch,
+        mount_tracefs=args.mount_tracefs,
         first_interval=args.interval if batch else None if args.interval <= 1 else 1.0,
     )
 

@@ -200,7 +200,7 @@ def check_tracefs(env: Environment, mount: bool = True) -> list[Problem]:
             )]
         return []
     target = env.tracefs_dirs[0]
-    reason = "no CAP_SYS_ADMIN to mount it"
+    reason = "no CAP_SYS_ADMIN to mount it" if mount else "not mounting it, as asked"
     if mount and has_cap(env.cap_eff, CAP_SYS_ADMIN) and target.is_dir():
         failure = mount_tracefs(target)
         if failure is None and tracefs_dir(env.tracefs_dirs) is not None:

@@ -125,7 +125,7 @@ class KernelSource:
             with self._lock:
                 self._pending.clear()
                 want_exit = bpf_env.VIEW_FAILED not in off
-                counter = SyscallCounter(self.mode, self.failed and want_exit, self.latency and want_exit)
+                counter = SyscallCounter(self.mode, self.failed, self.latency, exit_tracepoint=want_exit)
             if self._stop.is_set():
                 return
             deadline = time.monotonic() + (self.first_interval or self.interval)

@@ -31,17 +31,24 @@ def decode_comm(raw: bytes) -> str:
 class SyscallCounter:
     """One loaded `syscalls.c`; `read()` returns what changed since the previous read."""
 
-    def __init__(self, mode: str = "comm", failed: bool = False, latency: bool = False) -> None:
-        self.bpf: Any = load_bpf(program_text("syscalls.c"), cflags=[
-            f"-DCOMM_ENTRIES={COMM_ENTRIES}", f"-DPID_ENTRIES={PID_ENTRIES}", f"-DSTART_ENTRIES={START_ENTRIES}",
-        ])
+    def __init__(self, mode: str = "comm", failed: bool = False, latency: bool = False,
+                 exit_tracepoint: bool = True) -> None:
+        """`exit_tracepoint=False` builds the counter without `raw_syscalls:sys_exit` (no tracefs):
+        counts still work through the raw tracepoint, failures and time are not available."""
+        cflags = [f"-DCOMM_ENTRIES={COMM_ENTRIES}", f"-DPID_ENTRIES={PID_ENTRIES}",
+                  f"-DSTART_ENTRIES={START_ENTRIES}"]
+        if not exit_tracepoint:
+            cflags.append("-DNO_EXIT_TRACEPOINT=1")
+            failed = latency = False
+        self.exit_available = exit_tracepoint
+        self.bpf: Any = load_bpf(program_text("syscalls.c"), cflags=cflags)
         self._prev: dict[str, dict[bytes, tuple[int, int, int]]] = {"comm": {}, "pid": {}}
         self._prev_lost = 0
         self._last_read = time.monotonic()
         self.mode = "comm"
         self.failed = False
         self.latency = False
-        self.exit_attached = True  # bcc auto-attached it
+        self.exit_attached = exit_tracepoint  # bcc auto-attached it
         self.configure(mode=mode, failed=failed, latency=latency)
         self.read()  # baseline: counts made while loading are not an interval
 
@@ -61,7 +68,7 @@ class SyscallCounter:
         value.mode = MODES[self.mode]
         value.latency = 1 if self.latency else 0
         cfg[ctypes.c_int(0)] = value
-        want_exit = self.failed or self.latency
+        want_exit = (self.failed or self.latency) and self.exit_available
         if want_exit and not self.exit_attached:
             self.bpf.attach_tracepoint(tp=EXIT_TRACEPOINT, fn_name=EXIT_FUNCTION)
             self.exit_attached = True
