@@ -113,9 +113,12 @@ def maybe_quote(value: str) -> str:
 
 
 def format_timestamp(seconds: int, nanos: int) -> str:
-    """Go layout `2006-01-02T15:04:05.000000000Z07:00` in UTC."""
-    moment = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(seconds=seconds)
-    return f"{moment.strftime(RFC3339_NANO_UTC)}.{nanos:09d}Z"
+    """Go layout `2006-01-02T15:04:05.000000000Z07:00` in UTC; a time no calendar holds stays visible as such."""
+    try:
+        moment = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return f"<invalid time {seconds}s>"
+    return f"{moment.strftime(RFC3339_NANO_UTC)}.{min(max(nanos, 0), 999_999_999):09d}Z"
 
 
 def cut_syscall_prefix(name: str) -> str:
@@ -372,6 +375,8 @@ def _ansi(text: str, color: str) -> str:
 def render_line(response: Any, *, color: bool = False, timestamps: bool = False) -> str:
     """The line `tetra getevents -o compact [--color always] [--timestamps]` prints (without `\\n`)."""
     spans, caps = event_spans(response)
+    # Fields tetra never quotes (pod names, function names) can still carry ESC: escape, never emit.
+    spans = [(escape_control(text), name) for text, name in spans]
     if color:
         line = "".join(_ansi(text, name) if name else text for text, name in spans)
         if caps is not None:
@@ -387,7 +392,10 @@ def render_line(response: Any, *, color: bool = False, timestamps: bool = False)
 
 def render_extra_lines(response: Any, *, color: bool = False) -> list[str]:
     """What tetra prints after the line by default: kprobe stack traces and LSM IMA hashes."""
-    paint = _ansi if color else (lambda text, _color: text)
+    def paint(text: str, name: str) -> str:
+        text = escape_control(text)
+        return _ansi(text, name) if color else text
+
     kind = response.WhichOneof("event")
     lines: list[str] = []
     if kind == "process_kprobe":
