@@ -82,9 +82,10 @@ async def run(events: list[Any], rate: float, seconds: float, size: tuple[int, i
             last = now
 
         app.set_interval(HEARTBEAT, beat)
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - started
+        cpu = time.process_time() - cpu_started
         source.stop()
         await pilot.pause()
         ingested = pane.forest.counts["events"]
@@ -94,7 +95,7 @@ async def run(events: list[Any], rate: float, seconds: float, size: tuple[int, i
             "p50": statistics.median(lags) * 1000 if lags else 0.0,
             "p99": (sorted(lags)[int(len(lags) * 0.99) - 1] * 1000) if lags else 0.0,
             "max": max(lags) * 1000 if lags else 0.0,
-            "nodes": len(pane.forest), "tree_items": len(pane._items),
+            "nodes": len(pane.forest), "tree_items": len(pane._items), "cpu": cpu / elapsed,
         }
     return result
 
@@ -117,7 +118,8 @@ def main() -> int:
         result = asyncio.run(run(feed, args.rate, args.seconds, (width, height)))
         print(f"{name}: ingested {result['ingested']:,} ({result['rate']:,.0f}/s), dropped {result['dropped']:,}, "
               f"loop lag p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms "
-              f"over {result['beats']} beats; forest {result['nodes']:,} nodes, tree {result['tree_items']:,} items")
+              f"over {result['beats']} beats; CPU {result['cpu']:.2f} s/s; forest {result['nodes']:,} nodes, "
+              f"tree {result['tree_items']:,} items")
     return 0
 
 

@@ -27,11 +27,11 @@ from tui.panes.process_detail import ProcessDetailScreen
 from tui.panes.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.tetra_compact import CompactEncodeError, render_text
 
-DRAIN_CHUNK = 500
-DRAIN_BUDGET_S = 0.03       # model work per tick; the rest waits in the source's bounded buffer
-ADDS_PER_TICK = 150         # new tree items per tick (the newest); the forest keeps the rest
-UPDATES_PER_TICK = 300
-LOG_PER_TICK = 40
+DRAIN_CHUNK = 200
+DRAIN_BUDGET_S = 0.015      # model work per tick (~1,500 events); the rest waits in the bounded buffer
+ADDS_PER_TICK = 80          # new tree items per tick (the newest); the forest keeps the rest
+UPDATES_PER_TICK = 120
+LOG_PER_TICK = 30
 LOG_LINES = 1_000
 TREE_CAP = 2_000
 CHILDREN_SHOWN = 50
