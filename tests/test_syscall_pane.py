@@ -208,3 +208,15 @@ async def test_real_source_fills_the_table(tmp_path: Path) -> None:
             await pilot.pause(0.1)
         assert source.mode == "pid" and pane.top.latest is not None and pane.top.latest.by_pid
     assert not source.running
+
+
+async def test_syscall_time_replaces_the_bar_when_counted() -> None:
+    pane = SyscallsPane(chars=UNICODE)
+    pane.add_interval(SyscallInterval(AT, 5.0, [SyscallSample("loop", 110, 1000, ns=2_500_000)],
+                                      latency_counted=True))
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = pane.query_one("#top", DataTable)
+        assert str(table.get_row_at(0)[5]) == "2.5"
+        assert str(table.columns[table.ordered_columns[5].key].label) == "time ms"

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from tui.model.probes import ConnectEvent, ProbeModel
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallTop, TopRow
@@ -47,6 +48,11 @@ def fmt_change(change: int | None) -> str:
 
 def fmt_ms(ns: int) -> str:
     return f"{ns / 1e6:,.3f}"
+
+
+def lines_text(lines: list[str] | tuple[str, ...]) -> Text:
+    """Several lines of untrusted text: each escaped on its own, joined by real newlines."""
+    return Text("\n").join(safe_text(line) for line in lines)
 
 
 class SyscallsPane(LivePane):
@@ -93,6 +99,7 @@ class SyscallsPane(LivePane):
         self.chars = chars
         self._dirty = True
         self._problem_lines: tuple[str, ...] = ()
+        self._time_shown = False
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -272,7 +279,7 @@ class SyscallsPane(LivePane):
     def _render_problems(self) -> None:
         widget = self.query_one("#sc-problems", Static)
         widget.display = bool(self._problem_lines)
-        widget.update(safe_text("\n".join(self._problem_lines)))
+        widget.update(lines_text(self._problem_lines))
 
     def _chars(self) -> Glyphs:
         return self.chars or glyphs()
@@ -281,6 +288,7 @@ class SyscallsPane(LivePane):
         table = self.query_one("#top", DataTable)
         rows = self.top.top(by=self.by, sort=self.sort, failed_only=self.failed_only)
         failures_known = self.top.latest is not None and self.top.latest.failed_counted
+        self._show_time(self.top.latest is not None and self.top.latest.latency_counted)
         wanted = {self._row_key(row): row for row in rows}
         for key in [k.value for k in list(table.rows) if k.value not in wanted]:
             table.remove_row(key)
@@ -309,8 +317,18 @@ class SyscallsPane(LivePane):
             Text(fmt_count(row.rate), justify="right"),
             Text(fmt_change(row.change), justify="right"),
             Text(failed, justify="right"),
-            Text(bar(row.share, 12, self._chars()), style="green"),
+            Text(f"{row.ns / 1e6:,.1f}", justify="right") if self._time_shown
+            else Text(bar(row.share, 12, self._chars()), style="green"),
         )
+
+    def _show_time(self, shown: bool) -> None:
+        """With --syscall-latency the last column holds total time in ms (as syscount -L), not a bar."""
+        if shown == self._time_shown:
+            return
+        self._time_shown = shown
+        column = self.query_one("#top", DataTable).columns.get(ColumnKey("bar"))
+        if column is not None:
+            column.label = Text("time ms" if shown else "", justify="right")
 
     def _render_opens(self) -> None:
         table = self.query_one("#opens", DataTable)
@@ -336,7 +354,7 @@ class SyscallsPane(LivePane):
         if stats.recent_failed:
             lines += ["", "recent failures:"]
             lines += [self._connect_line(event) for event in list(stats.recent_failed)[-5:]]
-        self.query_one("#connect-text", Static).update(safe_text("\n".join(lines)))
+        self.query_one("#connect-text", Static).update(lines_text(lines))
 
     @staticmethod
     def _connect_line(event: ConnectEvent) -> str:
@@ -350,7 +368,7 @@ class SyscallsPane(LivePane):
         lines += ["", "slowest:"]
         lines += [f"  {e.dev:>7} {e.rwbs:<4} sector {e.sector:<12} {e.nbytes:>8} B  {fmt_ms(e.latency_ns)} ms"
                   for e in block.slowest()]
-        self.query_one("#slowio-text", Static).update(safe_text("\n".join(lines)))
+        self.query_one("#slowio-text", Static).update(lines_text(lines))
 
     def _render_cost(self) -> None:
         table = self.query_one("#cost", DataTable)
