@@ -113,3 +113,16 @@ def test_without_tracefs_counts_on_raw_tracepoints_or_mounts_it(mount: bool) -> 
     else:
         assert "tracefs is not mounted" in done.stderr and "raw tracepoints only" in done.stderr
         assert "file opens" in done.stderr  # the views it turns off are named
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv missing")
+def test_cap_bpf_and_perfmon_are_enough(tmp_path: Path) -> None:
+    """Root with only CAP_BPF+CAP_PERFMON (+DAC_READ_SEARCH for tracefs) counts, as the message says."""
+    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all,+bpf,+perfmon,+dac_read_search"]
+    done = subprocess.run([*prefix, sys.executable, "-m", "tui.cli", "-b", "--pane", "syscalls", "-n", "1",
+                           "--interval", "1"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert HEADER.match(lines[0]) and len(lines) > 1 and all(LINE.match(line) for line in lines[1:])
