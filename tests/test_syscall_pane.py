@@ -15,6 +15,7 @@ from tui.model.probes import (
     BlockHistDelta,
     ConnectEvent,
     CostReport,
+    DropCount,
     OpenEvent,
     ProgramCost,
     RetransEvent,
@@ -49,6 +50,7 @@ def probe_events() -> list[object]:
         ConnectEvent(7934, "curl", "10.0.0.9", 443, 2_040_000_000, True),
         ConnectEvent(7935, "curl", "127.0.0.1", 1, 90_000, False),
         BlockHistDelta({6: 3, 7: 3, 8: 4, 15: 1}),
+        DropCount("opens", 3),
         BlockEvent("254:0", 123456, 65536, 18_000_000, "WS"),
         CostReport((ProgramCost("raw_tracepoint__sys_enter", 500_000, 60_000_000, 5.0),
                     ProgramCost("opens:tracepoint__syscalls__sys_exit_openat", 2_000, 1_000_000, 5.0))),
@@ -137,6 +139,8 @@ async def test_interval_keys_and_views() -> None:
         assert pane.query_one("#sc-views", ContentSwitcher).current == "opens"
         opens = pane.query_one("#opens", DataTable)
         assert [str(c) for c in opens.get_row_at(0)] == ["6400", "cat", "-2", "openat", "/nonexistent/file"]
+        header = str(pane.query_one("#sc-header", Static).render())
+        assert "2 opens, 1 failed" in header and "3 events lost (ring buffer full)" in header
         await pilot.press("r")
         retrans = pane.query_one("#retrans", DataTable)
         assert str(retrans.get_row_at(0)[4]) == "2"

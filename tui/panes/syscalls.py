@@ -29,6 +29,9 @@ VIEW_TITLES = {"top": "top syscalls", "opens": "file opens", "retrans": "TCP ret
 TOP_COLUMNS = (("key", "key", 22), ("count", "count", 9), ("rate", "rate/s", 9), ("change", "change", 8),
                ("failed", "failed", 7), ("bar", "", 12))
 LIST_ROWS = 50
+VIEW_PROBES = {"opens": "opens", "retrans": "tcp", "connect": "tcp", "slowio": "blockio"}
+EVENT_VIEWS = {"OpenEvent": "opens", "RetransEvent": "retrans", "ConnectEvent": "connect",
+               "BlockEvent": "slowio", "BlockHistDelta": "slowio", "CostReport": "cost"}
 
 
 def fmt_count(value: float) -> str:
@@ -97,7 +100,7 @@ class SyscallsPane(LivePane):
         self.paused = False
         self.new_while_paused = 0
         self.chars = chars
-        self._dirty = True
+        self._dirty: set[str] = {"header", *VIEWS}  # what changed since it was last drawn
         self._problem_lines: tuple[str, ...] = ()
         self._time_shown = False
 
@@ -161,8 +164,8 @@ class SyscallsPane(LivePane):
             lines = tuple(p.line() for p in self.source.problems)
             if lines != self._problem_lines:
                 self._problem_lines = lines
-                self._dirty = True
-        if visible and self._dirty and self.is_mounted:
+                self._dirty.add("header")
+        if visible and self.is_mounted and ("header" in self._dirty or self.view in self._dirty):
             if self.paused:
                 self._render_header()  # only the PAUSED count moves; the tables stay frozen
             else:
@@ -182,16 +185,16 @@ class SyscallsPane(LivePane):
         self.top.add(interval)
         if self.paused:
             self.new_while_paused += 1
-        self._dirty = True
+        self._dirty.update(("header", "top"))
 
     def add_event(self, event: object) -> None:
         self.probes.add(event)
-        self._dirty = True
+        self._dirty.add(EVENT_VIEWS.get(type(event).__name__, "header"))
 
     def set_problems(self, lines: list[str]) -> None:
         """Show precondition lines (tests without a source use this)."""
         self._problem_lines = tuple(lines)
-        self._dirty = True
+        self._dirty.add("header")
 
     # -- actions -----------------------------------------------------------------------------------
     def action_cycle_by(self) -> None:
@@ -241,7 +244,7 @@ class SyscallsPane(LivePane):
             self.source.configure(failed=True)
 
     def _refresh_now(self) -> None:
-        self._dirty = True
+        self._dirty.update(("header", *VIEWS))
         if self.is_mounted:
             if self.paused:
                 self._render_header()
@@ -250,7 +253,7 @@ class SyscallsPane(LivePane):
 
     # -- rendering ---------------------------------------------------------------------------------
     def _render_all(self) -> None:
-        self._dirty = False
+        self._dirty.difference_update(("header", self.view))
         with self.app.batch_update():
             self._render_header()
             self._render_problems()
@@ -271,6 +274,13 @@ class SyscallsPane(LivePane):
             parts.append(f"{fmt_count(totals.calls)} calls")
             if latest.lost:
                 parts.append(f"{latest.lost} not counted (map full)")
+        probe = VIEW_PROBES.get(self.view)
+        if probe is not None and self.probes.drops.get(probe):
+            parts.append(f"{self.probes.drops[probe]:,} events lost (ring buffer full)")
+        if self.view == "opens":
+            parts.append(f"{self.probes.opens.total:,} opens, {self.probes.opens.failed:,} failed")
+        elif self.view == "retrans":
+            parts.append(f"{self.probes.retrans.total:,} retransmits")
         if self.paused:
             parts.insert(0, f"PAUSED {self._chars().dot} {self.new_while_paused} new")
         sep = f" {self._chars().dot} "
