@@ -220,9 +220,13 @@ class LocalEventBuilder:
             parent = self.procfs_image(stat[1]) if stat and stat[1] else None
             flags = "execve"
         argv = self.proc.argv(pid)
+        cwd = self.proc.cwd(pid)
+        binary = raw.filename
+        if binary and not binary.startswith("/") and cwd:
+            binary = os.path.normpath(os.path.join(cwd, binary))  # Tetragon reports absolute paths
         process = tetragon_pb2.Process(
-            exec_id=make_exec_id(self.node, raw.ktime, pid), binary=raw.filename,
-            arguments=join_argv(argv[1:]) if argv else "", flags=flags, cwd=self.proc.cwd(pid))
+            exec_id=make_exec_id(self.node, raw.ktime, pid), binary=binary,
+            arguments=join_argv(argv[1:]) if argv else "", flags=flags, cwd=cwd)
         process.pid.value = pid
         process.tid.value = pid
         process.uid.value = raw.uid
