@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "with text markers; NO_COLOR in the environment means never)")
     general.add_argument("--no-mouse", action="store_true",
                          help="do not capture the mouse (keeps the terminal's own selection); every action has a key")
+    general.add_argument("--serve", type=int, default=None, metavar="PORT",
+                         help="serve the app to a web browser on http://localhost:PORT instead of this terminal "
+                              "(for talks; needs the textual-serve package: pip install 'ebtop[serve]')")
     general.add_argument("--config", type=Path, default=None, metavar="FILE",
                          help="config file (default $XDG_CONFIG_HOME/ebtop/config.toml or ~/.config/ebtop/config.toml)")
     for family in FAMILIES.values():
@@ -84,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_notices = [str(problem) for problem in problems]
     for notice in args.config_notices:
         print(f"ebtop: config: {notice}", file=sys.stderr)
+    if args.serve is not None:
+        return serve_in_browser(args.serve, argv)
     demo = None
     if args.demo:
         from tui.demo.runner import start_demo
@@ -117,6 +123,27 @@ def apply_color_choice(colors: str, environ: dict[str, str] | os._Environ[str] =
         environ["NO_COLOR"] = "1"
         return
     environ["TEXTUAL_COLOR_SYSTEM"] = COLOR_SYSTEMS[colors] or "auto"
+
+
+def serve_in_browser(port: int, argv: Sequence[str]) -> int:
+    """Run `ebtop` (without --serve) per browser session through textual-serve, on localhost only."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        print("ebtop: --serve needs the textual-serve package: pip install 'ebtop[serve]'", file=sys.stderr)
+        return 2
+    rest = list(argv)
+    for index, item in enumerate(rest):
+        if item == "--serve":
+            del rest[index:index + 2]
+            break
+        if item.startswith("--serve="):
+            del rest[index]
+            break
+    command = shlex.join([sys.executable, "-m", "tui", *rest])
+    print(f"ebtop: serving `{command}` on http://localhost:{port} (Ctrl-C stops)", file=sys.stderr)
+    Server(command, host="localhost", port=port, title="ebtop").serve()
+    return 0
 
 
 def run_app(args: argparse.Namespace) -> int:
