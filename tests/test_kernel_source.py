@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import textwrap
@@ -94,7 +95,8 @@ def test_source_counts_exactly_and_detaches_on_stop(tmp_path: Path) -> None:
 
 
 @pytest.mark.kernel
-def test_sigterm_detaches_then_chains_to_previous_handler(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_detaches_then_chains_to_previous_handler(tmp_path: Path, signame: str) -> None:
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(f"""
         import os, signal, sys, time
@@ -116,7 +118,7 @@ def test_sigterm_detaches_then_chains_to_previous_handler(tmp_path: Path) -> Non
             print("previous handler ran", source.status.get().state.value, "bpf fds", links, flush=True)
             sys.exit(7)
 
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.{signame}, previous)
         source = KernelSource(interval=0.5, probes=())
         source.start()
         while source.status.get().state is not SourceState.STREAMING:
@@ -127,7 +129,7 @@ def test_sigterm_detaches_then_chains_to_previous_handler(tmp_path: Path) -> Non
     child = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"
-    child.terminate()
+    child.send_signal(getattr(signal, signame))
     out = child.stdout.read()
     assert child.wait(timeout=20) == 7
     assert "previous handler ran ended bpf fds 0" in out

@@ -272,6 +272,8 @@ class SyscallsPane(LivePane):
         if self.view == "top" and latest is not None and not self.paused:
             totals = self.top.totals(self.by)
             parts.append(f"{fmt_count(totals.calls)} calls")
+            if not latest.failed_counted:
+                parts.append("failures not counted (x)")
             if latest.lost:
                 parts.append(f"{latest.lost} not counted (map full)")
         probe = VIEW_PROBES.get(self.view)
