@@ -102,8 +102,12 @@ def bare_client(target: str, seconds: float, warmup: float = 1.0) -> float:
 
 async def ebtop_run(target: str, seconds: float, warmup: float = 1.0, reader: str = "thread") -> dict[str, float]:
     store = FlowStore()
-    kind = ProcessHubbleSource if reader == "process" else HubbleSource
-    source = kind(resolve(target), observer_pb2.GetFlowsRequest(follow=True), buffer=BoundedBuffer(200_000))
+    request = observer_pb2.GetFlowsRequest(follow=True)
+    if reader.startswith("process"):
+        source = ProcessHubbleSource(resolve(target), request, buffer=BoundedBuffer(200_000),
+                                     digest_in_child=reader == "process-digest")
+    else:
+        source = HubbleSource(resolve(target), request, buffer=BoundedBuffer(200_000))
     pane = FlowsPane(store, source)
     app = EbtopApp([pane])
     beats: list[float] = []
@@ -152,7 +156,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--lag-rate", type=float, default=20_000.0)
-    parser.add_argument("--readers", nargs="+", choices=("thread", "process"), default=["thread", "process"])
+    parser.add_argument("--readers", nargs="+", choices=("thread", "process", "process-digest"),
+                        default=["thread", "process", "process-digest"])
     args = parser.parse_args()
 
     server = Server(0)

@@ -2,9 +2,9 @@
 
 A Python gRPC client spends most of its time per message in gRPC's own machinery (the C core, the
 channel's spin thread and the iterator), all under the GIL it shares with the UI. Here a spawned child
-runs the ordinary `HubbleSource` connection logic (reconnects, backoff, gap markers, ServerStatus) but
-forwards each response's raw bytes to the parent in batches over a pipe, about 100 times a second; the
-parent's receiver thread only parses and digests. State, server info and gap markers travel in the same
+runs the ordinary `HubbleSource` connection logic (reconnects, backoff, gap markers, ServerStatus), parses
+and digests each response, and forwards its raw bytes with the digest as plain tuples to the parent in
+batches over a pipe, about 100 times a second; the parent's receiver thread only rebuilds records. State, server info and gap markers travel in the same
 ordered stream, so the parent's `status`, `server` and buffer look exactly like a `HubbleSource`'s.
 """
 
@@ -21,6 +21,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
+from tui.model.flow_aggregates import FlowDigest
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
 from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
@@ -67,12 +68,40 @@ class _ForwardingSource(HubbleSource):
     """Child side: HubbleSource's connection logic, raw bytes out instead of records."""
 
     def __init__(self, endpoint: Endpoint, request: observer_pb2.GetFlowsRequest, outbox: _Outbox,
-                 **kwargs: Any) -> None:
+                 digest: bool = False, **kwargs: Any) -> None:
         super().__init__(endpoint, request, buffer=outbox, **kwargs)  # type: ignore[arg-type]
         self._outbox = outbox
+        self._digest = digest
         self.status = _ForwardingStatus(outbox)
 
     def _read(self, call: object) -> bool:
+        """Forward raw responses; with `digest`, also parse and digest here (plain tuples out)."""
+        if not self._digest:
+            return self._read_raw(call)
+        put = self._outbox.put
+        parse = observer_pb2.GetFlowsResponse.FromString
+        delivered = False
+        fallback = 0
+        for data in call:  # type: ignore[attr-defined]
+            response = parse(data)
+            record = record_from_response(response, data, fallback)
+            if record is None:
+                continue
+            if not delivered:
+                delivered = True
+                self._on_connected()
+            item = record.digest
+            if item is not None:
+                fallback = item.second
+                flow_time = response.flow.time
+                self._last_flow_time = (flow_time.seconds, flow_time.nanos)
+                put((data, int(record.kind), record.verdict, record.lost, item.second, item.talker,
+                     item.verdict_class, item.drop, item.dns, item.http, item.latency_ms))
+            else:
+                put((data, int(record.kind), record.verdict, record.lost))
+        return delivered
+
+    def _read_raw(self, call: object) -> bool:
         put = self._outbox.put
         parse = observer_pb2.GetFlowsResponse.FromString
         delivered = False
@@ -80,11 +109,11 @@ class _ForwardingSource(HubbleSource):
             if not delivered:
                 delivered = True
                 self._on_connected()
-            response = parse(data)  # only to know the last flow's time for `since` after a reconnect
+            response = parse(data)  # only for the last flow's time (`since` after a reconnect)
             if response.HasField("flow"):
                 flow_time = response.flow.time
                 self._last_flow_time = (flow_time.seconds, flow_time.nanos)
-            put(data)
+            put((data,))
         return delivered
 
     def _apply_status(self, reply: observer_pb2.ServerStatusResponse) -> None:
@@ -129,7 +158,7 @@ class ProcessHubbleSource:
                  buffer: BoundedBuffer[FlowRecord] | None = None, status_interval: float = 2.0,
                  backoff: tuple[float, float] = (0.5, 30.0),
                  recorder: Callable[[observer_pb2.GetFlowsResponse], None] | None = None,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, digest_in_child: bool = False) -> None:
         self.endpoint = endpoint
         self.request = request
         self.buffer: BoundedBuffer[FlowRecord] = buffer if buffer is not None else BoundedBuffer(200_000)
@@ -138,7 +167,7 @@ class ProcessHubbleSource:
         self.recorder = recorder
         self.reconnects = 0
         self._options = {"status_interval": status_interval, "connect_timeout": connect_timeout,
-                         "backoff": backoff}
+                         "backoff": backoff, "digest": digest_in_child}
         self._process: multiprocessing.process.BaseProcess | None = None
         # spawn needs multiprocessing's resource tracker; start it now, while stderr is still a real
         # file (inside Textual it is not, and starting the tracker there fails).
@@ -188,6 +217,7 @@ class ProcessHubbleSource:
         put = self.buffer.put
         parse = observer_pb2.GetFlowsResponse.FromString
         recorder = self.recorder
+        kinds = list(RecordKind)
         fallback = 0
         while True:
             try:
@@ -195,16 +225,25 @@ class ProcessHubbleSource:
             except (EOFError, OSError):
                 break
             for item in items:
-                if isinstance(item, bytes):
-                    response = parse(item)
-                    record = record_from_response(response, item, fallback)
-                    if record is None:
+                if isinstance(item[0], bytes):
+                    data = item[0]
+                    if len(item) == 1:  # raw: parse and digest here
+                        response = parse(data)
+                        record = record_from_response(response, data, fallback)
+                        if record is not None:
+                            if record.digest is not None:
+                                fallback = record.digest.second
+                            put(record)
+                            if recorder is not None:
+                                recorder(response)
                         continue
-                    if record.digest is not None:
-                        fallback = record.digest.second
-                    put(record)
+                    if len(item) > 4:
+                        digest = FlowDigest(item[4], item[5], item[6], item[7], item[8], item[9], item[10])
+                    else:
+                        digest = None
+                    put(FlowRecord(kinds[item[1]], data, verdict=item[2], digest=digest, lost=item[3]))
                     if recorder is not None:
-                        recorder(response)
+                        recorder(parse(data))
                 elif item[0] == "status":
                     _, state, reason, delay = item
                     retry_at = None if delay is None else time.monotonic() + delay
