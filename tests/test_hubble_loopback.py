@@ -319,3 +319,29 @@ def test_batch_mode_against_a_server_stops_after_n_flows() -> None:
     assert status == 0 and len([line for line in lines if "EVENTS LOST" not in line]) == 50
     assert all(" FORWARDED (" in line or " ALLOWED (" in line for line in lines)
     assert all(line[19:].startswith(" [worker-") for line in lines)
+
+
+@pytest.mark.parametrize(("argv", "check"), [
+    (["--http-status", "5+"], lambda f: f.l7.http.code >= 500),
+    (["--http-method", "POST", "--http-path", "/api/.*"], lambda f: f.l7.http.method == "POST"),
+    (["--type", "drop"], lambda f: f.event_type.type == 1),
+    (["--to-pod", "shop/postgres"], lambda f: f.destination.pod_name.startswith("postgres")),
+    (["--from-label", "k8s:app=loadgen"], lambda f: "k8s:app=loadgen" in f.source.labels),
+    (["--port", "6379"], lambda f: 6379 in (f.l4.TCP.source_port, f.l4.TCP.destination_port)),
+    (["--fqdn", "api.payments.example.com"],
+     lambda f: "api.payments.example.com" in list(f.source_names) + list(f.destination_names)),
+    (["--node-name", "worker-2"], lambda f: f.node_name.endswith("worker-2")),
+    (["--ip", "10.0.2.30"], lambda f: "10.0.2.30" in (f.IP.source, f.IP.destination)),
+])
+def test_each_filter_flag_is_applied_by_the_server(argv: list[str], check: Callable) -> None:
+    server = serve_hubble(rate=0, history=2000, seed=11)
+    source = source_from_cli(server.target, "--last", "2000", *argv)
+    source.start()
+    try:
+        records = collect(source, lambda r: sum(x.kind is RecordKind.FLOW for x in r) >= 20, timeout=30)
+    finally:
+        source.stop()
+        server.stop()
+    flows = [r.flow for r in flows_of(records)]
+    assert len(flows) >= 20
+    assert all(check(flow) for flow in flows)
