@@ -152,6 +152,8 @@ async def test_interval_keys_and_views() -> None:
         await pilot.press("k")
         cost = pane.query_one("#cost", DataTable)
         assert str(cost.get_row_at(0)[2]) == "120" and str(cost.get_row_at(2)[3]) == "1.22"
+        assert [str(cost.get_row_at(i)[0]) for i in range(2)] == [
+            "syscalls raw_tp/sys_enter", "opens tp/syscalls/sys_exit_openat"]
 
 
 async def test_precondition_lines_are_shown() -> None:

@@ -58,6 +58,16 @@ def lines_text(lines: list[str] | tuple[str, ...]) -> Text:
     return Text("\n").join(safe_text(line) for line in lines)
 
 
+def program_label(name: str) -> str:
+    """`opens:tracepoint__syscalls__sys_exit_openat` -> `opens tp/syscalls/sys_exit_openat`."""
+    family, _, function = name.rpartition(":")
+    for prefix, short in (("raw_tracepoint__", "raw_tp/"), ("tracepoint__", "tp/")):
+        if function.startswith(prefix):
+            function = short + function[len(prefix):].replace("__", "/")
+            break
+    return f"{family or 'syscalls'} {function}"
+
+
 class SyscallsPane(LivePane):
     """Top-10 syscall counts by comm, pid or syscall, and views for opens, TCP, block I/O, own cost."""
 
@@ -131,7 +141,7 @@ class SyscallsPane(LivePane):
                                   ("remote", "REMOTE", 21), ("count", "COUNT", 6)):
             retrans.add_column(label, key=key, width=width)
         cost = self.query_one("#cost", DataTable)
-        for key, label, width in (("prog", "PROGRAM", 34), ("runs", "RUNS/S", 10), ("ns", "NS/RUN", 8),
+        for key, label, width in (("prog", "PROGRAM", 38), ("runs", "RUNS/S", 10), ("ns", "NS/RUN", 8),
                                   ("cpu", "%CPU", 6)):
             cost.add_column(label, key=key, width=width)
         self.query_one("#sc-problems", Static).display = False
@@ -388,7 +398,7 @@ class SyscallsPane(LivePane):
         total_share = 0.0
         for cost in sorted(self.probes.costs, key=lambda c: -c.run_ns):
             total_share += cost.cpu_share
-            table.add_row(cost.name, Text(fmt_count(cost.runs_per_second), justify="right"),
+            table.add_row(program_label(cost.name), Text(fmt_count(cost.runs_per_second), justify="right"),
                           Text(f"{cost.ns_per_run:,.0f}", justify="right"),
                           Text(f"{100 * cost.cpu_share:.2f}", justify="right"))
         if self.probes.costs:
