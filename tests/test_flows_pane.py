@@ -35,6 +35,9 @@ async def loaded(pilot: Pilot, pane: FlowsPane, records: int = TOTAL_RECORDS) ->
         await asyncio.sleep(0.02)
     pane.tick(True)
     await pilot.pause()
+    if pilot.app.focused is not pane.flow_list:
+        pane.flow_list.focus()
+        await pilot.pause()
 
 
 def more_records(pane: FlowsPane, count: int) -> None:
@@ -217,3 +220,30 @@ def test_snapshot_http_view_120x40(snap_compare, monkeypatch) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(_snapshot_app(), terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_a_new_filter_shows_the_newest_matches_first_and_fills_in(monkeypatch) -> None:
+    import tui.panes.flows as flows_module
+
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        ring = list(pane.store.ring)
+        for _ in range(8):  # ~2,000 records, none rendered yet
+            for record in ring:
+                copy = record_from_response(record.response()) if record.kind is RecordKind.FLOW else None
+                if copy is not None:
+                    pane.source.buffer.put(copy)
+        pane.tick(True)
+        monkeypatch.setattr(flows_module, "FILTER_FIRST_SECONDS", 1e-6)
+        monkeypatch.setattr(flows_module, "FILTER_SECONDS_PER_TICK", 1e-6)
+        await pilot.press("slash", "p", "o", "s", "t", "g")
+        partial = list(pane.flow_list.rows)
+        expected = [r for r in pane.store.ring if "postg" in pane.searchable(r)]
+        assert 0 < len(partial) < len(expected)
+        assert partial == expected[-len(partial):]  # the newest matches, in order
+        for _ in range(200):
+            pane.tick(True)
+            if len(pane.flow_list.rows) == len(expected):
+                break
+        assert pane.flow_list.rows == expected

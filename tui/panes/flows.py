@@ -38,7 +38,8 @@ MAX_DRAIN_PER_TICK = 10_000
 BUSY_TICK_RECORDS = 500  # above this many new records per tick the list repaints at most …
 BUSY_LIST_INTERVAL = 0.2  # … every 0.2 s: a full repaint costs ~10 ms, the frame stays live
 VIEW_REFRESH_SECONDS = 1.0
-FILTER_RENDER_BUDGET = 3_000  # new records made searchable per tick while a filter is active
+FILTER_SECONDS_PER_TICK = 0.02  # time spent per tick making records searchable while filtering
+FILTER_FIRST_SECONDS = 0.1  # … and on the keystroke that changes the filter
 
 
 class FlowsPane(LivePane):
@@ -80,6 +81,7 @@ class FlowsPane(LivePane):
         self._clock = clock
         self._filtered: list[FlowRecord] = []
         self._filtered_upto = -1
+        self._backfill_from = 0
         self._views_refreshed = float("-inf")
         self._list_refreshed = float("-inf")
         self._started = False
@@ -160,7 +162,13 @@ class FlowsPane(LivePane):
     def _refresh_list(self) -> None:
         self.flow_list.set_rows(self._visible_rows())
 
-    def _visible_rows(self) -> list[FlowRecord]:
+    def _visible_rows(self, budget: float = 0.0) -> list[FlowRecord]:
+        """The ring, or the records matching the `/` filter.
+
+        Matching needs each record's text, which costs a render; so a new filter scans from the
+        newest record backwards and new arrivals forwards, each tick for at most
+        FILTER_SECONDS_PER_TICK: the newest matches show at once, older ones fill in above them.
+        """
         ring = self.store.ring
         if not self.filter_text:
             return list(ring)
@@ -169,15 +177,29 @@ class FlowsPane(LivePane):
         if filtered and filtered[0].seq < first:
             self._filtered = filtered = [r for r in filtered if r.seq >= first]
         needle = self.filter_text.lower()
-        budget = FILTER_RENDER_BUDGET
+        deadline = time.perf_counter() + (budget or FILTER_SECONDS_PER_TICK)
         start = max(self._filtered_upto + 1, first)
-        for record in _records_from(ring, start, first):
+        for count, record in enumerate(_records_from(ring, start, first), 1):
             if self.searchable(record).find(needle) >= 0:
                 filtered.append(record)
             self._filtered_upto = record.seq
-            budget -= 1
-            if budget <= 0:
+            if count % 64 == 0 and time.perf_counter() > deadline:
+                return list(filtered)  # the rest next tick: a filter must not stall the UI at high rates
+        older: list[FlowRecord] = []
+        index = self._backfill_from - first - 1
+        count = 0
+        while index >= 0:
+            record = ring[index]
+            if self.searchable(record).find(needle) >= 0:
+                older.append(record)
+            self._backfill_from = record.seq
+            index -= 1
+            count += 1
+            if count % 64 == 0 and time.perf_counter() > deadline:
                 break
+        if older:
+            older.reverse()
+            self._filtered = filtered = older + filtered
         return list(filtered)
 
     # -- rendering ---------------------------------------------------------------------------------
@@ -300,15 +322,10 @@ class FlowsPane(LivePane):
             return
         self.filter_text = value
         self._filtered = []
-        self._filtered_upto = -1
-        if value:
-            # A new filter scans the whole ring at once (the visible result must be complete).
-            first = self.store.first_seq
-            needle = value.lower()
-            self._filtered = [r for r in self.store.ring if self.searchable(r).find(needle) >= 0]
-            self._filtered_upto = self.store.seq - 1 if self.store.ring else first - 1
+        self._filtered_upto = self.store.seq - 1  # scan backwards from the newest record
+        self._backfill_from = self.store.seq
         self.flow_list.clear_cache()
-        self.flow_list.set_rows(self._visible_rows() if not self.paused or value else list(self.store.ring))
+        self.flow_list.set_rows(self._visible_rows(budget=FILTER_FIRST_SECONDS))
         self._update_header()
 
     def action_show_view(self, name: str) -> None:
