@@ -114,7 +114,7 @@ import json, time, sys
 t0 = time.monotonic()
 sys.path.insert(0, {str(ROOT)!r})
 from tui.sources.kernel import KernelSource
-s = KernelSource(interval=5.0, first_interval=1.0)
+s = KernelSource(interval=5.0, first_interval=1.0, cost=True)
 s.start()
 while s.first_counts_at is None and s.running:
     time.sleep(0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -133,3 +134,37 @@ def test_signal_detaches_then_chains_to_previous_handler(tmp_path: Path, signame
     out = child.stdout.read()
     assert child.wait(timeout=20) == 7
     assert "previous handler ran ended bpf fds 0" in out
+
+
+def stats_fds() -> int:
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            count += "bpf-stats" in os.readlink(f"/proc/self/fd/{name}")
+    return count
+
+
+@pytest.mark.kernel
+def test_own_cost_is_measured_only_while_asked() -> None:
+    from tui.model.probes import CostReport
+
+    source = KernelSource(interval=0.5, probes=())
+    source.start()
+    try:
+        assert wait_for(lambda: len(source.intervals) > 0)
+        assert stats_fds() == 0 and not any(isinstance(e, CostReport) for e in source.events.drain())
+        source.set_cost(True)
+        reports: list[CostReport] = []
+
+        def got_report() -> bool:
+            reports.extend(e for e in source.events.drain() if isinstance(e, CostReport))
+            return bool(reports)
+
+        assert wait_for(got_report)
+        assert stats_fds() == 1
+        (enter,) = [c for c in reports[0].costs if c.name.endswith("sys_enter") and "raw" in c.name]
+        assert enter.runs > 0 and enter.ns_per_run > 0
+        source.set_cost(False)
+        assert wait_for(lambda: stats_fds() == 0)
+    finally:
+        source.stop()

@@ -72,7 +72,7 @@ def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
         latency=args.syscall_latency,
         probes=() if batch else args.probes,
         slow_ms=args.slow_io_ms,
-        cost=not batch,
+        cost=False,  # the pane turns BPF run-time stats on while its cost view is shown
         mount_tracefs=args.mount_tracefs,
         first_interval=args.interval if batch else None if args.interval <= 1 else 1.0,
     )

@@ -245,6 +245,8 @@ class SyscallsPane(LivePane):
     def action_show_view(self, view: str) -> None:
         if view in VIEWS:
             self.view = view
+            if self.source is not None:
+                self.source.set_cost(view == "cost")
             self.query_one("#sc-views", ContentSwitcher).current = view
             self._refresh_now()
             self._focus_view()
@@ -291,6 +293,8 @@ class SyscallsPane(LivePane):
             parts.append(f"{self.probes.drops[probe]:,} events lost (ring buffer full)")
         if self.view == "opens":
             parts.append(f"{self.probes.opens.total:,} opens, {self.probes.opens.failed:,} failed")
+        elif self.view == "cost":
+            parts.append("BPF run-time stats are on while this view is shown")
         elif self.view == "retrans":
             parts.append(f"{self.probes.retrans.total:,} retransmits")
         if self.paused:

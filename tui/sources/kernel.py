@@ -27,6 +27,7 @@ from tui.sources.bpf_env import BpfUnavailable, Problem
 
 INTERVAL_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0)
 FIRST_INTERVAL = 1.0
+COST_SECONDS = 1.0
 POLL_SECONDS = 0.1
 ALL_PROBES = ("opens", "tcp", "blockio")
 
@@ -43,7 +44,7 @@ class KernelSource:
 
     def __init__(self, interval: float = 5.0, mode: str = "comm", failed: bool = False,
                  latency: bool = False, probes: Iterable[str] = ALL_PROBES, slow_ms: float = 10.0,
-                 cost: bool = True, mount_tracefs: bool = True, first_interval: float | None = FIRST_INTERVAL,
+                 cost: bool = False, mount_tracefs: bool = True, first_interval: float | None = FIRST_INTERVAL,
                  preconditions: Callable[[], list[Problem]] | None = None) -> None:
         self.status = StatusHolder()
         self.problems: list[Problem] = []
@@ -55,7 +56,9 @@ class KernelSource:
         self.latency = latency
         self.probe_names = tuple(probes)
         self.slow_ms = slow_ms
-        self.cost = cost
+        self.cost = cost  # BPF run-time stats on; they cost every BPF program two clock reads per run
+        self._meter: Any = None
+        self._meter_failed = False
         self.mount_tracefs = mount_tracefs
         self.first_interval = first_interval
         self.active_probes: tuple[str, ...] = ()
@@ -92,6 +95,10 @@ class KernelSource:
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.2, float(seconds))
 
+    def set_cost(self, enabled: bool) -> None:
+        """Measure ebtop's own BPF cost (bpftop's method) only while someone looks at it."""
+        self.cost = enabled
+
     def configure(self, mode: str | None = None, failed: bool | None = None, latency: bool | None = None) -> None:
         """Change what the kernel counts; applied by the worker before its next poll."""
         with self._lock:
@@ -108,7 +115,6 @@ class KernelSource:
     def _run(self) -> None:
         counter = None
         probes: list[Any] = []
-        meter = None
         try:
             self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
             check = self._preconditions or (lambda: bpf_env.check_preconditions(mount=self.mount_tracefs))
@@ -130,14 +136,7 @@ class KernelSource:
                 return
             deadline = time.monotonic() + (self.first_interval or self.interval)
             self.status.set(SourceState.STREAMING, "counting syscalls; probes load after the first counts")
-            if self.cost:
-                from tui.sources.kernel_cost import CostMeter
-
-                meter = CostMeter()
-                if meter.fd is None:
-                    self._add_problem(Problem(f"own cost not measured ({meter.reason})", "",
-                                              (bpf_env.VIEW_COST,)))
-            self._loop(counter, probes, meter, deadline, off)
+            self._loop(counter, probes, deadline, off)
         except BpfUnavailable as exc:
             self._add_problem(Problem(f"syscall counter not loaded: {exc}", "", (bpf_env.VIEW_COUNTS,), True))
             self.status.set(SourceState.FAILED, str(exc))
@@ -150,8 +149,7 @@ class KernelSource:
             if counter is not None:
                 with contextlib.suppress(Exception):
                     counter.close()
-            if meter is not None:
-                meter.close()
+            self._sync_meter(force_off=True)
             if self.status.get().state is not SourceState.FAILED:
                 self.status.set(SourceState.ENDED, "probes detached")
 
@@ -182,12 +180,38 @@ class KernelSource:
                 self._add_problem(Problem(f"{name} probe not loaded: {exc}", "", views))
         return loaded
 
-    def _loop(self, counter: Any, probes: list[Any], meter: Any, deadline: float, off: set[str]) -> None:
-        """Poll ring buffers every 0.1 s and read counters at each deadline; the event probes are
-        compiled after the first counts are out, so the top-10 shows as early as possible."""
+    def _sync_meter(self, force_off: bool = False) -> Any:
+        """Open or close the stats fd to follow `self.cost`; the meter, or None when off."""
+        want = self.cost and not force_off and not self._meter_failed
+        if want and self._meter is None:
+            from tui.sources.kernel_cost import CostMeter
+
+            self._meter = CostMeter()
+            if self._meter.fd is None:
+                self._meter_failed = True
+                self._add_problem(Problem(f"own cost not measured ({self._meter.reason})", "",
+                                          (bpf_env.VIEW_COST,)))
+                self._meter = None
+        elif not want and self._meter is not None:
+            self._meter.close()
+            self._meter = None
+        return self._meter
+
+    def _report_cost(self, counter: Any, probes: list[Any]) -> None:
         from tui.model.probes import CostReport
 
+        fds = dict(counter.program_fds())
+        for probe in probes:
+            fds.update({f"{probe.name}:{k}": v for k, v in probe.program_fds().items()})
+        costs = self._meter.read(fds)
+        if costs:
+            self.events.put(CostReport(tuple(costs)))
+
+    def _loop(self, counter: Any, probes: list[Any], deadline: float, off: set[str]) -> None:
+        """Poll ring buffers every 0.1 s and read counters at each deadline; the event probes are
+        compiled after the first counts are out, so the top-10 shows as early as possible."""
         probes_pending = True
+        cost_deadline = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             self._stop.wait(max(0.0, min(POLL_SECONDS, deadline - now)))
@@ -198,6 +222,9 @@ class KernelSource:
             for probe in probes:
                 probe.poll()
             now = time.monotonic()
+            if self._sync_meter() is not None and now >= cost_deadline:
+                self._report_cost(counter, probes)  # the first read after switching on is a baseline
+                cost_deadline = now + COST_SECONDS
             if now >= deadline or self._wake_read.is_set():
                 self._wake_read.clear()
                 interval = counter.read()
@@ -206,11 +233,6 @@ class KernelSource:
                     self.first_counts_at = now
                 for probe in probes:
                     probe.read_interval()
-                if meter is not None and meter.fd is not None:
-                    fds = dict(counter.program_fds())
-                    for probe in probes:
-                        fds.update({f"{probe.name}:{k}": v for k, v in probe.program_fds().items()})
-                    self.events.put(CostReport(tuple(meter.read(fds))))
                 deadline = now + self.interval
                 if probes_pending:
                     probes_pending = False
