@@ -215,7 +215,7 @@ def test_policy_events_hang_under_process_with_rendered_arguments() -> None:
     forest.add(kprobe(CURL, "tcp_connect", [{"sock_arg": {"protocol": "IPPROTO_TCP", "saddr": "10.0.0.1",
                                                           "sport": 5, "daddr": "10.0.0.2", "dport": 80}}]))
     node = forest.get("curl")
-    first, second = node.events
+    first, second = node.policy_events()
     assert (first.function, first.policy, first.action) == ("security_file_permission", "file-monitoring", "SIGKILL")
     assert first.detail.startswith("/etc/shadow") and first.flag == "sensitive file /etc/shadow"
     assert second.detail == "IPPROTO_TCP 10.0.0.1:5 -> 10.0.0.2:80" and second.flag == ""

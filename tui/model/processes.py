@@ -41,7 +41,7 @@ class ProcessNode:
 
     __slots__ = (
         "exec_id", "pid", "binary", "arguments", "uid", "user", "start", "flags", "group", "parent_id",
-        "children", "process", "seen_exec", "placeholder", "forked", "exited", "exit_time", "status",
+        "children", "_process_bytes", "image", "seen_exec", "placeholder", "forked", "exited", "exit_time", "status",
         "signal", "events", "event_count", "flags_raised", "history", "aliases", "created",
     )
 
@@ -57,7 +57,8 @@ class ProcessNode:
         self.group = group
         self.parent_id = ""
         self.children: dict[str, None] = {}
-        self.process: Any = None
+        self._process_bytes = b""
+        self.image = ""
         self.seen_exec = False
         self.placeholder = True
         self.forked = False
@@ -65,12 +66,25 @@ class ProcessNode:
         self.exit_time = 0.0
         self.status: int | None = None
         self.signal = ""
-        self.events: deque[PolicyEvent] | None = None
+        self.events: tuple[tuple, ...] = ()  # newest last; PolicyEvent fields as plain tuples (not GC-tracked)
         self.event_count = 0
         self.flags_raised: tuple[str, ...] = ()
         self.history: tuple[tuple[str, str, str], ...] = ()
         self.aliases: tuple[str, ...] = ()
         self.created = created
+
+    @property
+    def process(self) -> Any:
+        """The latest full Process message (kept serialized: bytes cost the cyclic GC nothing)."""
+        if not self._process_bytes:
+            return None
+        from tui.proto.tetragon import tetragon_pb2
+
+        return tetragon_pb2.Process.FromString(self._process_bytes)
+
+    def policy_events(self) -> list[PolicyEvent]:
+        """The kept policy events, oldest first."""
+        return [PolicyEvent(*fields) for fields in self.events or ()]
 
     @property
     def failed(self) -> bool:
@@ -160,12 +174,11 @@ class ProcessForest:
                                    event.parent if event.HasField("parent") else None, event.ancestors, when)
                 record = policy_event(kind, event, when)
                 events = node.events
-                if events is None:
-                    events = node.events = deque(maxlen=EVENTS_PER_PROCESS)
-                events.append(record)
+                node.events = (*events[1:], record) if len(events) >= EVENTS_PER_PROCESS else (*events, record)
                 node.event_count += 1
-                if record.flag and record.flag not in node.flags_raised:
-                    node.flags_raised += (record.flag,)
+                flag = record[6]
+                if flag and flag not in node.flags_raised:
+                    node.flags_raised += (flag,)
                 exec_id = node.exec_id
                 if exec_id not in self.added:
                     self.updated[exec_id] = None
@@ -348,9 +361,7 @@ class ProcessForest:
                 self.moved[child_id] = None
         old.children.clear()
         if old.events:
-            events = new.events if new.events is not None else deque(maxlen=EVENTS_PER_PROCESS)
-            events.extendleft(reversed(old.events))
-            new.events = events
+            new.events = (*old.events, *new.events)[-EVENTS_PER_PROCESS:]
             new.event_count += old.event_count
         new.flags_raised += tuple(flag for flag in old.flags_raised if flag not in new.flags_raised)
         self._drop(old)
@@ -396,11 +407,12 @@ class ProcessForest:
             node.start = stamp.seconds + stamp.nanos * 1e-9
         node.flags = process.flags
         has_pod = process.HasField("pod")
-        if has_pod or node.process is None or process.binary:
-            node.process = process
+        if has_pod or not node._process_bytes or process.binary:
+            node._process_bytes = process.SerializeToString()
         if has_pod:
             pod = process.pod
             group = (node_name, pod.namespace, pod.name, pod.container.name)
+            node.image = pod.container.image.name
         else:
             group = (node_name, "", "", "")
         if group != node.group and (has_pod or not node.group[2]):
@@ -436,8 +448,10 @@ class ProcessForest:
             depth += 1
         node.parent_id = parent_id
         parent.children[node.exec_id] = None
-        self.moved[node.exec_id] = None
-        self.updated[parent_id] = None
+        if node.exec_id not in self.added:  # a node the pane has not shown yet is simply added later
+            self.moved[node.exec_id] = None
+        if parent_id not in self.added:
+            self.updated[parent_id] = None
 
     def _unlink(self, node: ProcessNode) -> None:
         parent = self.nodes.get(node.parent_id)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rich.text import Span, Text
 
+from tui.model.process_events import PolicyEvent
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.render.glyphs import UNICODE, glyphs
 from tui.render.safe import escape_control, safe_text
@@ -134,8 +135,7 @@ def process_label(node: ProcessNode, now: float) -> Text:
 
 def event_label(node: ProcessNode, index: int) -> Text:
     """One policy event leaf: `kprobe tcp_connect [connect-outside] POST tcp 10.0.0.1:5 -> …`."""
-    events = node.events or ()
-    event = list(events)[index]
+    event = PolicyEvent(*list(node.events or ())[index])
     text = Text(no_wrap=True, overflow="ellipsis")
     if event.flag:
         text.append(marks().flagged + " ", style="bold yellow reverse")

@@ -32,7 +32,7 @@ DRAIN_BUDGET_S = 0.015      # model work per tick (~1,500 events); the rest wait
 ADDS_PER_TICK = 80          # new tree items per tick (the newest); the forest keeps the rest
 UPDATES_PER_TICK = 120
 LOG_PER_TICK = 30
-LOG_LINES = 1_000
+LOG_LINES = 100            # a glimpse; --record-events keeps everything
 TREE_CAP = 2_000
 CHILDREN_SHOWN = 50
 RATE_WINDOW = 5.0
@@ -214,7 +214,8 @@ class ProcessesPane(LivePane):
         items = self._items
         for exec_id in removed:
             self._remove_item(exec_id)
-        for exec_id in moved[-ADDS_PER_TICK:]:
+        fresh = set(added)
+        for exec_id in [exec_id for exec_id in moved if exec_id not in fresh][-ADDS_PER_TICK:]:
             self._remove_item(exec_id)
             node = nodes.get(exec_id)
             if node is not None:
@@ -271,9 +272,7 @@ class ProcessesPane(LivePane):
         pod_key = (node_name, namespace, pod, container)
         pod_item = self._groups.get(pod_key)
         if pod_item is None:
-            image = ""
-            if node.process is not None and node.process.HasField("pod"):
-                image = node.process.pod.container.image.name
+            image = node.image
             pod_item = ns_item.add(group_label("pod", group, image), data=("group", pod_key), expand=True)
             self._groups[pod_key] = pod_item
         return pod_item
