@@ -145,7 +145,7 @@ def policy_event(kind: str, event: Any, time: float) -> tuple:
     else:
         function = event.function_name
     args = event.args
-    action_value = event.action
+    action_value = getattr(event, "action", 0)  # uprobe and usdt events have no action field
     action = _action_name(event.DESCRIPTOR, action_value) if action_value else ""
     detail = " ".join([text for text in map(render_argument, args) if text]) if args else ""
     if kind == "process_uprobe" and not detail:
