@@ -36,7 +36,7 @@ SHOTS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("syscalls-retransmits", ("r",), 0.5),
     ("syscalls-connect-latency", ("l",), 0.5),
     ("syscalls-slow-io", ("i",), 0.5),
-    ("syscalls-own-cost", ("k",), 0.5),
+    ("syscalls-own-cost", ("k",), 1.5),  # run-time stats start when the view opens
     ("help", ("t", "question_mark"), 0.5),
 )
 

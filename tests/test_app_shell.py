@@ -53,3 +53,21 @@ async def test_config_notices_are_shown() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert any("interval" in n.message for n in app._notifications)  # noqa: SLF001
+
+
+async def test_initial_tab_wins_over_a_pane_that_focuses_on_mount() -> None:
+    from textual.widgets import Input
+
+    class Focusing(PlaceholderPane):
+        def compose(self):
+            yield Input()
+
+        def on_mount(self) -> None:
+            self.query_one(Input).focus()
+
+    app = EbtopApp([Focusing("Flows", "flows"), PlaceholderPane("Processes", "processes"),
+                    PlaceholderPane("Syscalls", "syscalls")], initial="syscalls")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one(TabbedContent).active == "syscalls"

@@ -50,6 +50,7 @@ class EbtopApp(App[int]):
         ids = [pane.id or "" for pane in self.panes]
         self.initial = initial if initial in ids or not ids else ids[0]
         self.notices = list(notices)
+        self._user_chose_tab = False
         self.sub_title = f"v{__version__}"
 
     def compose(self) -> ComposeResult:
@@ -67,6 +68,20 @@ class EbtopApp(App[int]):
         for pane in self.panes:
             pane.start()
         self.set_interval(TICK_SECONDS, self._tick)
+        # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
+        # tab asked for back in front once everything is mounted.
+        self.call_after_refresh(self._show_initial)
+
+    def _show_initial(self) -> None:
+        if self._user_chose_tab:
+            return
+        tabs = self.query_one(TabbedContent)
+        if self.initial and tabs.active != self.initial:
+            tabs.active = self.initial
+        active = self.active_pane()
+        if active is not None:
+            self.set_focus(None)
+            active.focus_default()
 
     def on_unmount(self) -> None:
         for pane in self.panes:
@@ -97,10 +112,12 @@ class EbtopApp(App[int]):
             status.update(active.status_line())
 
     def action_show_tab(self, tab: str) -> None:
+        self._user_chose_tab = True
         if any(pane.id == tab for pane in self.panes):
             self.query_one(TabbedContent).active = tab
 
     def _step_tab(self, step: int) -> None:
+        self._user_chose_tab = True
         ids = [pane.id for pane in self.panes]
         active = self.query_one(TabbedContent).active
         if active in ids:

@@ -24,6 +24,13 @@ class LivePane(Widget):
     def tick(self, visible: bool) -> None:
         """Drain sources into the model; refresh widgets when `visible`."""
 
+    def focus_default(self) -> None:
+        """Give the keyboard to the pane's main widget (the first focusable one by default)."""
+        for widget in self.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+
     def status_line(self) -> str:
         """One line for the app's status bar when this pane is active."""
         return ""
