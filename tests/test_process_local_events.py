@@ -141,3 +141,23 @@ def test_fallback_switches_to_local_when_no_agent_answers() -> None:
     finally:
         fallback.stop()
     assert fallback.local.stopped
+
+
+def test_fallback_keeps_recording_into_the_same_file(tmp_path: Path) -> None:
+    from tui.sources.event_replay import EventRecorder
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    recorder = EventRecorder(str(tmp_path / "rec.json"))
+    tetragon = TetragonSource([f"127.0.0.1:{port}"], recorder=recorder, backoff_factory=lambda: Backoff(0.05, 0.1))
+    fallback = FallbackSource(tetragon, recorder=recorder, after=0.2, local_factory=StandIn)
+    fallback.start()
+    try:
+        deadline = time.monotonic() + 10
+        while fallback.local is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fallback.local is not None
+        assert not recorder._out.closed  # the Tetragon side let go of it without closing it
+    finally:
+        fallback.stop()

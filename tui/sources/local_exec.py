@@ -443,6 +443,8 @@ class FallbackSource:
         if self._stop.is_set() or self.tetragon.state() is SourceState.STREAMING:
             return
         self._why_not_tetragon = self.tetragon.describe()
+        if hasattr(self.tetragon, "release_recorder"):
+            self.tetragon.release_recorder()  # the same file goes on with local events
         self.tetragon.stop()
         self.local = self._local_factory(buffer=self.buffer, recorder=self.recorder)
         self.local.start()

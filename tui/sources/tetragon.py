@@ -230,7 +230,9 @@ class TetragonSource:
 
     def _sink_recording(self, response: Any) -> None:
         self.buffer.put(response)
-        self.recorder.write(response)
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.write(response)
 
     def start(self) -> None:
         for stream in self.streams:
@@ -245,6 +247,11 @@ class TetragonSource:
                 stream.thread.join(timeout)
         if self.recorder is not None:
             self.recorder.close()
+
+    def release_recorder(self) -> Any:
+        """Hand the recorder over (the local fallback keeps recording into the same file)."""
+        recorder, self.recorder = self.recorder, None
+        return recorder
 
     @property
     def received(self) -> int:
