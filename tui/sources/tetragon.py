@@ -203,7 +203,7 @@ class TargetStream:
             call.cancel()
             return "stopped"
         self.connects += 1
-        self.status.set(SourceState.STREAMING, f"{self.target}" + (f" (tetragon {self.version})" if self.version else ""))
+        self.status.set(SourceState.STREAMING, self.target)
         self._backoff.reset()
         sink = self.sink
         for response in call:
