@@ -97,7 +97,10 @@ async def test_pause_keeps_counting_and_says_how_many_new() -> None:
     app, pane = make_app(events[:40])
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, pane)
+        pane.tree.focus()
+        await pilot.pause()
         await pilot.press("p")
+        assert pane.paused
         shown = len(pane._items)
         pane.source.buffer.put_many(events[40:])
         await settle(pilot, pane)
@@ -114,6 +117,8 @@ async def test_filter_as_you_type_and_clear() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, pane)
         total = len(pane._items)
+        pane.tree.focus()
+        await pilot.pause()
         await pilot.press("slash", "s", "h", "a", "d", "o", "w")
         await settle(pilot, pane)
         shown = [pane.forest.nodes[e] for e in pane._items]

@@ -55,6 +55,7 @@ class ProcessTree(Tree[Data]):
     ]
     _batching = False
     _invalidated = False
+    _relabelled = False
 
     def _invalidate(self) -> None:
         if self._batching:
@@ -62,15 +63,26 @@ class ProcessTree(Tree[Data]):
             return
         super()._invalidate()
 
+    def relabel(self, node: TreeNode[Data], label: Text) -> None:
+        """Change a label with one repaint per batch (`TreeNode.set_label` queues a callback per call)."""
+        if not self._batching:
+            node.set_label(label)
+            return
+        node._label = label
+        node._updates += 1
+        self._relabelled = True
+
     @contextmanager
     def batch(self) -> Iterator[None]:
-        self._batching, self._invalidated = True, False
+        self._batching, self._invalidated, self._relabelled = True, False, False
         try:
             yield
         finally:
             self._batching = False
             if self._invalidated:
                 super()._invalidate()
+            elif self._relabelled:
+                self.refresh()
 
     def process_label(self, label: str | Text) -> Text:
         """Labels are built as single-line `Text` (control characters escaped): no markup, no split."""
@@ -232,7 +244,7 @@ class ProcessesPane(LivePane):
             item = items.get(exec_id)
             node = nodes.get(exec_id)
             if item is not None and node is not None:
-                item.set_label(process_label(node, now))
+                self.tree.relabel(item, process_label(node, now))
                 item.allow_expand = bool(node.children or node.events)
                 self._refresh_event_leaves(item, node)
         if self.follow and newest is not None:
@@ -328,7 +340,7 @@ class ProcessesPane(LivePane):
         for offset, index in enumerate(range(kept - wanted, kept)):
             label = event_label(node, index)
             if offset < len(leaves):
-                leaves[offset].set_label(label)
+                self.tree.relabel(leaves[offset], label)
             else:
                 item.add_leaf(label, data=("event", node.exec_id))
 
