@@ -36,7 +36,6 @@ from tui.sources.hubble_tls import resolve
 HERE = Path(__file__).parent
 TICKS = os.sysconf("SC_CLK_TCK")
 
-
 def thread_cpu() -> dict[str, float]:
     """CPU seconds (user+system) of every thread of this process, by thread name (from /proc)."""
     names = {t.native_id: t.name for t in threading.enumerate()}
@@ -53,7 +52,6 @@ def thread_cpu() -> dict[str, float]:
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
     return out
 
-
 class Server:
     def __init__(self, rate: float) -> None:
         self.proc = subprocess.Popen([sys.executable, str(HERE / "flows_server.py"), "--rate", str(rate)],
@@ -67,9 +65,7 @@ class Server:
         self.proc.stdin.close()  # type: ignore[union-attr]
         self.proc.wait(10)
 
-
 BARE_CPU: list[dict[str, float]] = []
-
 
 def bare_client(target: str, seconds: float, warmup: float = 1.0) -> float:
     """Read and parse for `seconds` after a warmup; flows per second (CPU per flow in BARE_CPU)."""
@@ -98,7 +94,6 @@ def bare_client(target: str, seconds: float, warmup: float = 1.0) -> float:
     call.cancel()
     channel.close()
     return count / (time.monotonic() - counted_from)  # type: ignore[operator]
-
 
 async def ebtop_run(target: str, seconds: float, warmup: float = 1.0, reader: str = "thread") -> dict[str, float]:
     store = FlowStore()
@@ -151,15 +146,23 @@ async def ebtop_run(target: str, seconds: float, warmup: float = 1.0, reader: st
         "longest_frame_gap_ms": max(render_gaps) * 1000 if render_gaps else float("nan"),
     }
 
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--lag-rate", type=float, default=20_000.0)
+    parser.add_argument("--lag-rate", type=float, nargs="+", default=[20_000.0])
+    parser.add_argument("--skip-unpaced", action="store_true")
     parser.add_argument("--readers", nargs="+", choices=("thread", "process", "process-digest"),
                         default=["thread", "process", "process-digest"])
     args = parser.parse_args()
 
+    if not args.skip_unpaced:
+        unpaced(args)
+    for rate in args.lag_rate:
+        paced_run(args, rate)
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 CPUs)")
+    return 0
+
+def unpaced(args: argparse.Namespace) -> None:
     server = Server(0)
     results = {}
     try:
@@ -177,20 +180,18 @@ def main() -> int:
               f"renders {ebtop['longest_frame_gap_ms']:.0f} ms, lag p99 {ebtop['lag_p99_ms']:.1f} ms, "
               f"dropped by ebtop {ebtop['dropped_by_ebtop']:.0f}; CPU µs/flow {ebtop['cpu_us_per_flow']}")
 
-    server = Server(args.lag_rate)
+def paced_run(args: argparse.Namespace, rate: float) -> None:
+    server = Server(rate)
     try:
         for reader in args.readers:
             paced = asyncio.run(ebtop_run(server.target, args.seconds, reader=reader))
-            print(f"paced {args.lag_rate:,.0f} flows/s, {reader} reader: ebtop {paced['flows_per_s']:,.0f} flows/s "
+            print(f"paced {rate:,.0f} flows/s, {reader} reader: ebtop {paced['flows_per_s']:,.0f} flows/s "
                   f"into the model, lag p50 {paced['lag_p50_ms']:.1f} ms, p99 {paced['lag_p99_ms']:.1f} ms, "
                   f"max {paced['lag_max_ms']:.1f} ms, longest gap between list renders "
                   f"{paced['longest_frame_gap_ms']:.0f} ms, dropped by ebtop {paced['dropped_by_ebtop']:.0f}; "
                   f"CPU µs/flow {paced['cpu_us_per_flow']}")
     finally:
         server.close()
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 CPUs)")
-    return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
