@@ -110,11 +110,13 @@ def test_file_source_counts_bad_lines(tmp_path: Path) -> None:
     assert "3 bad lines skipped (line 4, 6, 7)" in status.reason
 
 
-def test_record_then_replay_gives_identical_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", ["thread", "process"])
+def test_record_then_replay_gives_identical_lines(tmp_path: Path, reader: str) -> None:
     hubble_server = pytest.importorskip("tui.demo.hubble_server")
     server = hubble_server.serve_hubble(rate=0, history=100, lost_events_every=40)
     path = tmp_path / "recorded.json"
-    args = build_parser().parse_args(["--hubble-server", server.target, "--record-flows", str(path)])
+    args = build_parser().parse_args(["--hubble-server", server.target, "--record-flows", str(path),
+                                      "--hubble-reader", reader])
     source = flow_options.make_source(args, live=True)
     source.start()
     received = []
@@ -129,6 +131,7 @@ def test_record_then_replay_gives_identical_lines(tmp_path: Path) -> None:
         source.recorder.close()
     received.extend(source.buffer.drain())
     assert isinstance(source.recorder, FlowRecorder) and source.recorder.written == len(received)
+    assert type(source).__name__ == ("ProcessHubbleSource" if reader == "process" else "HubbleSource")
     live_lines = [line for r in received if (line := response_line(r.response())) is not None]
     _, out, err = batch("--hubble-file", str(path))
     assert out.splitlines() == live_lines
