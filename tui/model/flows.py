@@ -100,6 +100,7 @@ class FlowStore:
                 if item.second > self.newest_second:
                     self.newest_second = item.second
                 self.aggregates.add(item)
+                record.digest = None  # counted: the ring need not keep it (fewer objects for the GC)
         elif kind is RecordKind.LOST:
             self.lost_events += record.lost
             self.lost_responses += 1
