@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.model.flow_aggregates import DnsRow, DropRow, FlowAggregates, HttpRow, TalkerRow
+from tui.model.flow_aggregates import FlowAggregates, TalkerRow
 from tui.render.safe import escape_control
 
 
@@ -107,9 +107,6 @@ VIEWS: dict[str, ViewSpec] = {
         lambda r: (r.destination, r.method, r.status, r.rate, r.requests, r.p50_ms, r.p90_ms, r.p99_ms),
         lambda r: "red" if r.status >= 500 else "yellow" if r.status >= 400 else "", default_sort=4),
 }
-
-# Types kept referenced for readers of VIEWS.
-_ROW_TYPES = (TalkerRow, DropRow, DnsRow, HttpRow)
 
 
 class AggregateTable(DataTable):

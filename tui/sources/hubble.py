@@ -19,7 +19,6 @@ import grpc
 
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
-from tui.render.hubble_compact import format_timestamp
 from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
 from tui.sources.hubble_tls import Endpoint, connection_hint, open_channel, tls_failure
 
@@ -274,9 +273,3 @@ class HubbleSource:
             info.unavailable_nodes = reply.num_unavailable_nodes.value
         self.server = info
 
-
-def last_flow_stamp(source: HubbleSource) -> str:
-    """When the newest flow was seen (for messages), `N/A` before the first."""
-    if source._last_flow_time is None:  # noqa: SLF001
-        return "N/A"
-    return format_timestamp(*source._last_flow_time)  # noqa: SLF001
