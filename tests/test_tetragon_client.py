@@ -21,6 +21,7 @@ from tui.sources.base import Backoff, BoundedBuffer, SourceState
 from tui.sources.event_replay import EventRecorder, ReplaySource, iter_events
 from tui.sources.tetragon import (
     EventFilters,
+    ProcessTetragonSource,
     TetragonSource,
     default_targets,
     event_type_name,
@@ -58,11 +59,19 @@ def body(response):
     return getattr(response, response.WhichOneof("event"))
 
 
-def test_ten_thousand_events_with_filters_applied_by_the_server() -> None:
+def make_source(reader: str, targets: list[str], filters: EventFilters | None = None, **kwargs) -> TetragonSource:
+    """The thread reader (in this process) or the process reader (a spawned child), same interface."""
+    if reader == "process":
+        return ProcessTetragonSource(targets, filters, backoff=(0.05, 0.2), **kwargs)
+    return TetragonSource(targets, filters, backoff_factory=fast_backoff, **kwargs)
+
+
+@pytest.mark.parametrize("reader", ["thread", "process"])
+def test_ten_thousand_events_with_filters_applied_by_the_server(reader: str) -> None:
     server = serve_tetragon(rate=0)
     filters = EventFilters(namespaces=["shop"], pod_regex=["^api-"], binary_regex=["^/(usr/)?bin/|^/app/"],
                            event_types=["process_exec", "PROCESS_EXIT", "kprobe"])
-    source = TetragonSource([server.target], filters, buffer=BoundedBuffer(1_000_000), backoff_factory=fast_backoff)
+    source = make_source(reader, [server.target], filters, buffer=BoundedBuffer(1_000_000))
     try:
         source.start()
         got = collect(source.buffer, 10_000)
@@ -101,10 +110,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_recovers_after_the_agent_restarts_on_the_same_port() -> None:
+@pytest.mark.parametrize("reader", ["thread", "process"])
+def test_recovers_after_the_agent_restarts_on_the_same_port(reader: str) -> None:
     address = f"127.0.0.1:{free_port()}"
     server = serve_tetragon(address, rate=0)
-    source = TetragonSource([address], backoff_factory=fast_backoff)
+    source = make_source(reader, [address])
     source.start()
     try:
         assert wait_for(lambda: source.received > 100)

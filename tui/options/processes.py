@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "(- = stdin) instead of an agent")
     conn.add_argument("--record-events", metavar="FILE", default=None,
                       help="also write every received event to FILE as JSON export lines (replayable)")
+    conn.add_argument("--tetragon-reader", choices=("process", "thread"), default="process",
+                      help="read the Tetragon stream(s) in a second process (default: gRPC's per-message cost "
+                           "then never competes with the screen) or in a thread of ebtop itself")
     conn.add_argument("--processes-source", choices=SOURCES, default="auto",
                       help="where process events come from: tetragon, local (bcc exec/exit tracepoints on this "
                            "node, needs root) or auto: Tetragon, falling back to local when no agent answers "
@@ -97,9 +100,10 @@ def build_source(args: argparse.Namespace) -> Any:
         from tui.sources.local_exec import LocalExecSource
 
         return LocalExecSource(recorder=recorder)
-    from tui.sources.tetragon import TetragonSource
+    from tui.sources.tetragon import ProcessTetragonSource, TetragonSource
 
-    source = TetragonSource(args.tetragon_server or [], event_filters(args), recorder=recorder)
+    reader = ProcessTetragonSource if getattr(args, "tetragon_reader", "process") == "process" else TetragonSource
+    source = reader(args.tetragon_server or [], event_filters(args), recorder=recorder)
     if args.processes_source == "auto" and not args.tetragon_server:
         from tui.sources.local_exec import FallbackSource
 

@@ -9,13 +9,18 @@ for minutes after the agent restarts (see notes/tetragon.md §6.7).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import os
 import stat
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,7 @@ CHANNEL_OPTIONS = (
     ("grpc.enable_retries", 0),
     ("grpc.keepalive_time_ms", 30_000),
 )
+GET_EVENTS = "/tetragon.FineGuidanceSensors/GetEvents"
 FATAL_CODES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAUTHENTICATED}
 
 EVENT_TYPE_NAMES = {
@@ -130,15 +136,20 @@ def event_type_name(name: str) -> str:
 
 # --- the stream ----------------------------------------------------------------------------------
 
+def _serialize_request(request: Any) -> bytes:
+    return request.SerializeToString()
+
+
 class TargetStream:
     """One agent: connect, stream into the buffer, recreate the channel and retry on failure."""
 
     def __init__(self, target: str, request: Any, sink: Callable[[Any], None], stop: threading.Event,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, raw: bool = False, status: StatusHolder | None = None) -> None:
         self.target = target
         self.request = request
         self.sink = sink
-        self.status = StatusHolder()
+        self.raw = raw  # sink gets serialized responses (the reader process forwards bytes unparsed)
+        self.status = status if status is not None else StatusHolder()
         self.version = ""
         self.received = 0
         self.connects = 0
@@ -196,7 +207,11 @@ class TargetStream:
         except grpc.RpcError as error:
             if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
                 raise
-        call = stub.GetEvents(self.request)
+        if self.raw:
+            call = channel.unary_stream(GET_EVENTS, request_serializer=_serialize_request,
+                                        response_deserializer=None)(self.request)
+        else:
+            call = stub.GetEvents(self.request)
         with self._lock:
             self._call = call
         if self._stop.is_set():
@@ -278,3 +293,168 @@ class TetragonSource:
         parts += [s.status.get().describe(now) for s in self.streams
                   if s.status.get().state is not SourceState.STREAMING]
         return "; ".join(parts)
+
+
+# --- reading in a second process -------------------------------------------------------------------
+
+READER_FLUSH_SECONDS = 0.01
+
+
+class _ForwardingStatus(StatusHolder):
+    """Child side: every state change also goes to the parent, in order with the events."""
+
+    def __init__(self, index: int, outbox: deque[Any]) -> None:
+        super().__init__()
+        self._index = index
+        self._outbox = outbox
+
+    def set(self, state: SourceState, reason: str = "", retry_at: float | None = None) -> None:
+        super().set(state, reason, retry_at)
+        delay = None if retry_at is None else retry_at - time.monotonic()
+        self._outbox.append(("status", self._index, state.value, reason, delay))
+
+
+def _quiet_stderr() -> None:
+    """The child shares the terminal with the TUI: gRPC's C-core logs must not draw over it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
+                 backoff: tuple[float, float]) -> None:
+    """Child: one raw stream per target; forwards (index, bytes) and status tuples in batches."""
+    _quiet_stderr()
+    outbox: deque[Any] = deque()
+    stop = threading.Event()
+    request = events_pb2.GetEventsRequest.FromString(request_bytes)
+    streams = []
+    for index, target in enumerate(targets):
+        def sink(data: bytes, index: int = index) -> None:
+            outbox.append((index, data))
+
+        streams.append(TargetStream(target, request, sink, stop, Backoff(*backoff), raw=True,
+                                    status=_ForwardingStatus(index, outbox)))
+    versions = [""] * len(streams)
+    for stream in streams:
+        stream.thread.start()
+    try:
+        while True:
+            if conn.poll(READER_FLUSH_SECONDS):
+                break  # the parent asked to stop (or went away)
+            for index, stream in enumerate(streams):
+                if stream.version != versions[index]:
+                    versions[index] = stream.version
+                    outbox.append(("version", index, stream.version))
+            items = [outbox.popleft() for _ in range(len(outbox))]
+            if items:
+                conn.send(items)
+            if not any(stream.thread.is_alive() for stream in streams) and not outbox:
+                conn.send([("end",)])
+                break
+    except (BrokenPipeError, EOFError, OSError):
+        pass
+    finally:
+        stop.set()
+        for stream in streams:
+            stream.cancel()
+        for stream in streams:
+            stream.thread.join(2.0)
+
+
+@dataclass
+class _RemoteStream:
+    """Parent-side mirror of one child stream (what `describe`/`state` read)."""
+
+    target: str
+    status: StatusHolder = field(default_factory=StatusHolder)
+    version: str = ""
+    received: int = 0
+    connects: int = 0
+
+
+class ProcessTetragonSource(TetragonSource):
+    """TetragonSource whose gRPC streams run in a spawned child process.
+
+    A Python gRPC client spends tens of microseconds per message in gRPC itself, under the GIL it
+    would share with the UI; the child forwards raw responses in batches (about 100 a second) and the
+    parent's receiver thread only parses them (a few microseconds each) into the same bounded buffer.
+    """
+
+    def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
+                 buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
+                 backoff: tuple[float, float] = (0.5, 10.0)) -> None:
+        super().__init__(targets, filters, buffer=buffer, recorder=recorder)
+        self.streams = [_RemoteStream(target) for target in self.targets]  # type: ignore[misc]
+        self._backoff_args = backoff
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._receiver: threading.Thread | None = None
+        # spawn needs multiprocessing's resource tracker: start it while stderr is a real file
+        with contextlib.suppress(Exception):
+            resource_tracker.ensure_running()
+
+    def start(self) -> None:
+        if self._process is not None:
+            return
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs gRPC threads
+        self._conn, child = context.Pipe()
+        for stream in self.streams:
+            stream.status.set(SourceState.CONNECTING, f"{stream.target} (reader process)")
+        self._process = context.Process(
+            target=_reader_main, name="ebtop-tetragon-reader", daemon=True,
+            args=(child, list(self.targets), self.filters.request().SerializeToString(), self._backoff_args))
+        self._process.start()
+        child.close()
+        self._receiver = threading.Thread(target=self._receive, name="tetragon-receiver", daemon=True)
+        self._receiver.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._process is not None and self._process.pid is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                if self._conn is not None:
+                    self._conn.send("stop")
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(timeout)
+            if self._receiver is not None:
+                self._receiver.join(timeout)
+            if self._conn is not None:
+                self._conn.close()
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def _receive(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        parse = events_pb2.GetEventsResponse.FromString
+        put = self.buffer.put
+        streams = self.streams
+        while True:
+            try:
+                items = conn.recv()
+            except (EOFError, OSError):
+                break
+            recorder = self.recorder
+            for item in items:
+                head = item[0]
+                if isinstance(head, int):
+                    response = parse(item[1])
+                    put(response)
+                    streams[head].received += 1
+                    if recorder is not None:
+                        recorder.write(response)
+                elif head == "status":
+                    _, index, state, reason, delay = item
+                    retry_at = None if delay is None else time.monotonic() + delay
+                    streams[index].status.set(SourceState(state), reason, retry_at)
+                    if state == SourceState.STREAMING.value:
+                        streams[index].connects += 1
+                elif head == "version":
+                    streams[item[1]].version = item[2]
+                elif head == "end":
+                    return
+        for stream in streams:
+            if stream.status.get().state not in (SourceState.ENDED, SourceState.FAILED):
+                stream.status.set(SourceState.FAILED, f"{stream.target}: the reader process exited")
