@@ -86,8 +86,19 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, int(len(ordered) * fraction) - 1)]
 
 
-async def run(events: list[Any], rate: float, seconds: float, size: tuple[int, int]) -> dict[str, float]:
-    source = FeedSource(events, rate)
+def _serve(address: str, rate: float, ready: Any) -> None:
+    """Child process: the demo agent, paced (its own CPU, not the UI's)."""
+    from tui.demo.tetragon_server import serve_tetragon
+
+    server = serve_tetragon(address, seed=1, rate=rate)
+    ready.send(server.target)
+    ready.recv()  # until the parent says stop
+    server.stop()
+
+
+async def run(events: list[Any], rate: float, seconds: float, size: tuple[int, int],
+              source: Any = None) -> dict[str, float]:
+    source = source if source is not None else FeedSource(events, rate)
     pane = TimedPane(source, forest=ProcessForest(), live_clock=False)
     pane.tick_cpu = []
     app = EbtopApp([pane], initial="processes")
@@ -111,7 +122,7 @@ async def run(events: list[Any], rate: float, seconds: float, size: tuple[int, i
         await pilot.pause()
         ingested = pane.forest.counts["events"]
         result = {
-            "fed": source.fed, "ingested": ingested, "elapsed": elapsed, "dropped": source.buffer.dropped,
+            "fed": getattr(source, "fed", 0), "ingested": ingested, "elapsed": elapsed, "dropped": source.buffer.dropped,
             "rate": ingested / elapsed, "beats": len(lags),
             "p50": statistics.median(lags) * 1000 if lags else 0.0,
             "p99": (sorted(lags)[int(len(lags) * 0.99) - 1] * 1000) if lags else 0.0,
@@ -129,10 +140,15 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="120x40")
+    parser.add_argument("--grpc", action="store_true",
+                        help="instead: the demo agent in a child process at this rate over loopback gRPC, read by "
+                             "the real client (reader process), into the same pane")
     parser.add_argument("--gc-threshold2", type=int, default=0, metavar="N",
                         help="also run with gc.set_threshold(700, 10, N) (what the app could set; default: skip)")
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.split("x"))
+    if args.grpc:
+        return run_grpc(args, (width, height))
     count = int(args.rate * args.seconds)
     # about 3.2 events per episode: this episode rate makes event time track the wall clock
     episode_rate = args.rate / 3.2
@@ -158,6 +174,29 @@ def main() -> int:
         print(f"    UI thread CPU per tick p50 {result['tick_cpu_p50']:.1f} ms, p99 {result['tick_cpu_p99']:.1f} ms "
               f"over {result['ticks']} ticks; UI thread CPU {result['ui_cpu_per_k']:.1f} ms per 1,000 events "
               f"(ticks + rendering)")
+    return 0
+
+
+def run_grpc(args: argparse.Namespace, size: tuple[int, int]) -> int:
+    import multiprocessing
+
+    from tui.sources.tetragon import EventFilters, ProcessTetragonSource
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    server = context.Process(target=_serve, args=("127.0.0.1:0", args.rate / 3.2, child), daemon=True)
+    server.start()
+    target = parent.recv()
+    try:
+        source = ProcessTetragonSource([target], EventFilters(health_checks=True))
+        result = asyncio.run(run([], args.rate, args.seconds, size, source=source))
+    finally:
+        parent.send("stop")
+        server.join(10)
+    print(f"gRPC, demo agent paced at ~{args.rate:,.0f} events/s: ingested {result['ingested']:,} "
+          f"({result['rate']:,.0f}/s), dropped {result['dropped']:,}, loop lag p50 {result['p50']:.1f} ms, "
+          f"p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms; UI process CPU {result['cpu']:.2f} s/s; "
+          f"UI thread CPU per tick p99 {result['tick_cpu_p99']:.1f} ms")
     return 0
 
 
