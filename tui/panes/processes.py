@@ -245,7 +245,7 @@ class ProcessesPane(LivePane):
             node = nodes.get(exec_id)
             if item is not None and node is not None:
                 self.tree.relabel(item, process_label(node, now))
-                item.allow_expand = bool(node.children or node.events)
+                item.allow_expand = self._expandable(node)
                 self._refresh_event_leaves(item, node)
         if self.follow and newest is not None:
             self.tree.move_cursor(newest, animate=False)
@@ -309,12 +309,21 @@ class ProcessesPane(LivePane):
         if len(self._items) >= TREE_CAP:
             self._remove_item(next(iter(self._items)))
         item = parent_item.add(process_label(node, now), data=("proc", node.exec_id), expand=True,
-                               allow_expand=bool(node.children or node.events))
+                               allow_expand=self._expandable(node))
         self._items[node.exec_id] = item
         shown[node.exec_id] = None
         if node.events:
             self._refresh_event_leaves(item, node)
         return item
+
+    def _expandable(self, node: ProcessNode) -> bool:
+        """Something would show below it: events, or a child in the same group (not one in a pod)."""
+        if node.events:
+            return True
+        nodes = self.forest.nodes
+        group = node.group
+        return any((child := nodes.get(child_id)) is not None and child.group == group
+                   for child_id in node.children)
 
     def _show_subtree(self, node: ProcessNode, now: float) -> None:
         stack = [node]
