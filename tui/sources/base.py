@@ -11,11 +11,28 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from google.protobuf.message import DecodeError
+
 T = TypeVar("T")
+M = TypeVar("M")
+
+
+def parse_or_none(parse: Callable[[bytes], M], data: bytes) -> M | None:
+    """Decode one message; None for bytes that are not one (a broken or hostile peer, a bad proxy).
+
+    Readers skip and count such messages instead of letting one bad message end the stream.
+    """
+    try:
+        return parse(data)
+    except DecodeError:
+        return None
+
+
+MALFORMED_NOTE = "── malformed message from the server skipped ({count} so far) ──"
 
 
 class SourceState(enum.Enum):

@@ -19,7 +19,7 @@ import grpc
 
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
-from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
+from tui.sources.base import MALFORMED_NOTE, Backoff, BoundedBuffer, SourceState, StatusHolder, parse_or_none
 from tui.sources.hubble_tls import Endpoint, connection_hint, open_channel, tls_failure
 
 GET_FLOWS = "/observer.Observer/GetFlows"
@@ -81,6 +81,7 @@ class HubbleSource:
         self.connect_timeout = connect_timeout
         self.connects = 0
         self.reconnects = 0
+        self.malformed = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._call: grpc.Future | None = None
@@ -218,7 +219,11 @@ class HubbleSource:
         delivered = False
         fallback = 0
         for data in call:  # type: ignore[attr-defined]
-            response = parse(data)
+            response = parse_or_none(parse, data)
+            if response is None:
+                self.malformed += 1
+                put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=self.malformed)))
+                continue
             record = record_of(response, data, fallback)
             if record is None:
                 continue

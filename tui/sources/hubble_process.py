@@ -24,7 +24,7 @@ from typing import Any
 from tui.model.flow_aggregates import FlowDigest
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
-from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
+from tui.sources.base import MALFORMED_NOTE, Backoff, BoundedBuffer, SourceState, StatusHolder, parse_or_none
 from tui.sources.hubble import HubbleSource, ServerInfo
 from tui.sources.hubble_tls import Endpoint
 
@@ -83,7 +83,11 @@ class _ForwardingSource(HubbleSource):
         delivered = False
         fallback = 0
         for data in call:  # type: ignore[attr-defined]
-            response = parse(data)
+            response = parse_or_none(parse, data)
+            if response is None:
+                self.malformed += 1
+                put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=self.malformed)))
+                continue
             record = record_from_response(response, data, fallback)
             if record is None:
                 continue
@@ -109,8 +113,8 @@ class _ForwardingSource(HubbleSource):
             if not delivered:
                 delivered = True
                 self._on_connected()
-            response = parse(data)  # only for the last flow's time (`since` after a reconnect)
-            if response.HasField("flow"):
+            response = parse_or_none(parse, data)  # only for the last flow's time (`since` after a reconnect)
+            if response is not None and response.HasField("flow"):
                 flow_time = response.flow.time
                 self._last_flow_time = (flow_time.seconds, flow_time.nanos)
             put((data,))
@@ -219,6 +223,7 @@ class ProcessHubbleSource:
         recorder = self.recorder
         kinds = list(RecordKind)
         fallback = 0
+        malformed = 0
         while True:
             try:
                 items = conn.recv()
@@ -228,7 +233,11 @@ class ProcessHubbleSource:
                 if isinstance(item[0], bytes):
                     data = item[0]
                     if len(item) == 1:  # raw: parse and digest here
-                        response = parse(data)
+                        response = parse_or_none(parse, data)
+                        if response is None:
+                            malformed += 1
+                            put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=malformed)))
+                            continue
                         record = record_from_response(response, data, fallback)
                         if record is not None:
                             if record.digest is not None:

@@ -27,7 +27,7 @@ from typing import Any
 import grpc
 
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
-from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder
+from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder, parse_or_none
 
 DEFAULT_SOCKET = "/var/run/tetragon/tetragon.sock"
 INFO_FILE = "/var/run/tetragon/tetragon-info.json"
@@ -238,6 +238,7 @@ class TetragonSource:
         self.buffer: BoundedBuffer[Any] = buffer if buffer is not None else BoundedBuffer(200_000)
         self.recorder = recorder
         self._stop = threading.Event()
+        self.malformed = 0
         request = self.filters.request()
         sink = self._sink_recording if recorder is not None else self.buffer.put
         self.streams = [TargetStream(t, request, sink, self._stop,
@@ -286,13 +287,14 @@ class TetragonSource:
         return SourceState.IDLE
 
     def describe(self, now: float | None = None) -> str:
+        malformed = f"; {self.malformed} malformed message(s) skipped" if self.malformed else ""
         if len(self.streams) == 1:
-            return self.streams[0].status.get().describe(now)
+            return self.streams[0].status.get().describe(now) + malformed
         streaming = sum(1 for s in self.streams if s.status.get().state is SourceState.STREAMING)
         parts = [f"{streaming}/{len(self.streams)} streaming"]
         parts += [s.status.get().describe(now) for s in self.streams
                   if s.status.get().state is not SourceState.STREAMING]
-        return "; ".join(parts)
+        return "; ".join(parts) + malformed
 
 
 # --- reading in a second process -------------------------------------------------------------------
@@ -440,7 +442,10 @@ class ProcessTetragonSource(TetragonSource):
             for item in items:
                 head = item[0]
                 if isinstance(head, int):
-                    response = parse(item[1])
+                    response = parse_or_none(parse, item[1])
+                    if response is None:
+                        self.malformed += 1
+                        continue
                     put(response)
                     streams[head].received += 1
                     if recorder is not None:
