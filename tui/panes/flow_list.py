@@ -73,6 +73,7 @@ class FlowList(ScrollView, can_focus=True):
         self.virtual_size = Size(max(self._width, self.size.width), len(rows))
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.call_after_refresh(self._follow_end)
         elif top_seq is not None:
             new_top = self.index_of_seq(top_seq)
             self._anchoring = True
@@ -125,6 +126,15 @@ class FlowList(ScrollView, can_focus=True):
         return self.rows[-1] if self.rows else None
 
     # -- follow ------------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        """Rows may arrive before the first layout; keep following once the size is known."""
+        if self.follow:
+            self.call_after_refresh(self._follow_end)
+
+    def _follow_end(self) -> None:
+        if self.follow and self.scroll_y != self.max_scroll_y:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if not self._anchoring:

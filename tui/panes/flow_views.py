@@ -70,43 +70,45 @@ def _talker_style(row: TalkerRow) -> str:
     return "red" if row.dropped else ""
 
 
+# Numbers first and names last, so an 80-column terminal shows the counts and who they belong to.
 VIEWS: dict[str, ViewSpec] = {
     "talkers": ViewSpec(
         "talkers", "Top talkers",
-        (Column("Source", 28), Column("Destination", 28), Column("Port", 5, True, "d"), Column("Proto", 6),
-         Column("Flows/s", 8, True, ".2f"), Column("Flows", 8, True), Column("Fwd", 7, True),
-         Column("Drop", 7, True), Column("Other", 6, True)),
+        (Column("Flows/s", 8, True, ".2f"), Column("Flows", 7, True), Column("Drop", 6, True),
+         Column("Proto", 5), Column("Port", 5, True, "d"), Column("Source", 24), Column("Destination", 26),
+         Column("Fwd", 7, True), Column("Other", 6, True)),
         lambda agg: agg.top_talkers(200),
         lambda r: f"{r.source}\x1f{r.destination}\x1f{r.port}\x1f{r.protocol}",
-        lambda r: (r.source, r.destination, r.port, r.protocol, r.rate, r.flows, r.forwarded, r.dropped,
+        lambda r: (r.rate, r.flows, r.dropped, r.protocol, r.port, r.source, r.destination, r.forwarded,
                    r.other),
-        _talker_style, default_sort=5),
+        _talker_style, default_sort=1),
     "drops": ViewSpec(
         "drops", "Drops",
-        (Column("Reason", 30), Column("Source", 34), Column("Drops/s", 8, True, ".2f"),
-         Column("Drops", 8, True)),
+        (Column("Drops/s", 8, True, ".2f"), Column("Drops", 7, True), Column("Reason", 28),
+         Column("Source", 30)),
         lambda agg: agg.drop_rows(200),
         lambda r: f"{r.reason}\x1f{r.source}",
-        lambda r: (r.reason, r.source, r.rate, r.drops),
-        lambda r: "red", default_sort=3),
+        lambda r: (r.rate, r.drops, r.reason, r.source),
+        lambda r: "red", default_sort=1),
     "dns": ViewSpec(
         "dns", "DNS",
-        (Column("RCode", 22), Column("QType", 6), Column("Source", 34), Column("Resp/s", 8, True, ".2f"),
-         Column("Responses", 9, True)),
+        (Column("Resp/s", 8, True, ".2f"), Column("Responses", 9, True), Column("RCode", 20),
+         Column("QType", 6), Column("Source", 28)),
         lambda agg: agg.dns_rows(200),
         lambda r: f"{r.rcode}\x1f{r.qtype}\x1f{r.source}",
-        lambda r: (r.rcode, r.qtype, r.source, r.rate, r.responses),
+        lambda r: (r.rate, r.responses, r.rcode, r.qtype, r.source),
         lambda r: "red" if r.is_error else "", default_sort=-1),
     "http": ViewSpec(
         "http", "HTTP",
-        (Column("Destination", 28), Column("Method", 7), Column("Status", 6, True, "d"),
-         Column("Req/s", 8, True, ".2f"), Column("Requests", 9, True), Column("p50 ms", 8, True, ".1f"),
-         Column("p90 ms", 8, True, ".1f"), Column("p99 ms", 8, True, ".1f")),
+        (Column("Req/s", 8, True, ".2f"), Column("Requests", 8, True), Column("Status", 6, True, "d"),
+         Column("Method", 7), Column("p50 ms", 7, True, ".1f"), Column("p90 ms", 7, True, ".1f"),
+         Column("p99 ms", 7, True, ".1f"), Column("Destination", 28)),
         lambda agg: agg.http_rows(200),
         lambda r: f"{r.destination}\x1f{r.method}\x1f{r.status}",
-        lambda r: (r.destination, r.method, r.status, r.rate, r.requests, r.p50_ms, r.p90_ms, r.p99_ms),
-        lambda r: "red" if r.status >= 500 else "yellow" if r.status >= 400 else "", default_sort=4),
+        lambda r: (r.rate, r.requests, r.status, r.method, r.p50_ms, r.p90_ms, r.p99_ms, r.destination),
+        lambda r: "red" if r.status >= 500 else "yellow" if r.status >= 400 else "", default_sort=1),
 }
+DNS_RCODE_COLUMN, DNS_COUNT_COLUMN = 2, 1
 
 
 class AggregateTable(DataTable):
@@ -167,9 +169,8 @@ class AggregateTable(DataTable):
         if not self.row_count:
             return
         if self.sort_column < 0:  # DNS: errors first, then by responses
-            last = str(len(self.spec.columns) - 1)
-            self.sort("0", last, key=lambda values: (values[0].sort_value == "no error",
-                                                     -values[1].sort_value))
+            self.sort(str(DNS_RCODE_COLUMN), str(DNS_COUNT_COLUMN),
+                      key=lambda values: (values[0].sort_value == "no error", -values[1].sort_value))
             return
         self.sort(str(self.sort_column), key=lambda value: getattr(value, "sort_value", 0),
                   reverse=self.sort_reverse)
