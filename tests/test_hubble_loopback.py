@@ -112,6 +112,10 @@ def test_server_status_is_polled(reader: str) -> None:
         assert source.server.version.startswith("cilium v1.19")
         assert source.server.max_flows == 300 and source.server.num_flows > 0
         assert "flows" in source.server.describe()
+        from tui.panes.flows import FlowsPane
+
+        line = FlowsPane(FlowStore(), source).status_line()
+        assert "cilium v1.19" in line and "server ring 100% of 300" in line and "nodes 2/2" in line
     finally:
         source.stop()
         server.stop()

@@ -262,8 +262,15 @@ class FlowsPane(LivePane):
             server = getattr(self.source, "server", None)
             if server is not None and server.version:
                 parts.append(server.version)
+                if server.max_flows:
+                    # A full server ring is why lost events appear (cilium/hubble#1737).
+                    parts.append(f"server ring {server.num_flows / server.max_flows:.0%} of {server.max_flows:,}")
+                if server.connected_nodes is not None:
+                    total = server.connected_nodes + (server.unavailable_nodes or 0)
+                    parts.append(f"nodes {server.connected_nodes}/{total}")
                 if server.unavailable_nodes:
-                    parts.append(f"{server.unavailable_nodes} nodes unavailable")
+                    names = ", ".join(server.unavailable_names[:3])
+                    parts.append(f"{server.unavailable_nodes} unavailable{': ' + names if names else ''}")
             errors = getattr(self.source, "bad_lines", 0)
             if errors:
                 parts.append(f"{errors} bad lines")
