@@ -52,11 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "then never competes with the screen) or in a thread of ebtop itself")
     conn.add_argument("--processes-source", choices=SOURCES, default="auto",
                       help="where process events come from: tetragon, local (bcc exec/exit tracepoints on this "
-                           "node, needs root) or auto: Tetragon, falling back to local when no agent answers "
-                           "(default auto)")
+                           "node, needs root) or auto: Tetragon, and local instead when no --tetragon-server was "
+                           "given and no agent answers within 3 s (default auto)")
 
     filters = parser.add_argument_group(
-        "processes: filters (sent to the Tetragon agent; all given flags must match)")
+        "processes: filters (sent to the Tetragon agent, all given flags must match; the Flows pane's "
+        "--namespace/--pod do not apply here)")
     filters.add_argument("--tetragon-namespace", metavar="NS", action="append", default=[],
                          help="only processes in this Kubernetes namespace (repeatable; \"\" = host processes)")
     filters.add_argument("--tetragon-pod", metavar="REGEX", action="append", default=[],
