@@ -87,3 +87,16 @@ def test_snapshot_of_running_processes_includes_this_one() -> None:
     me = next(n for n in forest.nodes.values() if n.pid == os.getpid())
     assert "procFS" in me.flags and forest.chain(me)  # linked to its parents
     assert any(n.pid == 1 for n in forest.nodes.values())
+
+
+@pytest.mark.kernel
+def test_batch_mode_prints_local_events_as_compact_lines() -> None:
+    import sys
+
+    command = [sys.executable, "-m", "tui", "-b", "--pane", "processes", "--processes-source", "local", "-n", "3"]
+    # the snapshot of running processes alone yields more than 3 procFS execs
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stderr
+    assert len(lines) == 3 and all(line.startswith("🚀 process ") for line in lines)
+    assert "local exec tracepoints" in out.stderr
