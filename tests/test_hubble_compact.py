@@ -183,6 +183,11 @@ def test_print_policy_names() -> None:
     assert line.endswith(" EGRESS DENIED BY deny-db (CiliumNetworkPolicy), deny-all "
                          "(CiliumClusterwideNetworkPolicy) ()")
     assert flow_line(flow).endswith(" EGRESS DENIED ()")
+    assert flow_line(flow, CompactOptions(policy_names=True), color=True).endswith(
+        " EGRESS \x1b[31mDENIED BY deny-db (CiliumNetworkPolicy), deny-all (CiliumClusterwideNetworkPolicy)"
+        "\x1b[0m ()")
+    flow.event_type.type = 1  # a drop event, not a policy verdict: no names
+    assert " DROPPED ()" in flow_line(flow, CompactOptions(policy_names=True))
 
 
 def test_verdict_names_and_summary_extras() -> None:

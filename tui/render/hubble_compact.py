@@ -200,13 +200,12 @@ def _verdict_pieces(flow: flow_pb2.Flow, opts: CompactOptions) -> Pieces:
     is_policy = flow.event_type.type == EVENT_POLICY_VERDICT
     if is_policy:
         word = _POLICY_VERDICT_WORDS.get(verdict, word)
-    pieces: Pieces = [(word, _VERDICT_ROLES.get(verdict, PLAIN))]
     if opts.policy_names and is_policy:
-        policies = _deciding_policies(flow)
-        names = [f"{p.name} ({p.kind})" for p in policies if p.name and p.kind]
+        # Inside the verdict's colour, as hubble formats it: `DENIED BY name (kind), name (kind)`.
+        names = [f"{p.name} ({p.kind})" for p in _deciding_policies(flow) if p.name and p.kind]
         if names:
-            pieces.append((" BY " + ", ".join(names), PLAIN))
-    return pieces
+            word += " BY " + ", ".join(names)
+    return [(word, _VERDICT_ROLES.get(verdict, PLAIN))]
 
 
 def _deciding_policies(flow: flow_pb2.Flow) -> list[flow_pb2.Policy]:
