@@ -53,6 +53,7 @@ class EbtopApp(App[int]):
         self.initial = initial if initial in ids or not ids else ids[0]
         self.notices = list(notices)
         self._user_chose_tab = False
+        self._status_text = ""
         self.sub_title = f"v{__version__}"
 
     def compose(self) -> ComposeResult:
@@ -89,6 +90,9 @@ class EbtopApp(App[int]):
         if active is not None:
             self.set_focus(None)
             active.focus_default()
+        # Start-up objects (Textual, gRPC, protobuf descriptors) live for the whole run: move them out
+        # of the collector's sight so full collections only scan what the models keep.
+        gc.freeze()
 
     def on_unmount(self) -> None:
         for pane in self.panes:
@@ -116,7 +120,10 @@ class EbtopApp(App[int]):
         for pane in self.panes:
             pane.tick(pane is active)
         if active is not None and status is not None:
-            status.update(active.status_line())
+            text = active.status_line()
+            if text != self._status_text:  # fixed one-line size: no layout pass needed
+                self._status_text = text
+                status.update(text, layout=False)
 
     def action_show_tab(self, tab: str) -> None:
         self._user_chose_tab = True
