@@ -12,10 +12,14 @@ from tui.proto.observer import observer_pb2
 from tui.proto.relay import relay_pb2
 from tui.render.hubble_compact import (
     CompactOptions,
+    drop_date,
     flow_line,
+    flow_pieces,
     flow_rich_text,
     format_timestamp,
+    narrow_pieces,
     node_status_text,
+    pieces_plain,
     response_line,
 )
 
@@ -271,3 +275,19 @@ def test_node_status_lines() -> None:
     response.node_status.state_change = relay_pb2.NODE_GONE
     assert node_status_text(response).endswith(": 1 nodes removed from cluster: node-00-with-a-long-name")
     assert response_line(response) is None
+
+
+def test_narrow_lines_drop_the_date_and_numeric_identities_but_not_batch_text() -> None:
+    flow = make_flow(src_ip="10.0.3.4", dst_ip="104.198.14.52", tcp=(58178, 443),
+                     src={"identity": 82359, "namespace": "cf2cnp-lab", "pod_name": "pos"},
+                     dst={"identity": 2}, event=(1, 133), verdict=flow_pb2.DROPPED, summary="TCP Flags: SYN")
+    pieces = flow_pieces(flow, CompactOptions())
+    narrow = pieces_plain(narrow_pieces(pieces))
+    assert narrow == ("11:21:00.558: cf2cnp-lab/pos:58178 <> 104.198.14.52:443 (world) Policy denied DROPPED "
+                      "(TCP Flags: SYN)")
+    assert len(narrow) == len(pieces_plain(pieces)) - len("Sep 13 ") - len(" (ID:82359)")
+    assert flow_line(flow).startswith("Sep 13 11:21:00.558: cf2cnp-lab/pos:58178 (ID:82359) <> ")  # batch keeps it
+    node = make_flow(node_name="k8s-1")
+    assert pieces_plain(narrow_pieces(flow_pieces(node, CompactOptions(node_name=True)))).startswith(
+        "11:21:00.558 [k8s-1]: 10.0.0.1 (unknown) <> 10.0.0.2 (unknown) to-endpoint")  # reserved names stay
+    assert drop_date("N/A: x") == "N/A: x" and drop_date("Jan  2 03:04:05.006: x") == "03:04:05.006: x"

@@ -23,6 +23,8 @@ from textual.strip import Strip
 
 from tui.model.flows import FlowRecord
 
+NARROW_BELOW = 110  # columns: below this the list drops the date and numeric identities
+
 
 class FlowList(ScrollView, can_focus=True):
     """Compact flow lines, newest at the bottom, with a keyboard cursor for the detail view."""
@@ -39,6 +41,10 @@ class FlowList(ScrollView, can_focus=True):
         Binding("home", "first", "Oldest", show=False),
         Binding("end", "last", "Follow", show=False),
         Binding("enter", "open", "Detail"),
+        Binding("left", "scroll_columns(-1)", "Left", show=False),
+        Binding("right", "scroll_columns(1)", "Right", show=False),
+        Binding("0,shift+left", "first_column", "Column 0", show=False),
+        Binding("w", "toggle_narrow", "Narrow/wide", show=False),
     ]
 
     class Open(Message):
@@ -48,16 +54,20 @@ class FlowList(ScrollView, can_focus=True):
             super().__init__()
             self.record = record
 
-    def __init__(self, line_pieces: Callable[[FlowRecord], list[tuple[str, str]]], *, id: str | None = None) -> None:
+    def __init__(self, line_pieces: Callable[[FlowRecord, bool], list[tuple[str, str]]], *,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self._line_pieces = line_pieces
+        self.narrow_override: bool | None = None  # None: narrow below NARROW_BELOW columns
         self._base_style: Style | None = None
         self._styles: dict[tuple[str, bool], Style] = {}
         self.rows: list[FlowRecord] = []
         self.follow = True
         self.cursor_seq: int | None = None
-        self._width = 0
-        self._cache: LRUCache[tuple[int, bool], Strip] = LRUCache(2048)
+        self._widths = {False: 0, True: 0}  # longest line seen per mode: the virtual width
+        # Strips per (seq, cursor, narrow): the horizontal offset is a crop at paint time, so scrolling
+        # sideways or switching modes back reuses them.
+        self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(4096)
         self._anchoring = False
 
     # -- data --------------------------------------------------------------------------------------
@@ -70,7 +80,7 @@ class FlowList(ScrollView, can_focus=True):
             top_seq = old_rows[top_index].seq
         self.rows = rows
         self._check_base_style()
-        self.virtual_size = Size(max(self._width, self.size.width), len(rows))
+        self._update_virtual_size()
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.call_after_refresh(self._follow_end)
@@ -82,6 +92,33 @@ class FlowList(ScrollView, can_focus=True):
             finally:
                 self._anchoring = False
         self.refresh()
+
+    @property
+    def narrow(self) -> bool:
+        """Narrow lines: chosen by the width unless `w` said otherwise."""
+        if self.narrow_override is not None:
+            return self.narrow_override
+        return 0 < self.size.width < NARROW_BELOW
+
+    @property
+    def scroll_column(self) -> int:
+        return int(self.scroll_x)
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(max(self._widths[self.narrow], self.size.width), len(self.rows))
+
+    def action_toggle_narrow(self) -> None:
+        self.narrow_override = not self.narrow
+        self.scroll_to(x=0, animate=False, immediate=True)
+        self._update_virtual_size()
+        self.refresh()
+
+    def action_scroll_columns(self, direction: int) -> None:
+        step = max(1, self.size.width // 2)
+        self.scroll_to(x=max(0, self.scroll_x + direction * step), animate=False, immediate=True)
+
+    def action_first_column(self) -> None:
+        self.scroll_to(x=0, animate=False, immediate=True)
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -128,6 +165,7 @@ class FlowList(ScrollView, can_focus=True):
     # -- follow ------------------------------------------------------------------------------------
     def on_resize(self) -> None:
         """Rows may arrive before the first layout; keep following once the size is known."""
+        self._update_virtual_size()  # the automatic mode may have changed with the width
         if self.follow:
             self.call_after_refresh(self._follow_end)
 
@@ -210,13 +248,16 @@ class FlowList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         record = self.rows[index]
         is_cursor = record.seq == self.cursor_seq
-        key = (record.seq, is_cursor)
+        narrow = self.narrow
+        key = (record.seq, is_cursor, narrow)
         strip = self._cache.get(key)
         if strip is None:
             style = self._style
-            segments = [Segment(text, style(name, is_cursor)) for text, name in self._line_pieces(record) if text]
+            segments = [Segment(text, style(name, is_cursor))
+                        for text, name in self._line_pieces(record, narrow) if text]
             strip = Strip(segments)
-            if strip.cell_length > self._width:
-                self._width = strip.cell_length
+            if strip.cell_length > self._widths[narrow]:
+                self._widths[narrow] = strip.cell_length
+                self.call_after_refresh(self._update_virtual_size)
             self._cache[key] = strip
         return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, index)

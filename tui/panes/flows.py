@@ -4,7 +4,8 @@
 never stops; it renders only when the pane is visible and not paused. The list is a Line-API view over
 the ring (`FlowList`), the aggregate views are keyed tables (`AggregateTable`) refreshed once a second.
 Keys: `p` pause, `/` filter the visible lines as you type (Esc clears), Enter detail, `f` flows,
-`t` top talkers, `x` drops, `n` DNS, `h` HTTP, `s`/`r` sort a table.
+Left/Right scroll the lines sideways (`0` back to column 0), `w` narrow/wide lines, `t` top talkers,
+`x` drops, `n` DNS, `h` HTTP, `s`/`r` sort a table.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from tui.panes.base import LivePane
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_views import VIEWS, AggregateTable
+from tui.render.glyphs import glyphs
 from tui.render.hubble_compact import (
     RICH_STYLES,
     CompactOptions,
+    drop_date,
     flow_pieces,
     lost_events_pieces,
+    narrow_pieces,
     node_status_text,
 )
 from tui.render.safe import escape_control
@@ -203,20 +207,27 @@ class FlowsPane(LivePane):
         return list(filtered)
 
     # -- rendering ---------------------------------------------------------------------------------
-    def line_pieces(self, record: FlowRecord) -> list[tuple[str, str]]:
+    def line_pieces(self, record: FlowRecord, narrow: bool = False) -> list[tuple[str, str]]:
         """One line as (text, Rich style) pieces: flows coloured by verdict, markers highlighted.
 
         Every piece is literal text with control characters escaped; the list widget turns the
-        pieces straight into segments (no Rich markup, no Text layout per line).
+        pieces straight into segments (no Rich markup, no Text layout per line). `narrow` drops the
+        date and numeric identities (`narrow_pieces`) so that an 80-column screen shows who and what.
         """
         kind = record.kind
         if kind is RecordKind.FLOW:
             pieces = flow_pieces(record.response().flow, self.options, escape_control)
+            if narrow:
+                pieces = narrow_pieces(pieces)
             return [(text, RICH_STYLES[role]) for text, role in pieces]
         if kind is RecordKind.LOST:
-            return [(text, RICH_STYLES[role]) for text, role in lost_events_pieces(record.response())]
+            pieces = lost_events_pieces(record.response())
+            if narrow:
+                pieces = narrow_pieces(pieces)
+            return [(text, RICH_STYLES[role]) for text, role in pieces]
         if kind is RecordKind.NODE:
-            return [(node_status_text(record.response(), escape_control), "yellow")]
+            text = node_status_text(record.response(), escape_control)
+            return [(drop_date(text) if narrow else text, "yellow")]
         if kind is RecordKind.GAP:
             return [(escape_control(record.text), "bold yellow")]
         return [(escape_control(record.text), "dim")]
@@ -239,6 +250,9 @@ class FlowsPane(LivePane):
         if self.view == "list":
             flow_list = self.flow_list
             parts.append("follow" if flow_list.follow else "scrolled (End follows)")
+            parts.append("narrow (w)" if flow_list.narrow else "wide (w)")
+            if flow_list.scroll_column:
+                parts.append(f"{glyphs().arrow} +{flow_list.scroll_column} cols (0 resets)")
             if self.filter_text:
                 parts.append(f"/{escape_control(self.filter_text)}: {len(flow_list.rows):,} lines")
         else:

@@ -353,3 +353,28 @@ def response_line(response: object, opts: CompactOptions = CompactOptions(), col
 def flow_rich_text(flow: flow_pb2.Flow, opts: CompactOptions = CompactOptions()) -> Text:
     """The pane's version of the line: Rich styles, every control character escaped."""
     return pieces_text(flow_pieces(flow, opts, escape_control))
+
+
+def drop_date(text: str) -> str:
+    """`Jan _2 15:04:05.000…` -> `15:04:05.000…`: the date is the same on every line of a live view."""
+    if len(text) >= 19 and text[:3] in _MONTHS and text[3] == " " and text[6] == " " and text[9] == ":":
+        return text[7:]
+    return text
+
+
+def narrow_pieces(pieces: Pieces) -> Pieces:
+    """A compact line for narrow terminals: time without the date, numeric `(ID:n)` identities dropped.
+
+    Reserved identities such as `(world)` stay: they say something a name does not. Batch output never
+    uses this; it keeps hubble's exact text.
+    """
+    out: Pieces = []
+    for index, (text, role) in enumerate(pieces):
+        if index == 0:
+            text = drop_date(text)
+        if role == IDENTITY and text.startswith("(ID:"):
+            if out and out[-1] == (" ", PLAIN):
+                out.pop()
+            continue
+        out.append((text, role))
+    return out
