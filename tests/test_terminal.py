@@ -87,3 +87,22 @@ def test_signals_end_ebtop_within_5s(run_ebtop, signum: int) -> None:
     os.kill(pid, signum)
     assert process_gone(pid, 5.0), f"ebtop still running 5 s after {signal.Signals(signum).name}"
     assert "Traceback" not in run.stderr()
+
+
+def test_sigterm_ends_ebtop_within_5s_even_when_its_terminal_is_frozen(run_ebtop) -> None:
+    """A stalled SSH session: the terminal stops reading, Textual's writes block, SIGTERM must still win."""
+    import os
+    import subprocess
+
+    run = run_ebtop()
+    run.wait_for("Flows")
+    pid = run.pid()
+    server = subprocess.run(["tmux", "-L", run.name, "display", "-p", "#{pid}"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    os.kill(int(server), signal.SIGSTOP)  # tmux stops draining the pty
+    try:
+        time.sleep(2)  # the demo keeps drawing until the pty buffer is full and writes block
+        os.kill(pid, signal.SIGTERM)
+        assert process_gone(pid, 5.0), "ebtop still running 5 s after SIGTERM with a frozen terminal"
+    finally:
+        os.kill(int(server), signal.SIGCONT)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 
 from textual.app import App, ComposeResult
@@ -17,6 +21,8 @@ from tui.help_screen import HelpScreen, binding_rows
 from tui.panes.base import LivePane
 
 TICK_SECONDS = 0.1
+EXIT_GRACE = 2.0  # seconds a normal shutdown gets after SIGTERM/SIGHUP before the watchdog acts
+EXIT_DEADLINE = 4.5  # the process is gone by then, whatever the terminal does
 GC_FULL_THRESHOLD = 50  # CPython's default is 10
 
 ABOUT = (
@@ -54,6 +60,7 @@ class EbtopApp(App[int]):
         self.notices = list(notices)
         self._user_chose_tab = False
         self._status_text = ""
+        self._watchdog_started = False
         self.sub_title = f"v{__version__}"
 
     def compose(self) -> ComposeResult:
@@ -65,7 +72,6 @@ class EbtopApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._install_signal_handlers()
         # Fewer full GC passes: the models keep tens of thousands of live objects and each full
         # collection scans all of them (80-200 ms pauses about once a second at 10,000 process
         # events/s; with 50 the pane's loop-lag p99 went 122 -> 33 ms, bench/README.md Processes).
@@ -75,6 +81,7 @@ class EbtopApp(App[int]):
             self.notify(notice, title="configuration", severity="warning", timeout=10, markup=False)
         for pane in self.panes:
             pane.start()
+        self._install_signal_handlers()
         self.set_interval(TICK_SECONDS, self._tick)
         # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
         # tab asked for back in front once everything is mounted.
@@ -99,13 +106,47 @@ class EbtopApp(App[int]):
             pane.stop()
 
     def _install_signal_handlers(self) -> None:
-        """SIGTERM and SIGHUP (a lost SSH or `kubectl exec` terminal) end ebtop cleanly."""
-        try:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(signum, self.exit, 128 + signum)
-        except (RuntimeError, NotImplementedError, ValueError):
-            pass  # not the main thread (tests): nothing to install
+        """SIGTERM and SIGHUP (a lost SSH or `kubectl exec` terminal) end ebtop within 5 s.
+
+        A plain signal handler, not the event loop's: it runs even while the loop is blocked (a
+        frozen terminal blocks Textual's writes). It starts the exit watchdog, asks the app to exit,
+        then chains to the handler found before (the kernel source's, which detaches its probes).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return  # tests run the app off the main thread: nothing to install
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous = signal.getsignal(signum)
+
+            def handler(sig: int, frame: object, previous: object = previous) -> None:
+                self._start_exit_watchdog(128 + sig)
+                with contextlib.suppress(RuntimeError):  # loop already closed
+                    loop.call_soon_threadsafe(self.exit, 128 + sig)
+                if callable(previous):
+                    previous(sig, frame)
+
+            signal.signal(signum, handler)
+
+    def _start_exit_watchdog(self, code: int) -> None:
+        """If shutdown hangs, stop the sources and leave the process within `EXIT_DEADLINE` seconds."""
+        if self._watchdog_started:
+            return
+        self._watchdog_started = True
+        threading.Thread(target=self._exit_watchdog, args=(code,), name="ebtop-exit-watchdog",
+                         daemon=True).start()
+
+    def _exit_watchdog(self, code: int) -> None:
+        time.sleep(EXIT_GRACE)
+        stopper = threading.Thread(target=self._stop_panes, daemon=True)
+        stopper.start()
+        stopper.join(EXIT_DEADLINE - EXIT_GRACE - 0.5)
+        # Closing every descriptor detaches BPF programs and ends gRPC streams, even unstopped.
+        os._exit(code)
+
+    def _stop_panes(self) -> None:
+        for pane in self.panes:
+            with contextlib.suppress(Exception):
+                pane.stop()
 
     def active_pane(self) -> LivePane | None:
         active = self.query_one(TabbedContent).active
