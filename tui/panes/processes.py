@@ -25,6 +25,7 @@ from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes.base import LivePane
 from tui.panes.process_detail import ProcessDetailScreen
 from tui.panes.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
+from tui.render.glyphs import glyphs
 from tui.render.tetra_compact import CompactEncodeError, render_text
 
 DRAIN_CHUNK = 200
@@ -407,7 +408,7 @@ class ProcessesPane(LivePane):
             return
         lines: list[Text] = []
         if self._log_skipped:
-            lines.append(Text(f"… {self._log_skipped:,} more events (not shown here)", style="dim"))
+            lines.append(Text(f"{glyphs().ellipsis} {self._log_skipped:,} more events (not shown here)", style="dim"))
             self._log_skipped = 0
         while pending:
             response = pending.popleft()
@@ -519,5 +520,5 @@ class ProcessesPane(LivePane):
         if not self.follow:
             parts.append("follow off")
         if self.paused:
-            parts.append(f"PAUSED · {forest.counts['events'] - self._paused_at:,} new")
-        return " · ".join(parts)
+            parts.append(f"PAUSED {glyphs().dot} {forest.counts['events'] - self._paused_at:,} new")
+        return f" {glyphs().dot} ".join(parts)

@@ -187,7 +187,7 @@ class SyscallsPane(LivePane):
         status = self.source.status.get()
         text = f"Syscalls: {status.describe()}"
         if self.source.events.dropped:
-            text += f" · {self.source.events.dropped} events dropped by ebtop"
+            text += f" {glyphs().dot} {self.source.events.dropped} events dropped by ebtop"
         return escape_control(text)
 
     # -- feeding (the source on ticks, or tests directly) ----------------------------------------
