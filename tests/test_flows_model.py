@@ -6,7 +6,14 @@ import math
 
 from google.protobuf import wrappers_pb2
 
-from tui.model.flow_aggregates import LATENCY_EDGES_MS, OTHER, FlowAggregates, digest, endpoint_label
+from tui.model.flow_aggregates import (
+    LATENCY_EDGES_MS,
+    MAX_QUERY_CHARS,
+    OTHER,
+    FlowAggregates,
+    digest,
+    endpoint_label,
+)
 from tui.model.flows import FlowStore, RecordKind, marker, record_from_response
 from tui.proto.flow import flow_pb2
 from tui.proto.observer import observer_pb2
@@ -102,12 +109,14 @@ def test_drops_by_reason_and_source() -> None:
         ("Policy denied", "shop/a", 5), ("STALE_OR_UNROUTABLE_IP", "tools/b", 3)]
 
 
-def dns_response(second: int, rcode: int, qtype: str, client: flow_pb2.Endpoint) -> observer_pb2.GetFlowsResponse:
+def dns_response(second: int, rcode: int, qtype: str, client: flow_pb2.Endpoint,
+                 query: str = "db.shop.svc.cluster.local.") -> observer_pb2.GetFlowsResponse:
     resp = response(second, src=pod("kube-system", "coredns-1", "coredns"), dst=client, udp=True, port=53,
                     reply=True, event=(129, 0))
     resp.flow.l7.type = flow_pb2.RESPONSE
     resp.flow.l7.dns.rcode = rcode
     resp.flow.l7.dns.qtypes.append(qtype)
+    resp.flow.l7.dns.query = query
     return resp
 
 
@@ -127,6 +136,29 @@ def test_dns_errors_first_by_rcode_qtype_and_source() -> None:
         ("Non-Existent Domain", "AAAA", "shop/api", 2), ("Server Failure", "A", "tools/x", 1),
         ("No Error", "A", "shop/api", 20)]
     assert rows[0].is_error and not rows[-1].is_error
+
+
+def test_dns_shows_the_query_names_most_failing_first_with_bounded_keys() -> None:
+    store = FlowStore(max_keys=50)
+    client = pod("shop", "api-1", "api")
+    for _ in range(30):
+        add(store, dns_response(T0, 0, "A", client, "db.shop.svc.cluster.local."))
+    for _ in range(5):
+        add(store, dns_response(T0, 3, "A", client, "pyments.example.com."))
+    for _ in range(2):
+        add(store, dns_response(T0, 3, "A", client, "typo.shop.svc.cluster.local."))
+    add(store, dns_response(T0, 2, "A", client, "x" * 5000))  # not a DNS name: cut, still counted
+    rows = store.aggregates.dns_rows()
+    assert [(r.query, r.rcode, r.responses) for r in rows[:2]] == [
+        ("pyments.example.com.", "Non-Existent Domain", 5), ("typo.shop.svc.cluster.local.", "Non-Existent Domain", 2)]
+    assert rows[2].rcode == "Server Failure" and len(rows[2].query) == MAX_QUERY_CHARS
+    assert rows[-1].query == "db.shop.svc.cluster.local." and rows[-1].responses == 30
+    # Random subdomains (a DNS tunnel, a bad search path) fold into (other) past the key cap.
+    for i in range(1_000):
+        add(store, dns_response(T0, 3, "A", client, f"{i}.tunnel.example."))
+    totals = store.aggregates.dns.totals
+    assert len(totals) <= 51 and OTHER in totals
+    assert sum(v[0] for v in totals.values()) == 38 + 1_000  # nothing lost, only folded
 
 
 def http_response(second: int, code: int, latency_ms: float, method: str = "GET") -> observer_pb2.GetFlowsResponse:

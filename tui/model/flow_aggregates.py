@@ -4,7 +4,7 @@ Four views, each a keyed counter over the last `window` seconds of flow time, up
 - top talkers: source -> destination (workload, or IP/FQDN outside the cluster), port, protocol,
   with flows and verdict counts (cilium/hubble#1697);
 - drops by reason and source workload;
-- DNS responses by rcode, query type and source workload;
+- DNS responses by rcode, query name, query type and source workload (the failing names first);
 - HTTP responses by destination workload, method and status, with a latency histogram for p50/p90/p99.
 
 `digest` turns one flow into the few keys these need (a pure function, cheap enough for the reader
@@ -34,6 +34,12 @@ DNS_RCODES = {0: "No Error", 1: "Format Error", 2: "Server Failure", 3: "Non-Exi
               4: "Not Implemented", 5: "Query Refused", 6: "Name Exists when it should not",
               7: "RR Set Exists when it should not", 8: "RR Set that should exist does not",
               9: "Server Not Authoritative for zone", 10: "Name not contained in zone"}
+
+MAX_QUERY_CHARS = 256  # query names are keys: longer ones (not valid DNS) are cut to bound memory
+# The mnemonics dig prints (RFC 6895 names): what a person chasing DNS errors searches for.
+DNS_RCODE_MNEMONICS = dict(zip(DNS_RCODES.values(), ("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+                                                      "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+                                                      "NOTZONE"), strict=True))
 
 # Latency histogram bin upper edges in milliseconds: geometric, ~10% apart, 0.05 ms .. ~2 min.
 LATENCY_EDGES_MS: tuple[float, ...] = tuple(0.05 * 1.1**i for i in range(155))
@@ -67,7 +73,7 @@ class FlowDigest:
     talker: tuple[str, str, int, str] | None
     verdict_class: int
     drop: tuple[str, str] | None = None
-    dns: tuple[str, str, str] | None = None
+    dns: tuple[str, str, str, str] | None = None  # rcode, qtypes, query name, asking workload
     http: tuple[str, str, int] | None = None
     latency_ms: float = 0.0
 
@@ -120,8 +126,9 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
                 dns = l7.dns
                 rcode = DNS_RCODES.get(dns.rcode, str(dns.rcode))
                 qtypes = ",".join(dns.qtypes) or "-"
+                query = dns.query[:MAX_QUERY_CHARS] or "-"  # a DNS name is <= 253 chars; data may lie
                 # A response travels server -> client: the asking workload is the destination.
-                out.dns = (rcode, qtypes, dst)
+                out.dns = (rcode, qtypes, query, dst)
             elif record == "http":
                 http = l7.http
                 out.http = (src, http.method or "-", http.code)
@@ -236,6 +243,7 @@ class DropRow:
 class DnsRow:
     rcode: str
     qtype: str
+    query: str
     source: str
     responses: int
     rate: float
@@ -243,6 +251,11 @@ class DnsRow:
     @property
     def is_error(self) -> bool:
         return self.rcode != DNS_RCODES[0]
+
+    @property
+    def rcode_name(self) -> str:
+        """`NXDOMAIN`, `SERVFAIL`, …; the number for codes without a mnemonic here."""
+        return DNS_RCODE_MNEMONICS.get(self.rcode, self.rcode)
 
 
 @dataclass(frozen=True)
@@ -308,11 +321,11 @@ class FlowAggregates:
         return rows[:limit]
 
     def dns_rows(self, limit: int = 50) -> list[DnsRow]:
-        """DNS responses, errors first, then by count."""
+        """DNS responses, errors first (the most failing names on top), then by count."""
         span = self.dns.span()
-        rows = [DnsRow(str(k[0]), str(k[1]), str(k[2]), v[0], v[0] / span) if isinstance(k, tuple)
-                else DnsRow(OTHER, "", "", v[0], v[0] / span) for k, v in self.dns.totals.items()]
-        rows.sort(key=lambda r: (not r.is_error, -r.responses, r.rcode, r.source))
+        rows = [DnsRow(str(k[0]), str(k[1]), str(k[2]), str(k[3]), v[0], v[0] / span) if isinstance(k, tuple)
+                else DnsRow(OTHER, "", "", "", v[0], v[0] / span) for k, v in self.dns.totals.items()]
+        rows.sort(key=lambda r: (not r.is_error, -r.responses, r.rcode, r.query, r.source))
         return rows[:limit]
 
     def http_rows(self, limit: int = 50) -> list[HttpRow]:
