@@ -319,3 +319,63 @@ def test_snapshot_80x24_scrolled_right(snap_compare, monkeypatch) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_tables_at_80_columns_give_names_the_spare_width_and_follow_resizes() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, pane)
+        await pilot.press("t")
+        await pilot.pause()
+        table = pane.query_one("#talkers", AggregateTable)
+        spec = table.spec
+        destination = [c.label for c in spec.columns].index("Destination")
+        narrow_widths = list(table.widths)
+        assert narrow_widths[destination] >= 15
+        assert table.columns[table.ordered_columns[destination].key].width == narrow_widths[destination]
+        rows = {spec.key(row): row for row in pane.store.aggregates.top_talkers(200)}
+        for key in rows:
+            shown = table.get_cell(key, str(destination))
+            assert len(shown.plain) <= narrow_widths[destination]
+            assert shown.sort_value == rows[key].destination.lower()  # sorting uses the whole name
+        long = [k for k, r in rows.items() if len(r.destination) > narrow_widths[destination]]
+        assert long, "the fixture has names longer than the column"
+        trimmed = table.get_cell(long[0], str(destination)).plain
+        assert "…" in trimmed or "..." in trimmed
+        assert trimmed[-3:] == rows[long[0]].destination[-3:]  # the distinguishing tail stays
+        table.move_cursor(row=2)
+        cursor_key = table.coordinate_to_cell_key((2, 0)).row_key
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert table.widths[destination] > narrow_widths[destination]
+        assert table.row_count == len(rows)
+        assert table.coordinate_to_cell_key((table.cursor_row, 0)).row_key == cursor_key  # kept across resize
+        await pilot.press("n")
+        await pilot.pause()
+        dns = pane.query_one("#dns", AggregateTable)
+        labels = [c.label for c in dns.spec.columns]
+        first = dns.get_row_at(0)
+        assert first[labels.index("RCode")].plain in ("NXDOMAIN", "SERVFAIL")
+        assert first[labels.index("Query")].plain.endswith(".")
+
+
+def test_snapshot_talkers_80x24(snap_compare, monkeypatch) -> None:
+    monkeypatch.chdir(DATA.parent)
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause(0.3)
+        await pilot.press("t")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_snapshot_dns_80x24(snap_compare, monkeypatch) -> None:
+    monkeypatch.chdir(DATA.parent)
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause(0.3)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)

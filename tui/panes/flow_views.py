@@ -2,7 +2,9 @@
 
 Each table has fixed column widths and keyed rows; an update changes only the cells whose value
 changed, adds new keys and removes vanished ones (dolphie's Processlist pattern), never clears and
-refills, and never asks DataTable to re-measure widths. Untrusted names are literal `Text`.
+refills, and never asks DataTable to re-measure widths. The name columns share the width the numbers
+leave, computed once per resize (`column_widths`); names longer than their column lose their middle
+(`trim_middle`), so pod names keep their distinguishing tail. Untrusted names are literal `Text`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from textual.widgets import DataTable
 
 from tui.model.flow_aggregates import FlowAggregates, TalkerRow
 from tui.render.safe import escape_control
+from tui.render.trim import trim_middle
+
+CELL_PADDING = 2  # DataTable's cell_padding=1 on each side
+MIN_NAME_WIDTH = 8
 
 
 class SortText(Text):
@@ -26,7 +32,8 @@ class SortText(Text):
     sort_value: Any = None
 
 
-def cell(value: object, width: int, *, numeric: bool = False, style: str = "", fmt: str = "") -> SortText:
+def cell(value: object, width: int, *, numeric: bool = False, style: str = "", fmt: str = "",
+         head_first: bool = False) -> SortText:
     if numeric:
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             shown = "-"
@@ -39,17 +46,53 @@ def cell(value: object, width: int, *, numeric: bool = False, style: str = "", f
     else:
         shown = escape_control(str(value))
         sort_value = shown.lower()
-        text = SortText(shown, style=style, no_wrap=True, overflow="ellipsis")
+        text = SortText(trim_middle(shown, width, head_first=head_first), style=style, no_wrap=True, overflow="crop")
     text.sort_value = sort_value
     return text
 
 
 @dataclass(frozen=True)
 class Column:
+    """One table column; `width` is fixed, or for a name column (`flex`) its share of the spare width."""
+
     label: str
     width: int
     numeric: bool = False
     fmt: str = ""
+    flex: bool = False
+    head_first: bool = False  # trimming keeps more of the start (DNS names) than of the end (pods)
+
+
+def Name(label: str, width: int, *, head_first: bool = False) -> Column:  # noqa: N802 - reads like a Column
+    return Column(label, width, flex=True, head_first=head_first)
+
+
+def column_widths(columns: Sequence[Column], available: int) -> list[int]:
+    """Cell widths for `available` cells: fixed columns as declared, name columns share the rest.
+
+    When everything fits, the names split what the fixed columns leave, in proportion to their
+    declared widths. When not, the fixed columns after the last name column are left to horizontal
+    scrolling and the names get the screen up to them (at most their declared widths), so an
+    80-column terminal shows the counts and whole names rather than every column cut short.
+    """
+    flex = [index for index, column in enumerate(columns) if column.flex]
+    if not flex or available <= 0:
+        return [column.width for column in columns]
+    declared = sum(columns[index].width for index in flex)
+    padding = CELL_PADDING * len(flex)
+    room = available - padding - sum(c.width + CELL_PADDING for c in columns if not c.flex)
+    if room < declared:
+        leading = columns[:flex[-1] + 1]
+        room_leading = available - padding - sum(c.width + CELL_PADDING for c in leading if not c.flex)
+        room = max(room, min(declared, room_leading))
+    room = max(room, MIN_NAME_WIDTH * len(flex))
+    widths = [column.width for column in columns]
+    given = 0
+    for index in flex[:-1]:
+        widths[index] = max(MIN_NAME_WIDTH, room * columns[index].width // declared)
+        given += widths[index]
+    widths[flex[-1]] = max(MIN_NAME_WIDTH, room - given)
+    return widths
 
 
 @dataclass(frozen=True)
@@ -74,8 +117,8 @@ def _talker_style(row: TalkerRow) -> str:
 VIEWS: dict[str, ViewSpec] = {
     "talkers": ViewSpec(
         "talkers", "Top talkers",
-        (Column("Flows/s", 8, True, ".2f"), Column("Flows", 7, True), Column("Drop", 6, True),
-         Column("Proto", 5), Column("Port", 5, True, "d"), Column("Source", 24), Column("Destination", 26),
+        (Column("Flows/s", 7, True, ".2f"), Column("Flows", 7, True), Column("Drop", 5, True),
+         Column("Proto", 6), Column("Port", 5, True, "d"), Name("Source", 24), Name("Destination", 26),
          Column("Fwd", 7, True), Column("Other", 6, True)),
         lambda agg: agg.top_talkers(200),
         lambda r: f"{r.source}\x1f{r.destination}\x1f{r.port}\x1f{r.protocol}",
@@ -84,25 +127,25 @@ VIEWS: dict[str, ViewSpec] = {
         _talker_style, default_sort=1),
     "drops": ViewSpec(
         "drops", "Drops",
-        (Column("Drops/s", 8, True, ".2f"), Column("Drops", 7, True), Column("Reason", 28),
-         Column("Source", 30)),
+        (Column("Drops/s", 7, True, ".2f"), Column("Drops", 7, True), Name("Reason", 24),
+         Name("Source", 30)),
         lambda agg: agg.drop_rows(200),
         lambda r: f"{r.reason}\x1f{r.source}",
         lambda r: (r.rate, r.drops, r.reason, r.source),
         lambda r: "red", default_sort=1),
     "dns": ViewSpec(
         "dns", "DNS",
-        (Column("Resp/s", 8, True, ".2f"), Column("Responses", 9, True), Column("RCode", 20),
-         Column("QType", 6), Column("Source", 28)),
+        (Column("Resp/s", 7, True, ".2f"), Column("Resp", 6, True), Column("RCode", 8),
+         Name("Query", 34, head_first=True), Column("QType", 5), Name("Source", 20)),
         lambda agg: agg.dns_rows(200),
-        lambda r: f"{r.rcode}\x1f{r.qtype}\x1f{r.source}",
-        lambda r: (r.rate, r.responses, r.rcode, r.qtype, r.source),
+        lambda r: f"{r.rcode}\x1f{r.qtype}\x1f{r.query}\x1f{r.source}",
+        lambda r: (r.rate, r.responses, r.rcode_name, r.query, r.qtype, r.source),
         lambda r: "red" if r.is_error else "", default_sort=-1),
     "http": ViewSpec(
         "http", "HTTP",
-        (Column("Req/s", 8, True, ".2f"), Column("Requests", 8, True), Column("Status", 6, True, "d"),
-         Column("Method", 7), Column("p50 ms", 7, True, ".1f"), Column("p90 ms", 7, True, ".1f"),
-         Column("p99 ms", 7, True, ".1f"), Column("Destination", 28)),
+        (Column("Req/s", 7, True, ".2f"), Column("Reqs", 6, True), Column("Code", 4, True, "d"),
+         Column("Method", 6), Column("p50 ms", 6, True, ".1f"), Column("p90 ms", 6, True, ".1f"),
+         Column("p99 ms", 6, True, ".1f"), Name("Destination", 28)),
         lambda agg: agg.http_rows(200),
         lambda r: f"{r.destination}\x1f{r.method}\x1f{r.status}",
         lambda r: (r.rate, r.requests, r.status, r.method, r.p50_ms, r.p90_ms, r.p99_ms, r.destination),
@@ -126,13 +169,37 @@ class AggregateTable(DataTable):
         self.sort_reverse = spec.default_sort >= 0 and spec.columns[spec.default_sort].numeric
         self._values: dict[str, tuple[object, ...]] = {}
         self._order: list[str] = []
+        self.widths: list[int] = [column.width for column in spec.columns]
+        self._aggregates: FlowAggregates | None = None
 
     def on_mount(self) -> None:
-        for index, column in enumerate(self.spec.columns):
-            self.add_column(column.label, width=column.width, key=str(index))
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for index, (column, width) in enumerate(zip(self.spec.columns, self.widths, strict=True)):
+            self.add_column(column.label, width=width, key=str(index))
+
+    def on_resize(self) -> None:
+        """New widths for the name columns: rebuild columns and rows once, not per cell or per tick."""
+        available = self.size.width - self.styles.scrollbar_size_vertical
+        widths = column_widths(self.spec.columns, available)
+        if widths == self.widths:
+            return
+        self.widths = widths
+        cursor_key = None
+        if self.row_count and 0 <= self.cursor_row < self.row_count:
+            cursor_key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+        self.clear(columns=True)
+        self._values.clear()
+        self._add_columns()
+        if self._aggregates is not None:
+            self.update_rows(self._aggregates)
+            if cursor_key is not None and cursor_key in self.rows:
+                self.move_cursor(row=self.get_row_index(cursor_key), animate=False, scroll=True)
 
     def update_rows(self, aggregates: FlowAggregates) -> None:
         """Keyed in-place update: changed cells only, then re-sort when the order changed."""
+        self._aggregates = aggregates
         spec = self.spec
         seen: set[str] = set()
         changed = False
@@ -160,7 +227,8 @@ class AggregateTable(DataTable):
 
     def _cell(self, index: int, value: object, style: str) -> SortText:
         column = self.spec.columns[index]
-        return cell(value, column.width, numeric=column.numeric, style=style, fmt=column.fmt)
+        return cell(value, self.widths[index], numeric=column.numeric, style=style, fmt=column.fmt,
+                    head_first=column.head_first)
 
     def _cells(self, values: tuple[object, ...], style: str) -> list[SortText]:
         return [self._cell(index, value, style) for index, value in enumerate(values)]
@@ -170,7 +238,7 @@ class AggregateTable(DataTable):
             return
         if self.sort_column < 0:  # DNS: errors first, then by responses
             self.sort(str(DNS_RCODE_COLUMN), str(DNS_COUNT_COLUMN),
-                      key=lambda values: (values[0].sort_value == "no error", -values[1].sort_value))
+                      key=lambda values: (values[0].sort_value == "noerror", -values[1].sort_value))
             return
         self.sort(str(self.sort_column), key=lambda value: getattr(value, "sort_value", 0),
                   reverse=self.sort_reverse)
