@@ -106,3 +106,73 @@ def test_sigterm_ends_ebtop_within_5s_even_when_its_terminal_is_frozen(run_ebtop
         assert process_gone(pid, 5.0), "ebtop still running 5 s after SIGTERM with a frozen terminal"
     finally:
         os.kill(int(server), signal.SIGCONT)
+
+
+CRASH_AFTER_TICKS = """
+import sys
+from tui.panes.syscalls import SyscallsPane
+
+original = SyscallsPane.tick
+ticks = [0]
+
+
+def tick(self, visible):
+    ticks[0] += 1
+    if ticks[0] == int(sys.argv[1]):
+        raise RuntimeError("injected crash for the test")
+    return original(self, visible)
+
+
+SyscallsPane.tick = tick
+from tui.cli import main
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _bpf_prog_ids(pid: int) -> set[int]:
+    ids = set()
+    for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            for line in fdinfo.read_text().splitlines():
+                if line.startswith("prog_id:"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            continue
+    return ids
+
+
+def _prog_loaded(prog_id: int) -> bool:
+    import ctypes
+    import os
+
+    lib = ctypes.CDLL("libbcc.so.0", use_errno=True)
+    fd = lib.bpf_prog_get_fd_by_id(prog_id)
+    if fd >= 0:
+        os.close(fd)
+        return True
+    return False
+
+
+@pytest.mark.kernel
+def test_a_crash_restores_the_terminal_and_unloads_the_probes(tmp_path: Path) -> None:
+    run = TmuxRun(["80", "--demo", "--pane", "syscalls"], tmp_path, python_args=("-c", CRASH_AFTER_TICKS))
+    try:
+        run.wait_for("Syscalls")
+        pid = run.pid()
+        deadline = time.monotonic() + 6
+        ids: set[int] = set()
+        while time.monotonic() < deadline and not ids:
+            ids = _bpf_prog_ids(pid)
+            time.sleep(0.2)
+        assert ids, "the syscall counter never loaded"
+        status = run.exit_status(timeout=20)
+        assert status not in (None, 0)
+        screen = run.screen()
+        assert "injected crash for the test" in screen  # the traceback is printed on the normal screen
+        assert run.terminal_flag("alternate_on") == "0"
+        assert run.terminal_flag("mouse_any_flag") == "0"
+        assert process_gone(pid, 5.0)
+        assert [prog for prog in ids if _prog_loaded(prog)] == []
+    finally:
+        run.close()

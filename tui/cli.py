@@ -153,6 +153,8 @@ def run_app(args: argparse.Namespace) -> int:
     panes = [family.create_pane(args) for family in FAMILIES.values()]
     app = EbtopApp(panes, initial=args.pane, notices=args.config_notices)
     result = app.run(mouse=not args.no_mouse)
+    if app.return_code:  # a crash (Textual printed the traceback) or a signal
+        return app.return_code
     return result or 0
 
 

@@ -20,7 +20,7 @@ class TmuxRun:
     """One ebtop process in a detached tmux session of a given size and environment."""
 
     def __init__(self, args: list[str], workdir: Path, size: tuple[int, int] = (80, 24),
-                 env: dict[str, str | None] | None = None) -> None:
+                 env: dict[str, str | None] | None = None, python_args: tuple[str, ...] = ("-m", "tui")) -> None:
         self.name = f"ebtop-test-{uuid.uuid4().hex[:8]}"
         self.workdir = workdir
         self.exit_file = workdir / "exit-status"
@@ -32,7 +32,7 @@ class TmuxRun:
                 unset.append(key)
             else:
                 settings.append(f"{key}={shlex.quote(value)}")
-        exe = shlex.join([sys.executable, "-m", "tui", *args])
+        exe = shlex.join([sys.executable, *python_args, *args])
         # Textual draws on stderr, so it is not redirected: what ebtop prints after leaving the
         # alternate screen (a traceback, a message) stays on the pane, which `sleep` keeps open.
         inner = f"echo $$ > {self.pid_file}; exec env {' '.join('-u ' + k for k in unset)} {' '.join(settings)} {exe}"
@@ -79,6 +79,12 @@ class TmuxRun:
     def stderr(self) -> str:
         """What is on the terminal once ebtop has left the alternate screen (tracebacks land here)."""
         return self.screen()
+
+    def terminal_flag(self, name: str) -> str:
+        """A tmux pane flag, e.g. `alternate_on` or `mouse_any_flag`: what state the program left it in."""
+        out = subprocess.run(["tmux", "-L", self.name, "display", "-p", "-t", self.name, f"#{{{name}}}"],
+                             capture_output=True, text=True)
+        return out.stdout.strip()
 
     def kill_server(self) -> None:
         """Lose the terminal: tmux hangs up the pane, as an SSH drop or a killed `kubectl exec` does."""
