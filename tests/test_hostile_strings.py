@@ -78,7 +78,7 @@ def test_flows_list_views_and_detail_show_hostile_strings_literally(tmp_path: Pa
     try:
         screen = run.wait_for("[/x]web")
         assert "\\x1b[2J" in screen or "^[[2J" in screen  # escaped, as hubble does (ESC -> ^[)
-        for key, expected in (("n", "Non-Existent Domain"), ("h", "[/x]web\\x1b[2J"), ("f", "http-response")):
+        for key, expected in (("n", "[bold]evil\\x1b]0;pwned\\x07.example."), ("h", "[/x]web\\x1b[2J"), ("f", "http-response")):
             screen = _step(run, key)
             assert expected in screen, screen
         run.press("up")
