@@ -14,6 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from tui.options.common import positive_int
 from tui.sources.hubble_filters import (
     DEST,
     FilterError,
@@ -28,13 +29,6 @@ if TYPE_CHECKING:
     from tui.panes.base import LivePane
     from tui.proto.observer import observer_pb2
     from tui.render.hubble_compact import CompactOptions
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,9 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_filter_arguments(filters)
 
     history = parser.add_argument_group("flows: history")
-    history.add_argument("--last", type=_positive, metavar="N", default=None,
+    history.add_argument("--last", type=positive_int, metavar="N", default=None,
                          help="start with the last N flows (per node through Relay)")
-    history.add_argument("--first", type=_positive, metavar="N", default=None,
+    history.add_argument("--first", type=positive_int, metavar="N", default=None,
                          help="the first N flows in the server's buffer (does not follow)")
     history.add_argument("--since", metavar="TIME", default=None,
                          help="flows since TIME: a duration ago (5m, 1h30m) or RFC3339")
@@ -84,9 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     view.add_argument("--ip-translation", action=argparse.BooleanOptionalAction, default=True,
                       help="show pod, service or DNS names instead of IPs (default on)")
     view.add_argument("--numeric", action="store_true", help="same as --no-ip-translation")
-    view.add_argument("--flow-buffer", type=_positive, metavar="N", default=10_000,
+    view.add_argument("--flow-buffer", type=positive_int, metavar="N", default=10_000,
                       help="flows kept for the list and detail view (default 10000)")
-    view.add_argument("--window", type=_positive, metavar="S", default=60,
+    view.add_argument("--window", type=positive_int, metavar="S", default=60,
                       help="seconds covered by the top talkers, drops, DNS and HTTP views (default 60)")
 
 

@@ -15,24 +15,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tui.options.common import positive_float, positive_int
+
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
 
 SOURCES = ("auto", "tetragon", "local")
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,9 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     view = parser.add_argument_group("processes: display")
     view.add_argument("--timestamps", action="store_true",
                       help="prefix event lines with their time (UTC, nanoseconds), as tetra --timestamps")
-    view.add_argument("--retention", type=_positive_float, default=60.0, metavar="S",
+    view.add_argument("--retention", type=positive_float, default=60.0, metavar="S",
                       help="keep exited processes visible for S seconds (default 60)")
-    view.add_argument("--max-processes", type=_positive_int, default=50_000, metavar="N",
+    view.add_argument("--max-processes", type=positive_int, default=50_000, metavar="N",
                       help="at most N processes in memory; the oldest exited go first (default 50000)")
 
 

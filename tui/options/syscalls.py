@@ -14,22 +14,13 @@ import time
 from typing import TYPE_CHECKING
 
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallTop, bpftrace_lines
+from tui.options.common import positive_float
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
     from tui.sources.kernel import KernelSource
 
 PROBE_CHOICES = ("opens", "tcp", "blockio")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _probe_list(text: str) -> tuple[str, ...]:
@@ -45,7 +36,7 @@ def _probe_list(text: str) -> tuple[str, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this family's flags to ebtop's parser."""
     group = parser.add_argument_group("syscalls: local bcc counters (root or CAP_BPF+CAP_PERFMON)")
-    group.add_argument("--interval", type=_positive_float, default=5.0, metavar="S",
+    group.add_argument("--interval", type=positive_float, default=5.0, metavar="S",
                        help="seconds per counting interval (default 5; + and - change it in the pane)")
     group.add_argument("--by", choices=BY_CHOICES, default="comm",
                        help="count by process name (default), by pid and name, or by syscall")
@@ -58,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="event probes to load in the pane: opens,tcp,blockio or none (default all)")
     group.add_argument("--no-mount-tracefs", dest="mount_tracefs", action="store_false",
                        help="do not mount tracefs when it is missing (fall back to raw tracepoints)")
-    group.add_argument("--slow-io-ms", type=_positive_float, default=10.0, metavar="MS",
+    group.add_argument("--slow-io-ms", type=positive_float, default=10.0, metavar="MS",
                        help="block I/O slower than this is listed (default 10)")
 
 

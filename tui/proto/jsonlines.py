@@ -7,6 +7,8 @@ as a `JsonLineError` with its line number instead of stopping the whole file.
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO, TypeVar
@@ -77,3 +79,40 @@ def write_lines(messages: Iterable[Message], out: TextIO) -> int:
         out.write("\n")
         count += 1
     return count
+
+
+def open_input(path: str) -> TextIO:
+    """The capture to replay; `-` is stdin. Undecodable bytes are replaced, never fatal."""
+    if path == "-":
+        return sys.stdin
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the reader closes it
+
+
+class JsonLinesRecorder:
+    """Writes every message it is given as one line (`--record-flows`, `--record-events`; `-` = stdout).
+
+    Thread-safe, since readers call it from their own threads; what it writes replays identically.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._out: TextIO = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
+        self._lock = threading.Lock()
+        self.written = 0
+
+    def write(self, message: Message) -> None:
+        line = format_line(message)
+        with self._lock:
+            self._out.write(line)
+            self._out.write("\n")
+            self.written += 1
+
+    __call__ = write
+
+    def close(self) -> None:
+        with self._lock:
+            if self._out is sys.stdout:
+                self._out.flush()
+            elif not self._out.closed:
+                self._out.close()
+

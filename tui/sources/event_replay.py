@@ -11,20 +11,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any
 
-from tui.proto.jsonlines import JsonLineError, format_line, read_lines
+from tui.proto.jsonlines import JsonLineError, JsonLinesRecorder, open_input, read_lines  # noqa: F401 - re-exported
 from tui.proto.tetragon import events_pb2
 from tui.sources.base import BoundedBuffer, SourceState, StatusHolder
 
 MAX_ERRORS_KEPT = 20
-
-
-def open_input(path: str) -> TextIO:
-    """The file at `path`, or stdin for `-` (errors are replaced, never fatal)."""
-    if path == "-":
-        return sys.stdin
-    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by the reader
 
 
 def iter_events(lines: Iterable[str], errors: list[JsonLineError] | None = None) -> Iterator[Any]:
@@ -47,28 +40,7 @@ def describe_errors(errors: list[JsonLineError], limit: int = 3) -> str:
     return f"{len(errors)} bad {noun} ({shown}{more})"
 
 
-class EventRecorder:
-    """Writes every event as one export line; flushes on close so a capture can be replayed at once."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._out: TextIO = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
-        self._lock = threading.Lock()
-        self.written = 0
-
-    def write(self, response: Any) -> None:
-        line = format_line(response)
-        with self._lock:
-            self._out.write(line)
-            self._out.write("\n")
-            self.written += 1
-
-    def close(self) -> None:
-        with self._lock:
-            if self._out is not sys.stdout and not self._out.closed:
-                self._out.close()
-            elif self._out is sys.stdout:
-                self._out.flush()
+EventRecorder = JsonLinesRecorder
 
 
 class ReplaySource:

@@ -13,18 +13,11 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from tui.model.flows import FlowRecord, record_from_response
-from tui.proto.jsonlines import JsonLineError, format_line, read_lines
+from tui.proto.jsonlines import JsonLineError, JsonLinesRecorder, open_input, read_lines  # noqa: F401 - re-exported
 from tui.proto.observer import observer_pb2
 from tui.sources.base import BoundedBuffer, SourceState, StatusHolder
 
 MAX_KEPT_ERRORS = 100
-
-
-def open_input(path: str) -> TextIO:
-    """The file to replay; `-` is stdin. Raises OSError with the path in the message."""
-    if path == "-":
-        return sys.stdin
-    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - caller closes
 
 
 def iter_responses(lines: TextIO) -> Iterator[observer_pb2.GetFlowsResponse | JsonLineError]:
@@ -32,25 +25,7 @@ def iter_responses(lines: TextIO) -> Iterator[observer_pb2.GetFlowsResponse | Js
     return read_lines(lines, observer_pb2.GetFlowsResponse)
 
 
-class FlowRecorder:
-    """Appends every received response as one protojson line (`--record-flows FILE`)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        self._lock = threading.Lock()
-        self.written = 0
-
-    def __call__(self, response: observer_pb2.GetFlowsResponse) -> None:
-        line = format_line(response)
-        with self._lock:
-            self._out.write(line)
-            self._out.write("\n")
-            self.written += 1
-
-    def close(self) -> None:
-        with self._lock:
-            self._out.close()
+FlowRecorder = JsonLinesRecorder
 
 
 class FileSource:
