@@ -51,6 +51,10 @@ async def soak(minutes: float, rate: float, sample_seconds: float, out: Path, se
     lags: list[float] = []
     window: list[float] = []
     rows: list[dict[str, float]] = []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle = out.open("w", newline="")
+    writer = csv.DictWriter(handle, fieldnames=["elapsed_s", "rss_mib", "lag_p99_ms", "lag_max_ms"])
+    writer.writeheader()
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             expected = time.monotonic() + HEARTBEAT
@@ -75,15 +79,13 @@ async def soak(minutes: float, rate: float, sample_seconds: float, out: Path, se
                        "lag_p99_ms": round(p99(window), 1), "lag_max_ms": round(max(window, default=0), 1)}
                 window.clear()
                 rows.append(row)
+                writer.writerow(row)  # written as it goes: an interrupted soak keeps its samples
+                handle.flush()
                 print(row, flush=True)
             await pilot.pause()
     finally:
         demo.stop()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["elapsed_s"])
-        writer.writeheader()
-        writer.writerows(rows)
+        handle.close()
     settled = [r["rss_mib"] for r in rows[len(rows) // 5:]] or [0.0]
     return {
         "minutes": minutes, "rate": rate, "samples": len(rows),
