@@ -67,7 +67,7 @@ class FlowList(ScrollView, can_focus=True):
         self._widths = {False: 0, True: 0}  # longest line seen per mode: the virtual width
         # Strips per (seq, cursor, narrow): the horizontal offset is a crop at paint time, so scrolling
         # sideways or switching modes back reuses them.
-        self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(4096)
+        self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(512)
         self._anchoring = False
 
     # -- data --------------------------------------------------------------------------------------
