@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from tui import __version__
 from tui.help_screen import HelpScreen, binding_rows
 from tui.panes.base import LivePane
+from tui.panes.footer import BoundedFooter
 
 TICK_SECONDS = 0.1
 EXIT_GRACE = 2.0  # seconds a normal shutdown gets after SIGTERM/SIGHUP before the watchdog acts
@@ -69,7 +70,7 @@ class EbtopApp(App[int]):
                 with TabPane(pane.tab_title, id=pane.id or pane.tab_title.lower()):
                     yield pane
         yield Static("", id="status", markup=False)
-        yield Footer()
+        yield BoundedFooter()  # Textual's Footer keeps every key it ever showed (tui/panes/footer.py)
 
     def on_mount(self) -> None:
         # Fewer full GC passes: the models keep tens of thousands of live objects and each full
