@@ -96,7 +96,7 @@ def test_flows_list_views_and_detail_show_hostile_strings_literally(tmp_path: Pa
 def test_process_tree_and_detail_show_hostile_strings_literally(tmp_path: Path, files) -> None:
     run = _run(tmp_path, files)
     try:
-        run.wait_for("Flows")
+        run.wait_for("dns-response")  # the app is up and drawing, so keys reach it
         run.press("2")
         screen = run.wait_for("[bold]pod")
         assert "[red]sh" in screen and "[/x]" in screen

@@ -47,7 +47,8 @@ def run_ebtop(tmp_path: Path):
 )
 def test_starts_and_quits_in_hostile_terminals(run_ebtop, env: dict[str, str | None]) -> None:
     run = run_ebtop(env=env)
-    screen = run.wait_for("Processes")
+    run.wait_for("hubble")  # the status bar: the app is mounted and keys reach it
+    screen = run.screen()
     assert "Traceback" not in screen
     run.press("q")
     assert run.exit_status() == 0, run.stderr()
@@ -57,7 +58,7 @@ def test_starts_and_quits_in_hostile_terminals(run_ebtop, env: dict[str, str | N
 @pytest.mark.parametrize("size", [(40, 12), (80, 24)], ids=["40x12", "80x24"])
 def test_small_terminals_render_and_help_opens(run_ebtop, size: tuple[int, int]) -> None:
     run = run_ebtop(size=size)
-    run.wait_for("Flows")
+    run.wait_for("hubble")  # the status bar: the app is mounted and keys reach it
     run.press("?")
     run.wait_for("Esc, q")
     run.press("Escape")
