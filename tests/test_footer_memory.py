@@ -63,3 +63,25 @@ async def test_prune_drops_only_removed_owners() -> None:
         await owners[0].remove()
         assert prune_dead_watchers(footer) == 1
         assert live_watchers(footer)["compact"] == before - 1
+
+
+def live_objects(kind: type) -> int:
+    """Objects the collector still tracks, garbage included (no collection first)."""
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, kind))
+
+
+async def test_periodic_full_collection_frees_discarded_footer_keys(monkeypatch) -> None:
+    """Discarded keys are reference cycles: only a full collection frees them, and the app's GC
+    thresholds make those rare, so the app runs one every GC_FULL_SECONDS (shortened here)."""
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "GC_FULL_SECONDS", 0.3)
+    app = EbtopApp([SyscallsPane(None), FlowsPane(FlowStore(capacity=100), None)], initial="syscalls")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for _ in range(3):
+            await rotate(app, pilot, 8)
+            gc.collect(1)  # what the app's thresholds still do often: not enough for cycles in gen 2
+        await pilot.pause(0.8)
+        shown = len(app.query_one(Footer).query(FooterKey))
+        assert live_objects(FooterKey) <= 3 * shown
