@@ -56,13 +56,17 @@ async def test_prune_drops_only_removed_owners() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         footer = app.query_one(Footer)
-        owners = [owner for owner, _ in getattr(footer, "__watchers")["compact"]]
-        before = len(owners)
-        assert before > 0 and all(isinstance(owner, FooterKey) for owner in owners)
-        assert prune_dead_watchers(footer) == 0  # every owner is on screen: nothing to drop
-        await owners[0].remove()
-        assert prune_dead_watchers(footer) == 1
-        assert live_watchers(footer)["compact"] == before - 1
+        watchers = getattr(footer, "__watchers")["compact"]
+        owners = [owner for owner, _ in watchers]
+        assert owners and all(isinstance(owner, FooterKey) for owner in owners)
+        removed = owners[0]
+        await removed.remove()
+        alive_before = [owner for owner, _ in watchers if not (owner._closing or owner._closed)]
+        prune_dead_watchers(footer)
+        remaining = [owner for owner, _ in watchers]
+        assert removed not in remaining
+        assert remaining == alive_before  # live keys keep their watcher, in order
+        assert live_watchers(footer)["compact"] == len(remaining)
 
 
 def live_objects(kind: type) -> int:
