@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
+from tui.demo.selectors import split_requirements
 from tui.proto.flow import flow_pb2
 
 FlowPredicate = Callable[[flow_pb2.Flow], bool]
@@ -117,19 +118,7 @@ _KNOWN_SOURCES = ("k8s", "reserved", "cidr", "fqdn", "container", "unspec", "any
 
 
 def _split_requirements(selector: str) -> list[str]:
-    parts, depth, current = [], 0, []
-    for char in selector:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p for p in parts if p.strip()]
+    return [part for part in split_requirements(selector) if part.strip()]
 
 
 def _split_key(key: str) -> tuple[str | None, str]:

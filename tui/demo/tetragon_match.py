@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from tui.demo.selectors import split_requirements
 from tui.proto.tetragon import events_pb2, tetragon_pb2
 
 Predicate = Callable[[events_pb2.GetEventsResponse], bool]
@@ -75,20 +76,6 @@ _CMP_RE = re.compile(r"^\s*([A-Za-z0-9._/-]+)\s*(==|!=|=|>|<)\s*([A-Za-z0-9._-]*
 _EXISTS_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9._/-]+)\s*$")
 
 
-def _split_requirements(selector: str) -> list[str]:
-    parts, depth, current = [], 0, []
-    for char in selector:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
 
 
 def label_selector(selector: str) -> Callable[[dict[str, str]], bool]:
@@ -96,7 +83,7 @@ def label_selector(selector: str) -> Callable[[dict[str, str]], bool]:
     checks: list[Callable[[dict[str, str]], bool]] = []
     if not selector.strip():
         return lambda labels: True
-    for requirement in _split_requirements(selector):
+    for requirement in split_requirements(selector):
         if match := _SET_RE.match(requirement):
             key, op, values = match.group(1), match.group(2), {v.strip() for v in match.group(3).split(",")}
             if op == "in":
