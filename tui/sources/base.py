@@ -6,6 +6,7 @@ timer, so the buffer is the only meeting point and it must never grow without bo
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import random
 import threading
@@ -131,3 +132,94 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+class Source(Generic[T]):
+    """The one contract every source meets; panes and batch mode depend on this class only.
+
+    A subclass implements `run()`: the blocking body that fills `buffer` and sets `status`, and
+    returns when the source is done or `stopping` is set. Everything else is shared:
+
+    - `start()` runs `run()` in a named daemon thread (a pane may run it as a Textual thread worker
+      instead, by calling `run()` itself); `stop()` sets `stopping`, calls `close()` to interrupt
+      blocking I/O and release what the source holds (streams, BPF programs, its recorder), and joins.
+      Both are idempotent.
+    - `label` says what the source reads (`hubble unix:///var/run/cilium/hubble.sock`, `replay f.json`).
+    - `problems` are lines a person must read (bad lines, skipped messages, missing privileges),
+      shown by the pane; `counters()` are the numbers behind them, shown in the status line or detail.
+    """
+
+    thread_name = "ebtop-source"
+
+    def __init__(self, label: str, buffer: BoundedBuffer[T] | None = None, maxlen: int = 200_000) -> None:
+        self.label = label
+        self.buffer: BoundedBuffer[T] = buffer if buffer is not None else BoundedBuffer(maxlen)
+        self.status = StatusHolder()
+        self.stopping = threading.Event()
+        self._problems: list[str] = []
+        self._problems_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # -- what a subclass implements --------------------------------------------------------------
+    def run(self) -> None:
+        """Fill the buffer until done or `stopping` is set (blocking; runs in the source's thread)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Interrupt blocking reads and release resources; called once by `stop()`, from any thread."""
+
+    def counters(self) -> dict[str, int]:
+        """Named counts a person may need (received, dropped by ebtop, malformed, reconnects …)."""
+        return {"received": self.buffer.received, "dropped": self.buffer.dropped}
+
+    # -- shared lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run `run()` in a daemon thread; a second call does nothing."""
+        if self._thread is not None:
+            return
+        self.stopping.clear()
+        self._thread = threading.Thread(target=self._run_guarded, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def _run_guarded(self) -> None:
+        """A source that dies says why on screen, instead of leaving a stale `streaming`."""
+        try:
+            self.run()
+        except Exception as error:  # noqa: BLE001 - shown to the user, never swallowed
+            self.status.set(SourceState.FAILED, f"{type(error).__name__}: {error}")
+            self.add_problem(f"{self.label}: stopped by {type(error).__name__}: {error}")
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop and release; safe to call twice, before `start()`, or from a signal path."""
+        self.stopping.set()
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(Exception):  # stopping must never raise
+                self.close()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+            thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- what panes read ---------------------------------------------------------------------------
+    def add_problem(self, text: str, limit: int = 50) -> None:
+        """Keep a line for the pane (the first `limit`; later ones are counted in `counters`)."""
+        with self._problems_lock:
+            if len(self._problems) < limit:
+                self._problems.append(text)
+
+    @property
+    def problems(self) -> list[str]:
+        with self._problems_lock:
+            return list(self._problems)
+
+    def describe(self, now: float | None = None) -> str:
+        """The status phrase for the status line (`streaming: localhost:4245`)."""
+        return self.status.get().describe(now)
+
+    def state(self) -> SourceState:
+        return self.status.get().state
