@@ -19,7 +19,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from tui.proto.flow import flow_pb2
-from tui.render.hubble_names import EVENT_DROP, EVENT_POLICY_VERDICT, RESERVED_IDENTITIES, drop_reason_text
+from tui.model.hubble_names import EVENT_DROP, EVENT_POLICY_VERDICT, RESERVED_IDENTITIES, drop_reason_text
 
 OTHER = "(other)"
 

@@ -24,7 +24,7 @@ from textual.widgets.tree import TreeNode
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes.base import LivePane
 from tui.panes.process_detail import ProcessDetailScreen
-from tui.panes.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
+from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.glyphs import glyphs
 from tui.render.tetra_compact import CompactEncodeError, render_text
 

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from tui.proto.flow import flow_pb2
 from tui.proto.relay import relay_pb2
-from tui.render.hubble_names import (
+from tui.model.hubble_names import (
     EVENT_CAPTURE,
     EVENT_DROP,
     EVENT_POLICY_VERDICT,
