@@ -23,7 +23,7 @@ from tui.proto.observer import observer_pb2, observer_pb2_grpc
 from tui.render.hubble_compact import CompactOptions, flow_line, response_line
 from tui.sources.base import Backoff, SourceState
 from tui.sources.hubble import HubbleSource
-from tui.sources.hubble_filters import build_request
+from tui.filters.hubble import build_request
 from tui.sources.hubble_process import ProcessHubbleSource
 from tui.sources.hubble_tls import TlsOptions, resolve
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "tui"
-NO_TEXTUAL = ["sources", "model", "render", "demo", "options"]
+NO_TEXTUAL = ["sources", "model", "filters", "render", "demo", "options"]
 
 
 def _imports(path: Path) -> set[str]:

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from tui.options.common import positive_int
-from tui.sources.hubble_filters import (
+from tui.filters.hubble import (
     DEST,
     FilterError,
     FilterFlag,
