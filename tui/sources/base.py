@@ -11,6 +11,7 @@ import enum
 import random
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -134,6 +135,25 @@ class Backoff:
         self.attempt = 0
 
 
+_STARTED: weakref.WeakSet[Source[object]] = weakref.WeakSet()
+
+
+def stop_all_sources(timeout: float = 2.0) -> None:
+    """Stop every source started in this process (the shutdown path: signals, crash, exit).
+
+    Sources are stopped in parallel so one slow `close()` does not hold up the others past the exit
+    deadline; each stop is idempotent, so a pane that already stopped its sources costs nothing.
+    """
+    threads = []
+    for source in list(_STARTED):
+        thread = threading.Thread(target=source.stop, args=(timeout,), name="ebtop-stop", daemon=True)
+        thread.start()
+        threads.append(thread)
+    deadline = time.monotonic() + timeout + 0.5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 class Source(Generic[T]):
     """The one contract every source meets; panes and batch mode depend on this class only.
 
@@ -179,6 +199,7 @@ class Source(Generic[T]):
         if self._thread is not None:
             return
         self.stopping.clear()
+        _STARTED.add(self)
         self._thread = threading.Thread(target=self._run_guarded, name=self.thread_name, daemon=True)
         self._thread.start()
 
@@ -216,6 +237,10 @@ class Source(Generic[T]):
     def problems(self) -> list[str]:
         with self._problems_lock:
             return list(self._problems)
+
+    def facts(self) -> list[str]:
+        """Short phrases about the peer for the status line (server version, ring fill, nodes)."""
+        return []
 
     def describe(self, now: float | None = None) -> str:
         """The status phrase for the status line (`streaming: localhost:4245`)."""
