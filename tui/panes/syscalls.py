@@ -20,6 +20,7 @@ from tui.model.probes import ConnectEvent, ProbeModel
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallTop, TopRow
 from tui.panes.base import LivePane
 from tui.render.glyphs import Glyphs, bar, glyphs
+from tui.render.netaddr import host_port
 from tui.render.safe import escape_control, safe_text
 from tui.sources.kernel import KernelSource, step_interval
 
@@ -137,8 +138,10 @@ class SyscallsPane(LivePane):
                                   ("call", "CALL", 7), ("path", "PATH", 40)):
             opens.add_column(label, key=key, width=width)
         retrans = self.query_one("#retrans", DataTable)
-        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("local", "LOCAL", 21),
-                                  ("remote", "REMOTE", 21), ("count", "COUNT", 6)):
+        # Addresses take the width they need (an IPv6 address and port is up to 47 cells): a fixed
+        # width cut the last digit of `[::ffff:127.0.0.1]:34845`'s port.
+        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("local", "LOCAL", None),
+                                  ("remote", "REMOTE", None), ("count", "COUNT", 6)):
             retrans.add_column(label, key=key, width=width)
         cost = self.query_one("#cost", DataTable)
         for key, label, width in (("prog", "PROGRAM", 38), ("runs", "RUNS/S", 10), ("ns", "NS/RUN", 8),
@@ -368,7 +371,7 @@ class SyscallsPane(LivePane):
         table = self.query_one("#retrans", DataTable)
         table.clear()
         for (pid, comm, saddr, sport, daddr, dport), count in self.probes.retrans.flows.most_common(LIST_ROWS):
-            table.add_row(str(pid), safe_text(comm), f"{saddr}:{sport}", f"{daddr}:{dport}",
+            table.add_row(str(pid), safe_text(comm), host_port(saddr, sport), host_port(daddr, dport),
                           Text(str(count), justify="right"))
 
     def _render_connect(self) -> None:
@@ -384,7 +387,7 @@ class SyscallsPane(LivePane):
 
     @staticmethod
     def _connect_line(event: ConnectEvent) -> str:
-        return f"  {event.pid:>7} {event.comm:<15} {event.daddr}:{event.dport}  {fmt_ms(event.latency_ns)} ms"
+        return f"  {event.pid:>7} {event.comm:<15} {host_port(event.daddr, event.dport)}  {fmt_ms(event.latency_ns)} ms"
 
     def _render_slowio(self) -> None:
         block = self.probes.block
