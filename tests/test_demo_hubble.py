@@ -405,7 +405,7 @@ def _flow(**kw) -> flow_pb2.Flow:
     (FF(destination_ip=["2001:db8::/32"]), False), (FF(), True),
 ])
 def test_matcher_semantics(ff, expected) -> None:
-    from tui.demo.flow_match import compile_filters
+    from tui.filters.flow_match import compile_filters
 
     assert compile_filters([ff], [])(_flow()) is expected
     assert compile_filters([], [ff])(_flow()) is (not expected)

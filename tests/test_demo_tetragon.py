@@ -15,9 +15,9 @@ import pytest
 from google.protobuf import wrappers_pb2
 
 from tui.demo.cluster import EXTERNALS, PODS, episodes
-from tui.demo.tetragon_match import EventFilter, FilterError, get_parent, get_policy_name, get_process
 from tui.demo.tetragon_scenario import DEFAULT_START_S, tetragon_events
 from tui.demo.tetragon_server import DEMO_VERSION, serve_tetragon
+from tui.filters.tetragon_match import EventFilter, FilterError, get_parent, get_policy_name, get_process
 from tui.proto.tetragon import capabilities_pb2, events_pb2, sensors_pb2, sensors_pb2_grpc, tetragon_pb2
 
 Response = events_pb2.GetEventsResponse

@@ -19,9 +19,9 @@ import grpc
 from google.protobuf import field_mask_pb2
 
 from tui.demo.cluster import NODES
-from tui.demo.flow_match import FilterError, compile_filters
 from tui.demo.hubble_scenario import flow_responses
 from tui.demo.server_base import DemoServer, bind, new_server
+from tui.filters.flow_match import FilterError, compile_filters
 from tui.proto.flow import flow_pb2
 from tui.proto.observer import observer_pb2, observer_pb2_grpc
 from tui.proto.relay import relay_pb2

@@ -25,8 +25,8 @@ from datetime import datetime
 import grpc
 
 from tui.demo.server_base import DemoServer, bind, new_server
-from tui.demo.tetragon_match import EventFilter, FilterError
 from tui.demo.tetragon_scenario import tetragon_events, to_unix_ns
+from tui.filters.tetragon_match import EventFilter, FilterError
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
 
 DEMO_VERSION = "v1.7.0-demo"

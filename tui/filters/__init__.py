@@ -1,1 +1,13 @@
-"""Filters as domain code: Hubble FlowFilter and Tetragon allow/deny semantics, used by servers and sources."""
+"""Filters as domain code: Hubble FlowFilter and Tetragon allow/deny semantics, shared by every user.
+
+`hubble` and `tetragon` turn flags into requests; `flow_match` and `tetragon_match` compile requests
+into predicates, which the demo servers apply as a server would, and which ebtop applies itself where no
+server filters (file replay, local exec events). One `FilterError` for all: a usage error (exit 2) in
+batch mode and the pane's problem when live.
+"""
+
+from __future__ import annotations
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used (bad verdict, regex, CIDR, event type …), with the message."""

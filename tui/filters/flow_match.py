@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
-from tui.demo.selectors import split_requirements
+from tui.filters import FilterError
+from tui.filters.selectors import split_requirements
 from tui.proto.flow import flow_pb2
 
 FlowPredicate = Callable[[flow_pb2.Flow], bool]
@@ -22,10 +23,6 @@ L4_PROTOCOLS = {"tcp": ("TCP",), "udp": ("UDP",), "sctp": ("SCTP",), "icmp": ("I
                 "icmpv4": ("ICMPv4",), "icmpv6": ("ICMPv6",), "vrrp": ("VRRP",), "igmp": ("IGMP",)}
 L7_PROTOCOLS = ("dns", "http", "kafka")
 EVENT_TYPE_L7 = 129
-
-
-class FilterError(ValueError):
-    """A FlowFilter value the server cannot use (bad CIDR, regex, protocol name ...)."""
 
 
 # -- field matchers ------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from tui.filters import FilterError
+from tui.model.hubble_names import EVENT_TYPE_NAMES, TRACE_POINTS
 from tui.proto.flow import flow_pb2
 from tui.proto.observer import observer_pb2
-from tui.render.hubble_names import EVENT_TYPE_NAMES, TRACE_POINTS
 
 PROTOCOLS = ("icmp", "icmpv4", "icmpv6", "tcp", "udp", "sctp", "vrrp", "igmp", "dns", "http", "kafka")
 DEST = "hubble_filter_flags"
@@ -71,10 +72,6 @@ HELP = {
 
 EXCLUSIVE = (("pod", "namespace"), ("from-pod", "namespace"), ("to-pod", "namespace"),
              ("label", "from-label"), ("label", "to-label"))
-
-
-class FilterError(ValueError):
-    """A filter flag that hubble would refuse, with the message to show."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from tui.demo.selectors import split_requirements
+from tui.filters import FilterError
+from tui.filters.selectors import split_requirements
 from tui.proto.tetragon import events_pb2, tetragon_pb2
 
 Predicate = Callable[[events_pb2.GetEventsResponse], bool]
@@ -24,10 +25,6 @@ _ONEOF = events_pb2.GetEventsResponse.DESCRIPTOR.oneofs_by_name["event"]
 # EventType values equal the oneof field numbers (Tetragon keeps them in sync).
 EVENT_TYPE_OF_FIELD = {field.name: field.number for field in _ONEOF.fields}
 _POLICY_KINDS = frozenset({"process_kprobe", "process_tracepoint", "process_uprobe", "process_lsm"})
-
-
-class FilterError(ValueError):
-    """A filter the server cannot build: bad regex, bad label selector, unsupported field."""
 
 
 def event_body(response: events_pb2.GetEventsResponse):
@@ -74,8 +71,6 @@ def _any_search(regexes: list[re.Pattern[str]], text: str) -> bool:
 _SET_RE = re.compile(r"^\s*([A-Za-z0-9._/-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 _CMP_RE = re.compile(r"^\s*([A-Za-z0-9._/-]+)\s*(==|!=|=|>|<)\s*([A-Za-z0-9._-]*)\s*$")
 _EXISTS_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9._/-]+)\s*$")
-
-
 
 
 def label_selector(selector: str) -> Callable[[dict[str, str]], bool]:
