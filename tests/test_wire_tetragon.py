@@ -219,6 +219,29 @@ EXPECTED: dict[str, dict[str, tuple]] = {
         "args": (8, MSG, "tetragon.KprobeArgument", REP), "tags": (9, STR, None, REP),
         "ancestors": (10, MSG, "tetragon.Process", REP),
     },
+    # sensors.proto: ListTracingPolicies and GetDebug (cilium/tetragon api/v1/tetragon/sensors.proto, main)
+    "ListTracingPoliciesRequest": {},
+    "ListTracingPoliciesResponse": {"policies": (1, MSG, "tetragon.TracingPolicyStatus", REP)},
+    "TracingPolicyStatus": {
+        "id": (1, U64), "name": (2, STR), "namespace": (3, STR), "info": (4, STR),
+        "sensors": (5, STR, None, REP), "enabled": (6, BOOL), "filter_id": (7, U64), "error": (8, STR),
+        "state": (9, ENUM, "tetragon.TracingPolicyState"), "kernel_memory_bytes": (10, U64),
+        "mode": (11, ENUM, "tetragon.TracingPolicyMode"), "stats": (12, MSG, "tetragon.TracingPolicyStats"),
+    },
+    "TracingPolicyStats": {"action_counters": (1, MSG, "tetragon.TracingPolicyActionCounters")},
+    "TracingPolicyActionCounters": {name: (number, U64) for number, name in enumerate(
+        ("post", "signal", "monitor_signal", "override", "monitor_override", "notify_enforcer",
+         "monitor_notify_enforcer", "set", "monitor_set"), start=1)},
+    "DumpProcessCacheReqArgs": {"skip_zero_refcnt": (1, BOOL), "exclude_execve_map_processes": (2, BOOL)},
+    "ProcessInternal": {
+        "process": (1, MSG, "tetragon.Process"), "color": (2, STR),
+        "refcnt": (3, MSG, "google.protobuf.UInt32Value"),
+        "refcnt_ops": (4, MSG, "tetragon.ProcessInternal.RefcntOpsEntry", REP),
+    },
+    "DumpProcessCacheResArgs": {"processes": (1, MSG, "tetragon.ProcessInternal", REP)},
+    "GetDebugRequest": {"flag": (1, ENUM, "tetragon.ConfigFlag"), "dump": (2, MSG, "tetragon.DumpProcessCacheReqArgs")},
+    "GetDebugResponse": {"flag": (1, ENUM, "tetragon.ConfigFlag"), "level": (2, ENUM, "tetragon.LogLevel"),
+                         "processes": (3, MSG, "tetragon.DumpProcessCacheResArgs")},
 }
 
 MODULES = (tetragon_pb2, events_pb2, sensors_pb2)
@@ -287,13 +310,29 @@ def test_enum_numbers_match_upstream() -> None:
     assert caps.Value("CAP_CHECKPOINT_RESTORE") == 40
     assert events_pb2.ThrottleType.Value("THROTTLE_STOP") == 2
     assert events_pb2.FieldFilterAction.Value("EXCLUDE") == 1
+    assert dict(sensors_pb2.TracingPolicyState.items()) == {
+        "TP_STATE_UNKNOWN": 0, "TP_STATE_ENABLED": 1, "TP_STATE_DISABLED": 2, "TP_STATE_LOAD_ERROR": 3,
+        "TP_STATE_ERROR": 4, "TP_STATE_LOADING": 5, "TP_STATE_UNLOADING": 6,
+    }
+    assert dict(sensors_pb2.TracingPolicyMode.items()) == {
+        "TP_MODE_UNKNOWN": 0, "TP_MODE_ENFORCE": 1, "TP_MODE_MONITOR": 2, "TP_MODE_MONITOR_ONLY": 3,
+    }
+    assert dict(sensors_pb2.ConfigFlag.items()) == {"CONFIG_FLAG_LOG_LEVEL": 0, "CONFIG_FLAG_DUMP_PROCESS_CACHE": 1}
+    assert sensors_pb2.LogLevel.Value("LOG_LEVEL_PANIC") == 0
+    assert sensors_pb2.LogLevel.Value("LOG_LEVEL_TRACE") == 6
+    assert sensors_pb2.GetDebugResponse.DESCRIPTOR.oneofs_by_name["arg"].fields[1].name == "processes"
+    assert sensors_pb2.TracingPolicyStatus.DESCRIPTOR.fields_by_name["stats"].has_presence
 
 
 def test_service_paths_match_the_agent() -> None:
     service = sensors_pb2.DESCRIPTOR.services_by_name["FineGuidanceSensors"]
     assert service.full_name == "tetragon.FineGuidanceSensors"
     methods = {m.name: m for m in service.methods}
-    assert set(methods) == {"GetEvents", "GetVersion"}
+    assert set(methods) == {"GetEvents", "GetVersion", "ListTracingPolicies", "GetDebug"}
+    for name in ("ListTracingPolicies", "GetDebug"):
+        assert not methods[name].server_streaming and not methods[name].client_streaming
+        assert methods[name].input_type.full_name == f"tetragon.{name}Request"
+        assert methods[name].output_type.full_name == f"tetragon.{name}Response"
     assert methods["GetEvents"].server_streaming and not methods["GetEvents"].client_streaming
     assert methods["GetEvents"].input_type.full_name == "tetragon.GetEventsRequest"
     assert methods["GetEvents"].output_type.full_name == "tetragon.GetEventsResponse"

@@ -22,20 +22,56 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import wrappers_pb2 as google_dot_protobuf_dot_wrappers__pb2
 from tui.proto.tetragon import events_pb2 as tui_dot_proto_dot_tetragon_dot_events__pb2
+from tui.proto.tetragon import tetragon_pb2 as tui_dot_proto_dot_tetragon_dot_tetragon__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tui/proto/tetragon/sensors.proto\x12\x08tetragon\x1a\x1ftui/proto/tetragon/events.proto\"\x13\n\x11GetVersionRequest\"%\n\x12GetVersionResponse\x12\x0f\n\x07version\x18\x01 \x01(\t2\xaa\x01\n\x13\x46ineGuidanceSensors\x12H\n\tGetEvents\x12\x1a.tetragon.GetEventsRequest\x1a\x1b.tetragon.GetEventsResponse\"\x00\x30\x01\x12I\n\nGetVersion\x12\x1b.tetragon.GetVersionRequest\x1a\x1c.tetragon.GetVersionResponse\"\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tui/proto/tetragon/sensors.proto\x12\x08tetragon\x1a\x1egoogle/protobuf/wrappers.proto\x1a\x1ftui/proto/tetragon/events.proto\x1a!tui/proto/tetragon/tetragon.proto\"\x13\n\x11GetVersionRequest\"%\n\x12GetVersionResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\"\x1c\n\x1aListTracingPoliciesRequest\"\xdb\x01\n\x1bTracingPolicyActionCounters\x12\x0c\n\x04post\x18\x01 \x01(\x04\x12\x0e\n\x06signal\x18\x02 \x01(\x04\x12\x16\n\x0emonitor_signal\x18\x03 \x01(\x04\x12\x10\n\x08override\x18\x04 \x01(\x04\x12\x18\n\x10monitor_override\x18\x05 \x01(\x04\x12\x17\n\x0fnotify_enforcer\x18\x06 \x01(\x04\x12\x1f\n\x17monitor_notify_enforcer\x18\x07 \x01(\x04\x12\x0b\n\x03set\x18\x08 \x01(\x04\x12\x13\n\x0bmonitor_set\x18\t \x01(\x04\"T\n\x12TracingPolicyStats\x12>\n\x0f\x61\x63tion_counters\x18\x01 \x01(\x0b\x32%.tetragon.TracingPolicyActionCounters\"\xc9\x02\n\x13TracingPolicyStatus\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0c\n\x04info\x18\x04 \x01(\t\x12\x0f\n\x07sensors\x18\x05 \x03(\t\x12\x13\n\x07\x65nabled\x18\x06 \x01(\x08\x42\x02\x18\x01\x12\x11\n\tfilter_id\x18\x07 \x01(\x04\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12+\n\x05state\x18\t \x01(\x0e\x32\x1c.tetragon.TracingPolicyState\x12\x1b\n\x13kernel_memory_bytes\x18\n \x01(\x04\x12)\n\x04mode\x18\x0b \x01(\x0e\x32\x1b.tetragon.TracingPolicyMode\x12\x30\n\x05stats\x18\x0c \x01(\x0b\x32\x1c.tetragon.TracingPolicyStatsH\x00\x88\x01\x01\x42\x08\n\x06_stats\"N\n\x1bListTracingPoliciesResponse\x12/\n\x08policies\x18\x01 \x03(\x0b\x32\x1d.tetragon.TracingPolicyStatus\"Y\n\x17\x44umpProcessCacheReqArgs\x12\x18\n\x10skip_zero_refcnt\x18\x01 \x01(\x08\x12$\n\x1c\x65xclude_execve_map_processes\x18\x02 \x01(\x08\"\xe2\x01\n\x0fProcessInternal\x12\"\n\x07process\x18\x01 \x01(\x0b\x32\x11.tetragon.Process\x12\r\n\x05\x63olor\x18\x02 \x01(\t\x12,\n\x06refcnt\x18\x03 \x01(\x0b\x32\x1c.google.protobuf.UInt32Value\x12<\n\nrefcnt_ops\x18\x04 \x03(\x0b\x32(.tetragon.ProcessInternal.RefcntOpsEntry\x1a\x30\n\x0eRefcntOpsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"G\n\x17\x44umpProcessCacheResArgs\x12,\n\tprocesses\x18\x01 \x03(\x0b\x32\x19.tetragon.ProcessInternal\"o\n\x0fGetDebugRequest\x12\"\n\x04\x66lag\x18\x01 \x01(\x0e\x32\x14.tetragon.ConfigFlag\x12\x31\n\x04\x64ump\x18\x02 \x01(\x0b\x32!.tetragon.DumpProcessCacheReqArgsH\x00\x42\x05\n\x03\x61rg\"\x9a\x01\n\x10GetDebugResponse\x12\"\n\x04\x66lag\x18\x01 \x01(\x0e\x32\x14.tetragon.ConfigFlag\x12#\n\x05level\x18\x02 \x01(\x0e\x32\x12.tetragon.LogLevelH\x00\x12\x36\n\tprocesses\x18\x03 \x01(\x0b\x32!.tetragon.DumpProcessCacheResArgsH\x00\x42\x05\n\x03\x61rg*\xb2\x01\n\x12TracingPolicyState\x12\x14\n\x10TP_STATE_UNKNOWN\x10\x00\x12\x14\n\x10TP_STATE_ENABLED\x10\x01\x12\x15\n\x11TP_STATE_DISABLED\x10\x02\x12\x17\n\x13TP_STATE_LOAD_ERROR\x10\x03\x12\x12\n\x0eTP_STATE_ERROR\x10\x04\x12\x14\n\x10TP_STATE_LOADING\x10\x05\x12\x16\n\x12TP_STATE_UNLOADING\x10\x06*l\n\x11TracingPolicyMode\x12\x13\n\x0fTP_MODE_UNKNOWN\x10\x00\x12\x13\n\x0fTP_MODE_ENFORCE\x10\x01\x12\x13\n\x0fTP_MODE_MONITOR\x10\x02\x12\x18\n\x14TP_MODE_MONITOR_ONLY\x10\x03*K\n\nConfigFlag\x12\x19\n\x15\x43ONFIG_FLAG_LOG_LEVEL\x10\x00\x12\"\n\x1e\x43ONFIG_FLAG_DUMP_PROCESS_CACHE\x10\x01*\x9b\x01\n\x08LogLevel\x12\x13\n\x0fLOG_LEVEL_PANIC\x10\x00\x12\x13\n\x0fLOG_LEVEL_FATAL\x10\x01\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x02\x12\x12\n\x0eLOG_LEVEL_WARN\x10\x03\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x04\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x05\x12\x13\n\x0fLOG_LEVEL_TRACE\x10\x06\x32\xd5\x02\n\x13\x46ineGuidanceSensors\x12H\n\tGetEvents\x12\x1a.tetragon.GetEventsRequest\x1a\x1b.tetragon.GetEventsResponse\"\x00\x30\x01\x12\x64\n\x13ListTracingPolicies\x12$.tetragon.ListTracingPoliciesRequest\x1a%.tetragon.ListTracingPoliciesResponse\"\x00\x12I\n\nGetVersion\x12\x1b.tetragon.GetVersionRequest\x1a\x1c.tetragon.GetVersionResponse\"\x00\x12\x43\n\x08GetDebug\x12\x19.tetragon.GetDebugRequest\x1a\x1a.tetragon.GetDebugResponse\"\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tui.proto.tetragon.sensors_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETVERSIONREQUEST']._serialized_start=79
-  _globals['_GETVERSIONREQUEST']._serialized_end=98
-  _globals['_GETVERSIONRESPONSE']._serialized_start=100
-  _globals['_GETVERSIONRESPONSE']._serialized_end=137
-  _globals['_FINEGUIDANCESENSORS']._serialized_start=140
-  _globals['_FINEGUIDANCESENSORS']._serialized_end=310
+  _globals['_TRACINGPOLICYSTATUS'].fields_by_name['enabled']._loaded_options = None
+  _globals['_TRACINGPOLICYSTATUS'].fields_by_name['enabled']._serialized_options = b'\030\001'
+  _globals['_PROCESSINTERNAL_REFCNTOPSENTRY']._loaded_options = None
+  _globals['_PROCESSINTERNAL_REFCNTOPSENTRY']._serialized_options = b'8\001'
+  _globals['_TRACINGPOLICYSTATE']._serialized_start=1620
+  _globals['_TRACINGPOLICYSTATE']._serialized_end=1798
+  _globals['_TRACINGPOLICYMODE']._serialized_start=1800
+  _globals['_TRACINGPOLICYMODE']._serialized_end=1908
+  _globals['_CONFIGFLAG']._serialized_start=1910
+  _globals['_CONFIGFLAG']._serialized_end=1985
+  _globals['_LOGLEVEL']._serialized_start=1988
+  _globals['_LOGLEVEL']._serialized_end=2143
+  _globals['_GETVERSIONREQUEST']._serialized_start=146
+  _globals['_GETVERSIONREQUEST']._serialized_end=165
+  _globals['_GETVERSIONRESPONSE']._serialized_start=167
+  _globals['_GETVERSIONRESPONSE']._serialized_end=204
+  _globals['_LISTTRACINGPOLICIESREQUEST']._serialized_start=206
+  _globals['_LISTTRACINGPOLICIESREQUEST']._serialized_end=234
+  _globals['_TRACINGPOLICYACTIONCOUNTERS']._serialized_start=237
+  _globals['_TRACINGPOLICYACTIONCOUNTERS']._serialized_end=456
+  _globals['_TRACINGPOLICYSTATS']._serialized_start=458
+  _globals['_TRACINGPOLICYSTATS']._serialized_end=542
+  _globals['_TRACINGPOLICYSTATUS']._serialized_start=545
+  _globals['_TRACINGPOLICYSTATUS']._serialized_end=874
+  _globals['_LISTTRACINGPOLICIESRESPONSE']._serialized_start=876
+  _globals['_LISTTRACINGPOLICIESRESPONSE']._serialized_end=954
+  _globals['_DUMPPROCESSCACHEREQARGS']._serialized_start=956
+  _globals['_DUMPPROCESSCACHEREQARGS']._serialized_end=1045
+  _globals['_PROCESSINTERNAL']._serialized_start=1048
+  _globals['_PROCESSINTERNAL']._serialized_end=1274
+  _globals['_PROCESSINTERNAL_REFCNTOPSENTRY']._serialized_start=1226
+  _globals['_PROCESSINTERNAL_REFCNTOPSENTRY']._serialized_end=1274
+  _globals['_DUMPPROCESSCACHERESARGS']._serialized_start=1276
+  _globals['_DUMPPROCESSCACHERESARGS']._serialized_end=1347
+  _globals['_GETDEBUGREQUEST']._serialized_start=1349
+  _globals['_GETDEBUGREQUEST']._serialized_end=1460
+  _globals['_GETDEBUGRESPONSE']._serialized_start=1463
+  _globals['_GETDEBUGRESPONSE']._serialized_end=1617
+  _globals['_FINEGUIDANCESENSORS']._serialized_start=2146
+  _globals['_FINEGUIDANCESENSORS']._serialized_end=2487
 # @@protoc_insertion_point(module_scope)

@@ -40,10 +40,20 @@ class FineGuidanceSensorsStub:
                 request_serializer=tui_dot_proto_dot_tetragon_dot_events__pb2.GetEventsRequest.SerializeToString,
                 response_deserializer=tui_dot_proto_dot_tetragon_dot_events__pb2.GetEventsResponse.FromString,
                 _registered_method=True)
+        self.ListTracingPolicies = channel.unary_unary(
+                '/tetragon.FineGuidanceSensors/ListTracingPolicies',
+                request_serializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.ListTracingPoliciesRequest.SerializeToString,
+                response_deserializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.ListTracingPoliciesResponse.FromString,
+                _registered_method=True)
         self.GetVersion = channel.unary_unary(
                 '/tetragon.FineGuidanceSensors/GetVersion',
                 request_serializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetVersionRequest.SerializeToString,
                 response_deserializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetVersionResponse.FromString,
+                _registered_method=True)
+        self.GetDebug = channel.unary_unary(
+                '/tetragon.FineGuidanceSensors/GetDebug',
+                request_serializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetDebugRequest.SerializeToString,
+                response_deserializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetDebugResponse.FromString,
                 _registered_method=True)
 
 
@@ -57,7 +67,19 @@ class FineGuidanceSensorsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTracingPolicies(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetVersion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDebug(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -71,10 +93,20 @@ def add_FineGuidanceSensorsServicer_to_server(servicer, server):
                     request_deserializer=tui_dot_proto_dot_tetragon_dot_events__pb2.GetEventsRequest.FromString,
                     response_serializer=tui_dot_proto_dot_tetragon_dot_events__pb2.GetEventsResponse.SerializeToString,
             ),
+            'ListTracingPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTracingPolicies,
+                    request_deserializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.ListTracingPoliciesRequest.FromString,
+                    response_serializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.ListTracingPoliciesResponse.SerializeToString,
+            ),
             'GetVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.GetVersion,
                     request_deserializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetVersionRequest.FromString,
                     response_serializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetVersionResponse.SerializeToString,
+            ),
+            'GetDebug': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDebug,
+                    request_deserializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetDebugRequest.FromString,
+                    response_serializer=tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetDebugResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -115,6 +147,33 @@ class FineGuidanceSensors:
             _registered_method=True)
 
     @staticmethod
+    def ListTracingPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tetragon.FineGuidanceSensors/ListTracingPolicies',
+            tui_dot_proto_dot_tetragon_dot_sensors__pb2.ListTracingPoliciesRequest.SerializeToString,
+            tui_dot_proto_dot_tetragon_dot_sensors__pb2.ListTracingPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetVersion(request,
             target,
             options=(),
@@ -131,6 +190,33 @@ class FineGuidanceSensors:
             '/tetragon.FineGuidanceSensors/GetVersion',
             tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetVersionRequest.SerializeToString,
             tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDebug(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tetragon.FineGuidanceSensors/GetDebug',
+            tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetDebugRequest.SerializeToString,
+            tui_dot_proto_dot_tetragon_dot_sensors__pb2.GetDebugResponse.FromString,
             options,
             channel_credentials,
             insecure,
