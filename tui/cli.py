@@ -10,7 +10,7 @@ import argparse
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import __version__
@@ -92,16 +92,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_in_browser(args.serve, argv)
     demo = None
     if args.demo:
-        from tui.demo.runner import start_demo
+        from tui.demo.runner import spawn_demo
 
-        demo = start_demo(seed=args.demo_seed, rate=args.demo_rate)
+        demo = spawn_demo(seed=args.demo_seed, rate=args.demo_rate)  # its own process: ebtop's cost stays ebtop's
         demo.apply_to(args)
     try:
         if args.batch:
+            if demo is not None:
+                demo.wait_ready()
             return FAMILIES[args.pane].run_batch(args)
-        return run_app(args)
+        return run_app(args, before_run=demo.wait_ready if demo is not None else None)
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as error:
+        from tui.demo.runner import DemoError
+
+        if not isinstance(error, DemoError):
+            raise
+        print(f"ebtop: {error}", file=sys.stderr)
+        return 1
     finally:
         if demo is not None:
             demo.stop()
@@ -146,11 +155,14 @@ def serve_in_browser(port: int, argv: Sequence[str]) -> int:
     return 0
 
 
-def run_app(args: argparse.Namespace) -> int:
+def run_app(args: argparse.Namespace, before_run: Callable[[], None] | None = None) -> int:
+    """Build the panes, then (`before_run`: the demo servers coming up meanwhile) run the app."""
     apply_color_choice(args.colors)
     from tui.app import EbtopApp
 
     panes = [family.create_pane(args) for family in FAMILIES.values()]
+    if before_run is not None:
+        before_run()
     app = EbtopApp(panes, initial=args.pane, notices=args.config_notices)
     result = app.run(mouse=not args.no_mouse)
     if app.return_code:  # a crash (Textual printed the traceback) or a signal
