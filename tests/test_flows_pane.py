@@ -148,7 +148,7 @@ async def test_hostile_strings_are_shown_literally() -> None:
         await loaded(pilot, pane)
         evil = next(r for r in pane.store.ring if "pwn" in pane.searchable(r))
         text = pane.render_record(evil).plain
-        assert "[bold red]pwn[/]\\x1b[2J\\r" in text
+        assert "[bold red]pwn[/]^[[2J\\r" in text
         assert "\x1b" not in text and "\r" not in text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 
 import pytest
 from google.protobuf import wrappers_pb2
@@ -209,9 +210,23 @@ def test_control_characters_escaped_like_hubble() -> None:
     line = flow_line(flow)
     assert "\x1b" not in line and "\r" not in line
     assert "ns/evil^[[2J\\rpod:1" in line
-    assert "(HTTP/1.1 GET http://x/^[]0;title\x07)" in line
+    assert "(HTTP/1.1 GET http://x/^[]0;title\\x07)" in line  # hubble passes BEL raw; ebtop does not
     rich = flow_rich_text(flow)
     assert "\x1b" not in rich.plain and "\x07" not in rich.plain
+    assert rich.plain == line  # the pane and batch escape the same way
+
+
+def test_every_control_and_invisible_character_is_escaped_one_flow_one_line() -> None:
+    flow = make_flow(tcp=(1, 80), src={"namespace": "ns", "pod_name": "a\nb\x08c\x7fd\x9be\tf"},
+                     dst={"namespace": "ns", "pod_name": "x\u202eexe.txt\u200b"},
+                     summary="GET /\r\nSep 13 11:21:00.558: forged", event=(5, 0),
+                     traffic_direction=flow_pb2.EGRESS)
+    flow.egress_allowed_by.add(name="p\n1", kind="K\x1b[2J")
+    line = flow_line(flow, CompactOptions(policy_names=True))
+    assert "\n" not in line and not re.search(r"[\x00-\x1f\x7f-\x9f\u202e\u200b]", line), line
+    assert "ns/a\\nb\\x08c\\x7fd\\x9be\\tf:1" in line and "ns/x\\u202eexe.txt\\u200b:80" in line
+    assert "(GET /\\r\\nSep 13 11:21:00.558: forged)" in line
+    assert "ALLOWED BY p\\n1 (K^[[2J)" in line
 
 
 def test_ansi_colours_like_fatih_color() -> None:

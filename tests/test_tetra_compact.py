@@ -205,5 +205,5 @@ def test_stack_traces_and_ima_hash_follow_the_line() -> None:
 def test_rich_text_escapes_control_characters_and_keeps_markup_literal() -> None:
     data = event({"process_exec": {"process": dict(CURL, arguments="[/x]", pod={"namespace": "ns", "name": "p\x1bq"})}})
     text = tc.render_text(data)
-    assert text.plain == "🚀 process ns/p\\x1bq /usr/bin/curl [/x]"
+    assert text.plain == "🚀 process ns/p^[q /usr/bin/curl [/x]"
     assert any(span.style == "magenta" for span in text.spans)

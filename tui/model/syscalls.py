@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tui.model.syscall_names import syscall_name
@@ -141,9 +142,13 @@ class SyscallTop:
         return sums.get(key, [0])[0]
 
 
-def bpftrace_lines(rows: list[TopRow], at: float) -> list[str]:
-    """One interval as bpftrace prints `time("[%H:%M:%S]\\n"); print(@, 10)`: smallest first."""
+def bpftrace_lines(rows: list[TopRow], at: float, part: Callable[[object], str] = str) -> list[str]:
+    """One interval as bpftrace prints `time("[%H:%M:%S]\\n"); print(@, 10)`: smallest first.
+
+    `part` turns each key part into text; printers pass the render layer's escaper, since a comm is
+    whatever a process named itself (the model does not import the render layer).
+    """
     lines = [time.strftime("[%H:%M:%S]", time.localtime(at))]
     for row in sorted(rows, key=lambda r: (r.count, r.label)):
-        lines.append(f"@[{', '.join(str(part) for part in row.key)}]: {row.count}")
+        lines.append(f"@[{', '.join(part(item) for item in row.key)}]: {row.count}")
     return lines

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallTop, bpftrace_lines
 from tui.options.common import positive_float
+from tui.render.safe import escape_control
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
@@ -75,11 +76,16 @@ def interval_lines(top: SyscallTop, args: argparse.Namespace) -> list[str]:
     if latest is None:
         return []
     rows = top.top(by=args.by, sort=args.sort, failed_only=args.failed)
-    lines = bpftrace_lines(rows, latest.at)
+    lines = bpftrace_lines(rows, latest.at, _key_part)
     if args.syscall_latency:
-        times = {f"@[{', '.join(str(p) for p in row.key)}]: {row.count}": row.ns for row in rows}
-        lines = [lines[0]] + [f"{line}  {times[line] / 1000:.0f}us" for line in lines[1:]]
+        ordered = sorted(rows, key=lambda r: (r.count, r.label))  # bpftrace_lines' order
+        lines = [lines[0]] + [f"{line}  {row.ns / 1000:.0f}us" for line, row in zip(lines[1:], ordered, strict=True)]
     return lines
+
+
+def _key_part(part: object) -> str:
+    """A key part as printed: comm is chosen by the process itself (prctl), so it is escaped."""
+    return escape_control(str(part))
 
 
 def run_batch(args: argparse.Namespace) -> int:

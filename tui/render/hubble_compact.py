@@ -4,9 +4,9 @@ A line is built once as a list of pieces, each with a colour role, so the three 
 plain for pipes, ANSI for `--color always` (hubble's fatih/color codes) and Rich styles for the pane.
 Timestamps are UTC `Jan _2 15:04:05.000` with milliseconds truncated, as Go's `time.StampMilli`.
 
-Untrusted fields are escaped the way hubble's terminal escaper does it (ESC -> `^[`, CR -> `\\r`) for
-batch output; the pane uses the stricter `escape_control`. Unlike hubble, ebtop also escapes colour
-sequences that arrive inside flow data, so data can never colour the terminal.
+Untrusted fields go through `escape_control` in batch output and in the pane alike: ESC -> `^[` and
+CR -> `\\r` as hubble's terminal escaper does, and unlike hubble every other C0/C1 control (BEL, BS,
+DEL, TAB, newlines, CSI …) and bidi/zero-width characters too, so one flow is always one line.
 """
 
 from __future__ import annotations
@@ -71,13 +71,6 @@ class CompactOptions:
     """`--ip-translation` (default on): pod, service or DNS names instead of IPs."""
     policy_names: bool = False
     """`--print-policy-names`: ` BY name (kind)` after policy-verdict verdicts."""
-
-
-def hubble_escape(value: str) -> str:
-    """What hubble's terminal escaper does to flow data: ESC -> `^[`, CR -> `\\r`."""
-    if "\x1b" in value or "\r" in value:
-        return value.replace("\x1b", "^[").replace("\r", "\\r")
-    return value
 
 
 def enum_name(enum_type: object, number: int) -> str:
@@ -194,7 +187,7 @@ def flow_type_text(flow: flow_pb2.Flow) -> str:
     return "UNKNOWN"
 
 
-def _verdict_pieces(flow: flow_pb2.Flow, opts: CompactOptions) -> Pieces:
+def _verdict_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], str]) -> Pieces:
     verdict = flow.verdict
     word = enum_name(_V, verdict)
     is_policy = flow.event_type.type == EVENT_POLICY_VERDICT
@@ -202,7 +195,7 @@ def _verdict_pieces(flow: flow_pb2.Flow, opts: CompactOptions) -> Pieces:
         word = _POLICY_VERDICT_WORDS.get(verdict, word)
     if opts.policy_names and is_policy:
         # Inside the verdict's colour, as hubble formats it: `DENIED BY name (kind), name (kind)`.
-        names = [f"{p.name} ({p.kind})" for p in _deciding_policies(flow) if p.name and p.kind]
+        names = [f"{esc(p.name)} ({esc(p.kind)})" for p in _deciding_policies(flow) if p.name and p.kind]
         if names:
             word += " BY " + ", ".join(names)
     return [(word, _VERDICT_ROLES.get(verdict, PLAIN))]
@@ -232,7 +225,7 @@ def _summary_pieces(flow: flow_pb2.Flow, esc: Callable[[str], str]) -> Pieces:
     return pieces
 
 
-def flow_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], str] = hubble_escape) -> Pieces:
+def flow_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], str] = escape_control) -> Pieces:
     """The compact line of one flow as coloured pieces (no trailing newline)."""
     src, dst = _host_pieces(flow, opts, esc)
     src_id = identity_text(flow.source.identity)
@@ -250,7 +243,7 @@ def flow_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], 
     pieces += [(" ", PLAIN), (src_id, IDENTITY), (f" {arrow} ", PLAIN)]
     pieces += dst
     pieces += [(" ", PLAIN), (dst_id, IDENTITY), (f" {esc(flow_type_text(flow))} ", PLAIN)]
-    pieces += _verdict_pieces(flow, opts)
+    pieces += _verdict_pieces(flow, opts, esc)
     pieces.append((" (", PLAIN))
     pieces += _summary_pieces(flow, esc)
     pieces.append((")", PLAIN))
@@ -281,7 +274,7 @@ def _join_cut_off(names: list[str], limit: int = 50) -> str:
     return f"{joined} (and {omitted} more)" if omitted else joined
 
 
-def node_status_text(response: object, esc: Callable[[str], str] = hubble_escape) -> str:
+def node_status_text(response: object, esc: Callable[[str], str] = escape_control) -> str:
     """hubble's node status line (it prints these to stderr)."""
     status = response.node_status  # type: ignore[attr-defined]
     names = [esc(name) for name in status.node_names]

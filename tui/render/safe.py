@@ -1,7 +1,11 @@
-"""Untrusted strings (pod names, process arguments, DNS names, URLs) made safe to show.
+"""Untrusted strings (pod names, process arguments, comm, DNS names, URLs) made safe to show.
 
-They are data: never Rich markup, never terminal control sequences. Escaping follows what
-`hubble observe` does for control characters, so a crafted name cannot clear or retitle the terminal.
+They are data: never Rich markup, never terminal control sequences, never text that reorders or
+hides what follows. This is the one escaping function of ebtop: the panes and every batch printer use
+it, so a name reads the same on screen and in `-b` output. ESC becomes `^[` and CR `\\r` as `hubble
+observe` does (so hubble's own printer cases stay identical); every other C0/C1 control, DEL, the
+Unicode line separators, bidirectional overrides/isolates, zero-width and other invisible format
+characters, and undecodable bytes (lone surrogates from `surrogateescape`) become visible escapes.
 """
 
 from __future__ import annotations
@@ -10,18 +14,44 @@ import re
 
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
+_UNSAFE = re.compile(
+    "["
+    "\x00-\x1f\x7f-\x9f"  # C0, DEL, C1: ESC, CSI, OSC, BEL, BS, newlines, tabs …
+    "\u00ad\u061c\u115f\u1160\u180e"  # soft hyphen, Arabic letter mark, Hangul fillers, Mongolian separator
+    "\u200b-\u200f"  # zero-width space/joiners, LRM, RLM
+    "\u2028-\u202e"  # line and paragraph separators, bidi embeddings and overrides (U+202E)
+    "\u2060-\u2064\u2066-\u206f"  # word joiner, invisible operators, bidi isolates, deprecated formats
+    "\u3164\ufeff\uffa0\ufff9-\ufffb"  # Hangul fillers, BOM / zero-width no-break space, annotations
+    "\ud800-\udfff"  # lone surrogates: bytes that were not UTF-8 (surrogateescape)
+    "\U000e0000-\U000e007f"  # tag characters (invisible ASCII look-alikes)
+    "]"
+)
+_NAMED = {"\x1b": "^[", "\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
 
 def _escape_char(match: re.Match[str]) -> str:
     char = match.group(0)
-    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def escape_control(value: str) -> str:
-    """Replace C0/C1 control characters (ESC, CR, BEL, …) with visible escapes."""
-    return _CONTROL.sub(_escape_char, value)
+    """`value` with every character that could control the terminal or hide text made visible."""
+    return _UNSAFE.sub(_escape_char, value)
+
+
+def has_unsafe(value: str) -> bool:
+    """True when `escape_control` would change `value` (for tests and cheap checks)."""
+    return _UNSAFE.search(value) is not None
 
 
 def safe_text(value: str, style: str = "") -> Text:
