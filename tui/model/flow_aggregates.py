@@ -18,8 +18,9 @@ import bisect
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from tui.proto.flow import flow_pb2
 from tui.model.hubble_names import EVENT_DROP, EVENT_POLICY_VERDICT, RESERVED_IDENTITIES, drop_reason_text
+from tui.model.map_digest import MapKeys, PolicyKey, map_keys, policy_of
+from tui.proto.flow import flow_pb2
 
 OTHER = "(other)"
 
@@ -27,6 +28,7 @@ OTHER = "(other)"
 V_FORWARDED, V_DROPPED, V_OTHER = 0, 1, 2
 _V = flow_pb2.Verdict
 _DROPPED = flow_pb2.DROPPED
+_FORWARDED = flow_pb2.FORWARDED
 _VERDICT_CLASS = {_V.FORWARDED: V_FORWARDED, _V.REDIRECTED: V_FORWARDED, _V.DROPPED: V_DROPPED,
                   _V.ERROR: V_DROPPED}
 
@@ -76,6 +78,8 @@ class FlowDigest:
     dns: tuple[str, str, str, str] | None = None  # rcode, qtypes, query name, asking workload
     http: tuple[str, str, int] | None = None
     latency_ms: float = 0.0
+    map: MapKeys | None = None  # the service map's edge (every flow has one)
+    policy: tuple[PolicyKey, int] | None = None  # a policy drop or audit verdict, and its column
 
 
 def _l4(flow: flow_pb2.Flow) -> tuple[str, int, int]:
@@ -133,6 +137,9 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
                 http = l7.http
                 out.http = (src, http.method or "-", http.code)
                 out.latency_ms = l7.latency_ns / 1e6
+    out.map = keys = map_keys(flow, ip_src, ip_dst, proto, sport, dport, reply)
+    if verdict != _FORWARDED:
+        out.policy = policy_of(flow, keys)
     return out
 
 

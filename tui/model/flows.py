@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from tui.model.flow_aggregates import FlowAggregates, FlowDigest, digest
+from tui.model.policies import PolicyVerdicts
+from tui.model.service_map import ServiceMap
 from tui.proto.observer import observer_pb2
 
 DEFAULT_CAPACITY = 10_000
@@ -77,6 +79,8 @@ class FlowStore:
         self.capacity = capacity
         self.ring: deque[FlowRecord] = deque(maxlen=capacity)
         self.aggregates = FlowAggregates(window, max_keys)
+        self.service_map = ServiceMap(window, max_keys)
+        self.policies = PolicyVerdicts(window, max_keys)
         self.seq = 0
         self.flows = 0
         self.lost_events = 0
@@ -100,6 +104,7 @@ class FlowStore:
                 if item.second > self.newest_second:
                     self.newest_second = item.second
                 self.aggregates.add(item)
+                self.add_to_map(item)
                 record.digest = None  # counted: the ring need not keep it (fewer objects for the GC)
         elif kind is RecordKind.LOST:
             self.lost_events += record.lost
@@ -108,6 +113,14 @@ class FlowStore:
             self.node_events += 1
         elif kind is RecordKind.GAP:
             self.gaps += 1
+
+    def add_to_map(self, item: FlowDigest) -> None:
+        """Count one digested flow on the service map and, when it is one, in the policy verdicts."""
+        if item.map is not None:
+            self.service_map.add(item.second, item.map, item.verdict_class,
+                                 item.latency_ms if item.http is not None else -1.0)
+        if item.policy is not None:
+            self.policies.add(item.second, *item.policy)
 
     def add_many(self, records: list[FlowRecord]) -> None:
         for record in records:
