@@ -30,6 +30,7 @@ from tui.model.hubble_names import (
     policy_match_text,
     trace_point_text,
 )
+from tui.render.go_time import DEFAULT_TIME_FORMAT, format_time
 from tui.render.safe import escape_control
 
 # Colour roles of the pieces of a line.
@@ -71,6 +72,8 @@ class CompactOptions:
     """`--ip-translation` (default on): pod, service or DNS names instead of IPs."""
     policy_names: bool = False
     """`--print-policy-names`: ` BY name (kind)` after policy-verdict verdicts."""
+    time_format: str = DEFAULT_TIME_FORMAT
+    """`--time-format`: one of tui.render.go_time.TIME_FORMATS."""
 
 
 def enum_name(enum_type: object, number: int) -> str:
@@ -98,12 +101,14 @@ def format_timestamp(seconds: int, nanos: int) -> str:
     return f"{prefix}.{nanos // 1_000_000:03d}"
 
 
-def timestamp_text(message: object, field: str) -> str:
+def timestamp_text(message: object, field: str, layout: str = DEFAULT_TIME_FORMAT) -> str:
     """Format a Timestamp field of `message`; unset -> `N/A` like Go's nil timestamp."""
     if not message.HasField(field):  # type: ignore[attr-defined]
         return "N/A"
     ts = getattr(message, field)
-    return format_timestamp(ts.seconds, ts.nanos)
+    if layout == DEFAULT_TIME_FORMAT:
+        return format_timestamp(ts.seconds, ts.nanos)
+    return format_time(ts.seconds, ts.nanos, layout)
 
 
 def _join_host_port(host: str, port: str) -> str:
@@ -182,8 +187,10 @@ def flow_type_text(flow: flow_pb2.Flow) -> str:
     if event_type == EVENT_CAPTURE:
         return enum_name(flow_pb2.DebugCapturePoint, flow.debug_capture_point)
     if event_type == EVENT_TRACE_SOCK:
-        point = flow.sock_xlate_point
-        return _XLATE_NAMES.get(point) or enum_name(flow_pb2.SocketTranslationPoint, point)
+        # cilium main names the point from event_type.sub_type (the datapath's xlate point, same numbers
+        # as SocketTranslationPoint); flows from older agents only carry sock_xlate_point.
+        point = flow.event_type.sub_type or flow.sock_xlate_point
+        return _XLATE_NAMES.get(point) or enum_name(flow_pb2.SocketTranslationPoint, flow.sock_xlate_point)
     return "UNKNOWN"
 
 
@@ -204,7 +211,9 @@ def _verdict_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[st
 def _deciding_policies(flow: flow_pb2.Flow) -> list[flow_pb2.Policy]:
     verdict, direction = flow.verdict, flow.traffic_direction
     allowed = verdict in (_V.FORWARDED, _V.REDIRECTED)
-    denied = verdict in (_V.DROPPED, _V.ERROR)
+    # cilium main fills *_denied_by for audit flows too (the rule that would have denied), printed
+    # as `AUDITED BY name (kind)`.
+    denied = verdict in (_V.DROPPED, _V.ERROR, _V.AUDIT)
     if direction == flow_pb2.EGRESS:
         return list(flow.egress_allowed_by if allowed else flow.egress_denied_by if denied else [])
     if direction == flow_pb2.INGRESS:
@@ -238,7 +247,7 @@ def flow_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], 
     else:
         arrow = "->"
     node = f" [{esc(flow.node_name)}]" if opts.node_name else ""
-    pieces: Pieces = [(f"{timestamp_text(flow, 'time')}{node}: ", PLAIN)]
+    pieces: Pieces = [(f"{timestamp_text(flow, 'time', opts.time_format)}{node}: ", PLAIN)]
     pieces += src
     pieces += [(" ", PLAIN), (src_id, IDENTITY), (f" {arrow} ", PLAIN)]
     pieces += dst
@@ -250,18 +259,36 @@ def flow_pieces(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], 
     return pieces
 
 
-def lost_events_pieces(response: object) -> Pieces:
+@dataclass(frozen=True)
+class FlowColumns:
+    """The cells `-o dict` and `-o table` print: hosts as the flow has them (never swapped for replies)."""
+
+    source: Pieces
+    destination: Pieces
+    type: str
+    verdict: Pieces
+    summary: Pieces
+
+
+def flow_columns(flow: flow_pb2.Flow, opts: CompactOptions, esc: Callable[[str], str] = escape_control) -> FlowColumns:
+    """The dict/table cells of one flow (hubble prints them without identities or an arrow)."""
+    src, dst = _host_pieces(flow, opts, esc)
+    return FlowColumns(src, dst, esc(flow_type_text(flow)), _verdict_pieces(flow, opts, esc),
+                       _summary_pieces(flow, esc))
+
+
+def lost_events_pieces(response: object, layout: str = DEFAULT_TIME_FORMAT) -> Pieces:
     """`<time> EVENTS LOST: <SOURCE> CPU(<cpu>) <n>[ (first: <t>, last: <t>)]` (never a node name)."""
     lost = response.lost_events  # type: ignore[attr-defined]
     source = enum_name(flow_pb2.LostEventSource, lost.source)
     cpu = lost.cpu.value if lost.HasField("cpu") else 0
-    text = f"{timestamp_text(response, 'time')} EVENTS LOST: {source} CPU({cpu}) {lost.num_events_lost}"
+    text = f"{timestamp_text(response, 'time', layout)} EVENTS LOST: {source} CPU({cpu}) {lost.num_events_lost}"
     if lost.HasField("first") or lost.HasField("last"):
-        text += f" (first: {timestamp_text(lost, 'first')}, last: {timestamp_text(lost, 'last')})"
+        text += f" (first: {timestamp_text(lost, 'first', layout)}, last: {timestamp_text(lost, 'last', layout)})"
     return [(text, BAD)]
 
 
-def _join_cut_off(names: list[str], limit: int = 50) -> str:
+def join_cut_off(names: list[str], limit: int = 50) -> str:
     """hubble's joinWithCutOff: names joined by ", " until ~`limit` chars, then ` (and N more)`."""
     length, end = 0, len(names)
     for index, name in enumerate(names):
@@ -274,12 +301,13 @@ def _join_cut_off(names: list[str], limit: int = 50) -> str:
     return f"{joined} (and {omitted} more)" if omitted else joined
 
 
-def node_status_text(response: object, esc: Callable[[str], str] = escape_control) -> str:
+def node_status_text(response: object, esc: Callable[[str], str] = escape_control,
+                     time_format: str = DEFAULT_TIME_FORMAT) -> str:
     """hubble's node status line (it prints these to stderr)."""
     status = response.node_status  # type: ignore[attr-defined]
     names = [esc(name) for name in status.node_names]
-    prefix = f"{timestamp_text(response, 'time')} [{esc(response.node_name)}]"  # type: ignore[attr-defined]
-    joined = _join_cut_off(names)
+    prefix = f"{timestamp_text(response, 'time', time_format)} [{esc(response.node_name)}]"  # type: ignore[attr-defined]
+    joined = join_cut_off(names)
     state = status.state_change
     if state == relay_pb2.NODE_CONNECTED:
         return f"{prefix}: Receiving flows from {len(names)} nodes: {joined}"
