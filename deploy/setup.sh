@@ -44,6 +44,8 @@ if command -v apt-get >/dev/null; then
     apt_install python3 python3-venv python3-pip python3-bpfcc procps || warn "could not install Debian packages (python3-bpfcc): the Syscalls pane and the local process source will be off"
     if [ -n "$extras" ]; then
         apt_install bpftrace tmux || warn "could not install bpftrace/tmux: their benchmarks and terminal tests will skip"
+        # gcc and binutils (nm, strip) build the test programs with known syscalls and call chains
+        apt_install gcc binutils || warn "could not install gcc/binutils: the kernel tests that compile a workload will fail"
     fi
 else
     warn "not a Debian-like system (no apt-get): install bcc's Python bindings yourself"
