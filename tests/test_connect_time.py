@@ -63,3 +63,13 @@ def test_quantiles_by_destination_and_bounds() -> None:
     assert times.pending_count() == 100
     times.add(syn("n1", T0 + 60 * 1_000_000_000, ("10.9.9.9", 1, "10.0.2.8", 80)), WEB, API)
     assert times.pending_count() == 1  # unanswered for longer than PENDING_SECONDS: forgotten
+
+
+def test_a_reused_four_tuple_later_is_a_new_connection() -> None:
+    times = ConnectTimes()
+    times.add(syn("n1", T0), WEB, API)
+    assert times.add(synack("n1", T0 + 1_000_000), WEB, API) == 1.0
+    later = T0 + 5 * 1_000_000_000  # the old connection is long closed (TIME_WAIT is over)
+    times.add(syn("n1", later), WEB, API)
+    assert times.add(synack("n1", later + 3_000_000), WEB, API) == 3.0
+    assert times.measured == 2 and times.duplicates == 0

@@ -111,6 +111,13 @@ class _Builder:
     def __init__(self, seed: int, start_ns: int) -> None:
         self.rng = random.Random(seed * 7919 + 17)
         self.start_ns = start_ns
+        self.connects: list[tuple[str, int, int]] | None = None
+        """When a list: (server as the map names it, SYN-to-SYN-ACK ns, SYN-ACK time) of each handshake."""
+
+    def _known_connect(self, server: Peer, delta_ns: int, synack_ns: int) -> None:
+        if self.connects is not None:
+            name = f"{server.pod.namespace}/{server.pod.workload}" if server.pod else server.names[0]
+            self.connects.append((name, delta_ns, synack_ns))
 
     # -- helpers ---------------------------------------------------------------------------------
     def _base(self, t_ns: int, node: str, src: Peer, dst: Peer, *, verdict: int = flow_pb2.FORWARDED,
@@ -244,10 +251,12 @@ class _Builder:
             if cnode is None:  # server side of a connection from outside: reply leaves via the stack
                 out.append(self.trace(ts + 30_000, snode, server, client, dport, sport, "SYN,ACK", TO_STACK,
                                       reply=True, reason=flow_pb2.REPLY, direction=ingress))
+                self._known_connect(server, 30_000 - 4_000, ts + 30_000)
         if cnode is not None:
             tr = t + rtt_ns
             out.append(self.trace(tr, cnode, server, client, dport, sport, "SYN,ACK", TO_ENDPOINT, reply=True,
                                   reason=flow_pb2.REPLY, service=service, direction=egress))
+            self._known_connect(server, rtt_ns, tr)
             out.append(self.trace(tr + 20_000, cnode, client, server, sport, dport, "ACK", FROM_ENDPOINT,
                                   reply=False, reason=flow_pb2.ESTABLISHED, service=service, direction=egress))
         return out, t + rtt_ns + 20_000
@@ -442,6 +451,7 @@ class _Builder:
                               reason=flow_pb2.NEW, direction=flow_pb2.EGRESS))
         out.append(self.trace(t + rtt, node, server, client, dport, sport, "SYN,ACK", TO_ENDPOINT, reply=True,
                               reason=flow_pb2.REPLY, direction=flow_pb2.EGRESS))
+        self._known_connect(server, rtt - 4_000, t + rtt)  # from the SYN leaving the pod at t + 4 us
         out.append(self.trace(t + rtt + 20_000, node, client, server, sport, dport, "ACK", FROM_ENDPOINT,
                               reply=False, reason=flow_pb2.ESTABLISHED, direction=flow_pb2.EGRESS))
         t_data = t + rtt + 60_000
@@ -511,6 +521,7 @@ class _Builder:
         sport, dport = self.ephemeral(), int(ep.params["port"])
         node, rtt = ep.dst.node, 50_000
         ingress = flow_pb2.INGRESS
+        self._known_connect(server, rtt, t + rtt)
         return [
             self.trace(t, node, host, server, sport, dport, "SYN", TO_ENDPOINT, reply=False,
                        reason=flow_pb2.NEW, direction=ingress),
@@ -544,4 +555,25 @@ def flow_responses(seed: int = 1, rate: float = 40.0, start_ns: int = DEFAULT_ST
             counter += 1
 
 
-__all__ = ["DEFAULT_START_NS", "KUBE_DNS_SERVICE_IP", "NODE_IPS", "flow_responses", "tcp_summary"]
+def known_connect_times(seed: int = 1, rate: float = 40.0, until_ns: int = DEFAULT_START_NS + 60 * 10**9,
+                        start_ns: int = DEFAULT_START_NS) -> dict[str, list[int]]:
+    """The SYN-to-SYN-ACK times (ns) the scenario sets in handshakes complete before `until_ns`, by destination.
+
+    The handshakes of the flows `flow_responses` yields (same seed, rate and start) with times before
+    `until_ns`: tests check the connect-time figures ebtop derives from those flows against these.
+    """
+    builder = _Builder(seed, start_ns)
+    builder.connects = []
+    for ep in episodes(seed, rate):
+        if start_ns + int(ep.t * 1e9) >= until_ns:
+            break
+        builder.expand(ep)
+    out: dict[str, list[int]] = {}
+    for name, delta, synack_ns in builder.connects:
+        if synack_ns < until_ns:
+            out.setdefault(name, []).append(delta)
+    return out
+
+
+__all__ = ["DEFAULT_START_NS", "KUBE_DNS_SERVICE_IP", "NODE_IPS", "flow_responses", "known_connect_times",
+           "tcp_summary"]

@@ -7,9 +7,10 @@ SYN's flow time, both taken by the same Cilium node (one clock, one observation 
   SYN-ACK arriving back on that node;
 - at the server's node only when the client is not a Cilium endpoint (host, world), since then no
   client-side measurement will come.
-A handshake seen at both endpoints (through Relay) or twice on one node is counted once: each
-connection is measured at most once while it is remembered. SYNs waiting for their SYN-ACK and
-remembered connections are bounded in number and in flow time, like every aggregate here.
+A handshake seen at both endpoints (through Relay) or twice on one node is counted once: a SYN within
+DUPLICATE_NS of a measured handshake's SYN on the same connection is that handshake again; a later one
+is a new connection reusing the 4-tuple. SYNs waiting for their SYN-ACK and remembered handshakes are
+bounded in number and in flow time, like every aggregate here.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from tui.model.map_digest import Handshake, MapNode
 PENDING_SECONDS = 10  # a SYN unanswered this long (flow time) is forgotten: dropped, or seen elsewhere
 MAX_PENDING = 20_000
 MAX_MEASURED = 20_000
-MEASURED_SECONDS = 120
+MEASURED_SECONDS = 10
+DUPLICATE_NS = 1_000_000_000  # copies of one handshake are this close; a reused 4-tuple waits out TIME_WAIT
 QUANTILES = (0.5, 0.9, 0.99)
 
 
@@ -61,7 +63,7 @@ class ConnectTimes:
         self._expire(now)
         key = (step.node, step.connection)
         if not step.synack:
-            if key not in self._pending and step.connection not in self._measured:
+            if key not in self._pending and not self._seen(step.connection, now):
                 if len(self._pending) >= self.max_pending:
                     self._pending.popitem(last=False)
                     self.expired += 1
@@ -74,17 +76,24 @@ class ConnectTimes:
         if not client_side and client_is_endpoint:
             return None  # the client's own node measures this one (keep waiting there)
         del self._pending[key]
-        if step.connection in self._measured:
+        if self._seen(step.connection, first_ns):
             self.duplicates += 1
             return None
-        if len(self._measured) >= self.max_measured:
-            self._measured.popitem(last=False)
-        self._measured[step.connection] = now
+        measured = self._measured
+        measured.pop(step.connection, None)
+        if len(measured) >= self.max_measured:
+            measured.popitem(last=False)
+        measured[step.connection] = first_ns
         elapsed_ms = max(0, now - first_ns) / 1e6
         self.measured += 1
         self.histograms.add(now // 1_000_000_000, (client, server),
                             1 + bisect.bisect_left(LATENCY_EDGES_MS, elapsed_ms))
         return elapsed_ms
+
+    def _seen(self, connection: tuple[str, int, str, int], syn_ns: int) -> bool:
+        """Whether a SYN at `syn_ns` belongs to a handshake already measured."""
+        measured_at = self._measured.get(connection)
+        return measured_at is not None and abs(syn_ns - measured_at) < DUPLICATE_NS
 
     def _expire(self, now_ns: int) -> None:
         pending = self._pending
