@@ -8,6 +8,7 @@ connection, at the same instant. Nothing here knows about protobuf.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -118,6 +119,11 @@ class Episode:
     - ``denied``: src pod tries dst pod on `port` and is dropped by policy (Policy denied).
     - ``ping``: src pod sends ICMP echo to dst pod.
     - ``health``: the node's kubelet probes dst pod on `port` (host identity).
+
+    Connection kinds also carry the client's ephemeral port, `sport` (`dns_sport` for the lookup
+    of an ``external`` one), so both servers report the same 5-tuple; ports are reused now and
+    then, as a kernel does, but never while the earlier connection could still be alive. An
+    ``external`` episode from tools/loadgen to the storage API is ``dropped`` by policy.
     """
 
     t: float
@@ -127,11 +133,60 @@ class Episode:
     params: dict[str, object]
 
 
+EPHEMERAL_PORTS = (32768, 60999)
+PORT_REUSE_CHANCE = 0.15
+PORT_REUSE_AFTER_S = 5.0
+"""A port is handed out again only this long after its last use: every demo connection is over by then."""
+
+
+class _Ports:
+    """Ephemeral source ports per client address, from their own RNG (the episode sequence stays as it was)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed * 104_729 + 3)
+        self.used: dict[str, deque[tuple[float, int]]] = {}
+
+    def take(self, ip: str, t: float) -> int:
+        recent = self.used.setdefault(ip, deque())
+        busy = {port for when, port in recent if when > t - PORT_REUSE_AFTER_S}
+        if recent and recent[0][0] <= t - PORT_REUSE_AFTER_S and self.rng.random() < PORT_REUSE_CHANCE:
+            port = recent.popleft()[1]  # the kernel hands out a port this client used before
+        else:
+            port = self.rng.randint(*EPHEMERAL_PORTS)
+            while port in busy:
+                port = self.rng.randint(*EPHEMERAL_PORTS)
+        recent.append((t, port))
+        while len(recent) > 256:
+            recent.popleft()
+        return port
+
+
+def external_dropped(src: Pod, ext: External) -> bool:
+    """Egress policy: the tools namespace may not reach the storage API (the demo's dropped curl)."""
+    return src.namespace == "tools" and ext.fqdn.startswith("objects.storage.")
+
+
 def episodes(seed: int = 1, rate: float = 50.0) -> Iterator[Episode]:
     """An endless, seeded timeline of episodes, `rate` episodes per second of scenario time on average.
 
     Same seed and rate, same sequence: both demo servers and the tests depend on that.
     """
+    ports = _Ports(seed)
+    for ep in _episodes(seed, rate):
+        if ep.kind in ("http", "tcp", "denied", "dns"):
+            assert ep.src is not None
+            ep.params["sport"] = ports.take(ep.src.ip, ep.t)
+        elif ep.kind == "external":
+            assert ep.src is not None and isinstance(ep.dst, External)
+            ep.params["dns_sport"] = ports.take(ep.src.ip, ep.t)
+            ep.params["sport"] = ports.take(ep.src.ip, ep.t)
+            ep.params["dropped"] = external_dropped(ep.src, ep.dst)
+        elif ep.kind == "health":
+            ep.params["sport"] = ports.take(f"host:{ep.params['node']}", ep.t)
+        yield ep
+
+
+def _episodes(seed: int, rate: float) -> Iterator[Episode]:
     rng = random.Random(seed)
     frontend, = pod_by_app("frontend")
     apis = pod_by_app("api")

@@ -221,6 +221,11 @@ class _Builder:
     def ephemeral(self) -> int:
         return self.rng.randint(32768, 60999)
 
+    def _sport(self, ep: Episode, name: str = "sport") -> int:
+        """The episode's client port (shared with the Tetragon side), else a fresh one."""
+        port = ep.params.get(name)
+        return int(port) if isinstance(port, int) else self.ephemeral()
+
     # -- episodes --------------------------------------------------------------------------------
     def expand(self, ep: Episode) -> list[observer_pb2.GetFlowsResponse]:
         t0 = self.start_ns + int(ep.t * 1e9)
@@ -286,7 +291,7 @@ class _Builder:
         assert ep.src is not None and isinstance(ep.dst, Pod)
         client, server = pod_peer(ep.src), pod_peer(ep.dst)
         params = ep.params
-        sport, dport = self.ephemeral(), int(params["port"])
+        sport, dport = self._sport(ep), int(params["port"])
         service = (ep.dst.app, ep.dst.namespace)
         rtt = self._rtt(client, server)
         out, t = self._handshake(t, client, server, sport, dport, service=service,
@@ -326,7 +331,7 @@ class _Builder:
     def _ep_tcp(self, ep: Episode, t: int) -> list[observer_pb2.GetFlowsResponse]:
         assert ep.src is not None and isinstance(ep.dst, Pod)
         client, server = pod_peer(ep.src), pod_peer(ep.dst)
-        sport, dport = self.ephemeral(), int(ep.params["port"])
+        sport, dport = self._sport(ep), int(ep.params["port"])
         rtt = self._rtt(client, server)
         policy = (f"{ep.dst.app}-allow-api", ep.dst.namespace)
         out, t = self._handshake(t, client, server, sport, dport, service=None, policy=policy, proxy=False,
@@ -342,12 +347,12 @@ class _Builder:
         return out
 
     def _dns_exchange(self, t: int, pod: Pod, qname: str, qtype: str, rcode: int, ips: list[str],
-                      ) -> tuple[list[observer_pb2.GetFlowsResponse], int]:
+                      sport: int | None = None) -> tuple[list[observer_pb2.GetFlowsResponse], int]:
         """Query through the DNS proxy to kube-dns and the answer back, as the client's node sees it."""
         coredns, = pod_by_app("kube-dns")
         client, server = pod_peer(pod), pod_peer(coredns)
         node = pod.node
-        sport = self.ephemeral()
+        sport = self.ephemeral() if sport is None else sport
         service = ("kube-dns", "kube-system")
         out = self._sock_xlate(t, node, client, server, sport, service)
         t += 30_000
@@ -425,7 +430,7 @@ class _Builder:
         if qtype == "AAAA":
             ips = []  # the demo cluster is IPv4-only: AAAA answers are empty NOERROR
         out, _ = self._dns_exchange(t, ep.src, str(ep.params["qname"]), qtype,
-                                    RCODES[str(ep.params["rcode"])], ips)
+                                    RCODES[str(ep.params["rcode"])], ips, self._sport(ep))
         return out
 
     def _ep_external(self, ep: Episode, t: int) -> list[observer_pb2.GetFlowsResponse]:
@@ -434,14 +439,16 @@ class _Builder:
         failed = int(ep.params["exit"]) == 6  # curl: could not resolve host
         rcode = RCODES["SERVFAIL"] if failed else RCODES["NOERROR"]
         out, t = self._dns_exchange(t + 2_000_000, ep.src, ep.dst.fqdn + ".", "A", rcode,
-                                    [] if failed else [ep.dst.ip])
+                                    [] if failed else [ep.dst.ip], self._sport(ep, "dns_sport"))
         if failed:
             return out
         client, server = pod_peer(ep.src), world_peer(ep.dst)
         node = ep.src.node
-        sport, dport = self.ephemeral(), ep.dst.port
+        sport, dport = self._sport(ep), ep.dst.port
         rtt = self._rtt(client, server)
         t += 200_000
+        if ep.params.get("dropped"):
+            return out + self._egress_denied(t, node, client, server, sport, dport)
         out.append(self.policy_verdict(t, node, client, server, sport, dport, direction=flow_pb2.EGRESS,
                                        verdict=flow_pb2.FORWARDED, match=MATCH_L3_L4,
                                        policy=("allow-external-apis", ep.src.namespace)))
@@ -462,10 +469,30 @@ class _Builder:
         out += self._teardown(t_data + 4 * rtt, client, server, sport, dport, service=None, rtt_ns=rtt)
         return out
 
+    def _egress_denied(self, t: int, node: str, client: Peer, server: Peer, sport: int, dport: int,
+                       ) -> list[observer_pb2.GetFlowsResponse]:
+        """No egress policy allows it: the SYN and its retransmission 1 s later are dropped at the source."""
+        out = []
+        for ts in (t, t + 1_000_000_000):
+            out.append(self.policy_verdict(ts, node, client, server, sport, dport, direction=flow_pb2.EGRESS,
+                                           verdict=flow_pb2.DROPPED, match=MATCH_NONE, policy=None))
+            drop = self._base(ts + 3_000, node, client, server, verdict=flow_pb2.DROPPED, is_reply=False,
+                              direction=flow_pb2.EGRESS)
+            flow = drop.flow
+            flow.l4.TCP.source_port, flow.l4.TCP.destination_port = sport, dport
+            flow.l4.TCP.flags.SYN = True
+            flow.Type = flow_pb2.L3_L4
+            flow.event_type.type, flow.event_type.sub_type = EVENT_DROP, flow_pb2.POLICY_DENIED
+            flow.drop_reason = flow_pb2.POLICY_DENIED
+            flow.drop_reason_desc = flow_pb2.POLICY_DENIED
+            flow.Summary = tcp_summary("SYN")
+            out.append(drop)
+        return out
+
     def _ep_denied(self, ep: Episode, t: int) -> list[observer_pb2.GetFlowsResponse]:
         assert ep.src is not None and isinstance(ep.dst, Pod)
         client, server = pod_peer(ep.src), pod_peer(ep.dst)
-        sport, dport = self.ephemeral(), int(ep.params["port"])
+        sport, dport = self._sport(ep), int(ep.params["port"])
         out = [self.trace(t, ep.src.node, client, server, sport, dport, "SYN", FROM_ENDPOINT, reply=False,
                           reason=flow_pb2.NEW, direction=flow_pb2.EGRESS)]
         if ep.dst.node != ep.src.node:
@@ -518,7 +545,7 @@ class _Builder:
         """The kubelet on the pod's node probes it: host identity to the pod, replies via to-stack."""
         assert isinstance(ep.dst, Pod)
         host, server = host_peer(ep.dst.node), pod_peer(ep.dst)
-        sport, dport = self.ephemeral(), int(ep.params["port"])
+        sport, dport = self._sport(ep), int(ep.params["port"])
         node, rtt = ep.dst.node, 50_000
         ingress = flow_pb2.INGRESS
         self._known_connect(server, rtt, t + rtt)

@@ -15,6 +15,13 @@ What comes out, shaped like a real agent's stream:
 - ``health``: an exec probe run through the shim (`maybe_exec_probe`, not in the init tree);
 - ``tcp`` to postgres: the postmaster forks a backend without exec; only its exit is reported,
   with an exec_id no exec ever carried;
+- every TCP connection of the Hubble side (http, tcp, external, denied, health) has its sockets here,
+  from the join policy (`deploy/tracingpolicy-join.yaml`): `tcp_connect` from the client process,
+  `inet_csk_accept` (a `sock_arg` return value) in the server's entrypoint, `tcp_close` on both ends,
+  with the episode's own 5-tuple (`params["sport"]`) and times. Clients: nginx (frontend), the api
+  entrypoint, loadgen's forked `curl` (http, and the denied connect to postgres, which exits 28),
+  the node's kubelet for health checks (a host process); external curls that policy drops connect,
+  time out and exit 28;
 - the loadgen shell loop runs `sleep 1` once a second;
 - now and then an episode is delivered out of order (its exit before its execs), as the agent's
   event cache does when pod information arrives late.
@@ -32,6 +39,7 @@ import time as _time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tui.demo.cluster import CLUSTER_NAME, NODES, PODS, Episode, External, Pod, episodes
 from tui.proto.tetragon import capabilities_pb2 as caps_pb2
@@ -55,6 +63,10 @@ _HOST_CAPS = tuple(range(41))  # root on the host: every capability
 _UIDS = {"postgres": 999, "redis": 999, "api": 65_532}
 
 CONNECT_POLICY = "connect-outside-cluster"
+JOIN_POLICY = "ebtop-join-sockets"
+CURL_TIMEOUT = 28
+CONNECT_TIMEOUT_S = 2.0
+KUBELET_PID = 871
 SENSITIVE_POLICY = "sensitive-files"
 SHADOW_KILL_CHANCE = 0.3
 OUT_OF_ORDER_CHANCE = 0.05
@@ -106,6 +118,7 @@ class TetragonScenario:
         self._next_pid = dict(_FIRST_CHILD_PID)
         self._seq = 0
         self._shims = {pod.name: self._shim(pod) for pod in PODS}
+        self._kubelets = {node: self._kubelet(node) for node in NODES}
         self.entrypoints: dict[str, tetragon_pb2.Process] = {}
 
     # -- building blocks -------------------------------------------------------------------------
@@ -142,6 +155,36 @@ class TetragonScenario:
         self._ts(process.start_time, started)
         process.cap.permitted.extend(_HOST_CAPS)
         process.cap.effective.extend(_HOST_CAPS)
+        return process
+
+    def _kubelet(self, node: str) -> tetragon_pb2.Process:
+        """The node's kubelet (host process, no pod): the client of every health check on that node."""
+        started = -(_BOOT_AGE_NS[node] / 1e9) + 9.5
+        process = tetragon_pb2.Process(
+            exec_id=exec_id(node, self._ktime(node, started), KUBELET_PID),
+            cwd="/", binary="/usr/bin/kubelet",
+            arguments=join_arguments(("--config=/var/lib/kubelet/config.yaml",
+                                      "--kubeconfig=/etc/kubernetes/kubelet.conf")),
+            flags="execve clone",
+            parent_exec_id=exec_id(node, self._ktime(node, -_BOOT_AGE_NS[node] / 1e9 + 1.2), 1),
+            refcnt=1,
+        )
+        process.pid.value = process.tid.value = KUBELET_PID
+        process.uid.value = 0
+        process.auid.value = _UNSET_AUID
+        self._ts(process.start_time, started)
+        process.cap.permitted.extend(_HOST_CAPS)
+        process.cap.effective.extend(_HOST_CAPS)
+        return process
+
+    def _init(self, node: str) -> tetragon_pb2.Process:
+        """pid 1 of the node (systemd), the kubelet's parent."""
+        process = tetragon_pb2.Process(
+            exec_id=exec_id(node, self._ktime(node, -_BOOT_AGE_NS[node] / 1e9 + 1.2), 1),
+            cwd="/", binary="/usr/lib/systemd/systemd", arguments="--system --deserialize=36",
+            flags="procFS", refcnt=1)
+        process.pid.value = process.tid.value = 1
+        process.uid.value = 0
         return process
 
     def _container_process(self, pod: Pod, t: float, pid: int, argv: tuple[str, ...], *, clone: bool,
@@ -218,6 +261,43 @@ class TetragonScenario:
         body.action = action
         return response
 
+    def _sock(self, t: float, node: str, process, parent, function: str, local: tuple[str, int],
+              remote: tuple[str, int], state: str, *, returned: bool = False,
+              policy: str = JOIN_POLICY) -> events_pb2.GetEventsResponse:
+        """A join-policy kprobe carrying the socket (an argument, or the return value of an accept)."""
+        response = self._kprobe(t, node, process, parent, function, policy)
+        body = response.process_kprobe
+        arg = getattr(body, "return") if returned else body.args.add()
+        sock = arg.sock_arg
+        sock.family, sock.type, sock.protocol = "AF_INET", "SOCK_STREAM", "IPPROTO_TCP"
+        (sock.saddr, sock.sport), (sock.daddr, sock.dport) = local, remote
+        sock.cookie = self._rng.getrandbits(63)
+        sock.state = state
+        return response
+
+    def _connection(self, t: float, end: float, client: tuple[Pod | str, Any, Any], cip: str, sport: int,
+                    server: Pod | None, sip: str, dport: int, *, accept_after: float = 0.0003,
+                    connect: bool = True) -> list[_Pending]:
+        """connect / accept / close on both ends of one TCP connection of the Hubble side."""
+        where, process, parent = client
+        cnode = where.node if isinstance(where, Pod) else where
+        out = []
+        if connect:
+            out.append(self._pending(t, self._sock(t, cnode, process, parent, "tcp_connect", (cip, sport),
+                                                   (sip, dport), "TCP_SYN_SENT")))
+        out.append(self._pending(end, self._sock(end, cnode, process, parent, "tcp_close", (cip, sport),
+                                                 (sip, dport), "TCP_CLOSE")))
+        if server is not None and server.app != "loadgen":
+            entry = self.entrypoints[server.name]
+            shim = self._shims[server.name]
+            ta = t + accept_after
+            out.append(self._pending(ta, self._sock(ta, server.node, entry, shim, "inet_csk_accept",
+                                                    (sip, dport), (cip, sport), "TCP_ESTABLISHED",
+                                                    returned=True)))
+            out.append(self._pending(end, self._sock(end, server.node, entry, shim, "tcp_close", (sip, dport),
+                                                     (cip, sport), "TCP_CLOSE")))
+        return out
+
     def _pending(self, deliver_at: float, response) -> _Pending:
         self._seq += 1
         return _Pending(deliver_at, self._seq, response)
@@ -255,9 +335,62 @@ class TetragonScenario:
             return self._shadow(episode)
         if episode.kind == "health":
             return self._health(episode)
-        if episode.kind == "tcp" and getattr(episode.dst, "app", "") == "postgres":
-            return self._postgres_backend(episode)
+        if episode.kind == "tcp":
+            return self._tcp(episode) + (self._postgres_backend(episode)
+                                         if getattr(episode.dst, "app", "") == "postgres" else [])
+        if episode.kind == "http":
+            return self._http(episode)
+        if episode.kind == "denied":
+            return self._denied(episode)
         return []
+
+    def _entry(self, pod: Pod) -> tuple[Pod, Any, Any]:
+        return pod, self.entrypoints[pod.name], self._shims[pod.name]
+
+    def _http(self, episode: Episode) -> list[_Pending]:
+        """frontend's nginx proxies to an api pod; loadgen forks `curl` for each request."""
+        src, dst, params = episode.src, episode.dst, episode.params
+        assert isinstance(src, Pod) and isinstance(dst, Pod)
+        t, sport, dport = episode.t, int(params["sport"]), int(params["port"])
+        end = t + float(params["latency_ms"]) / 1e3 + 0.003
+        if src.app != "loadgen":
+            return self._connection(t, end, self._entry(src), src.ip, sport, dst, dst.ip, dport)
+        url = f"http://{dst.app}.{dst.namespace}.svc.cluster.local:{dport}{params['path']}"
+        command = ("/usr/bin/curl", "-s", "-X", "POST", url) if params["method"] == "POST" else (
+            "/usr/bin/curl", "-s", url)
+        parent, sh, curl = self._shell_then(src, t, command)
+        exit_at = end + 0.0005
+        events = [
+            self._pending(t + SH_EXEC_DT, self._exec(t + SH_EXEC_DT, src.node, sh, parent)),
+            self._pending(t + CHILD_EXEC_DT, self._exec(t + CHILD_EXEC_DT, src.node, curl, sh)),
+            *self._connection(t, end, (src, curl, sh), src.ip, sport, dst, dst.ip, dport),
+            self._pending(exit_at, self._exit(exit_at, src.node, curl, sh, status=0)),
+        ]
+        return events
+
+    def _tcp(self, episode: Episode) -> list[_Pending]:
+        """An api pod's client library talks to postgres or redis."""
+        src, dst, params = episode.src, episode.dst, episode.params
+        assert isinstance(src, Pod) and isinstance(dst, Pod)
+        end = episode.t + 0.004 + int(params["bytes"]) * 40e-9
+        return self._connection(episode.t, end, self._entry(src), src.ip, int(params["sport"]), dst, dst.ip,
+                                int(params["port"]))
+
+    def _denied(self, episode: Episode) -> list[_Pending]:
+        """loadgen's curl tries postgres directly; policy drops the SYN, curl times out (exit 28)."""
+        src, dst, params = episode.src, episode.dst, episode.params
+        assert isinstance(src, Pod) and isinstance(dst, Pod)
+        t, dport = episode.t, int(params["port"])
+        url = f"telnet://{dst.app}.{dst.namespace}.svc.cluster.local:{dport}"
+        parent, sh, curl = self._shell_then(src, t, ("/usr/bin/curl", "-s", "--connect-timeout", "1", url))
+        end = t + 1.0
+        events = [
+            self._pending(t + SH_EXEC_DT, self._exec(t + SH_EXEC_DT, src.node, sh, parent)),
+            self._pending(t + CHILD_EXEC_DT, self._exec(t + CHILD_EXEC_DT, src.node, curl, sh)),
+            *self._connection(t, end, (src, curl, sh), src.ip, int(params["sport"]), None, dst.ip, dport),
+            self._pending(end + 0.0002, self._exit(end + 0.0002, src.node, curl, sh, status=CURL_TIMEOUT)),
+        ]
+        return self._maybe_out_of_order(events, execs=2)
 
     def _shell_then(self, pod: Pod, t: float, command: tuple[str, ...]):
         """`sh -c "<command>"` forked by the entrypoint and exec'ing `command` in place."""
@@ -295,17 +428,18 @@ class TetragonScenario:
             events.append(self._pending(end, self._exit(end, pod.node, curl, sh, status=status)))
             return self._maybe_out_of_order(events, execs=2)
         tc = t + CONNECT_DT
-        connect = self._kprobe(tc, pod.node, curl, sh, "tcp_connect", CONNECT_POLICY)
+        local, remote = (pod.ip, int(params["sport"])), (str(params["ip"]), int(params["port"]))
+        connect = self._sock(tc, pod.node, curl, sh, "tcp_connect", local, remote, "TCP_SYN_SENT",
+                             policy=CONNECT_POLICY)
         connect.process_kprobe.message = "Connection to an address outside the cluster"
         connect.process_kprobe.tags.append("observability.network")
-        sock = connect.process_kprobe.args.add().sock_arg
-        sock.family, sock.type, sock.protocol = "AF_INET", "SOCK_STREAM", "IPPROTO_TCP"
-        sock.saddr, sock.daddr = pod.ip, str(params["ip"])
-        sock.sport, sock.dport = self._rng.randint(32_768, 60_999), int(params["port"])
-        sock.cookie = self._rng.getrandbits(63)
-        sock.state = "TCP_SYN_SENT"
-        end = tc + self._rng.uniform(0.05, 0.4)
+        if params.get("dropped"):  # policy drops the SYNs: curl gives up on the connect
+            end, status = tc + CONNECT_TIMEOUT_S, CURL_TIMEOUT
+        else:
+            end = tc + self._rng.uniform(0.05, 0.4)
         events.append(self._pending(tc, connect))
+        events += self._connection(tc, end, (pod, curl, sh), pod.ip, local[1], None, remote[0], remote[1],
+                                   connect=False)
         events.append(self._pending(end, self._exit(end, pod.node, curl, sh, status=status)))
         return self._maybe_out_of_order(events, execs=2)
 
@@ -346,8 +480,12 @@ class TetragonScenario:
                                         container_pid=pid - _FIRST_CHILD_PID[pod.node] + 40,
                                         in_init_tree=False, probe=True)
         end = t + self._rng.uniform(0.002, 0.02)
+        kubelet = self._kubelets[pod.node]
+        node_ip = f"10.0.{NODES.index(pod.node) + 1}.1"
+        check = self._connection(t, t + 0.0003, (pod.node, kubelet, self._init(pod.node)), node_ip, int(episode.params["sport"]),
+                                 pod, pod.ip, int(episode.params["port"]), accept_after=0.00005)
         return [self._pending(t, self._exec(t, pod.node, probe, shim)),
-                self._pending(end, self._exit(end, pod.node, probe, shim))]
+                self._pending(end, self._exit(end, pod.node, probe, shim)), *check]
 
     def _postgres_backend(self, episode: Episode) -> list[_Pending]:
         if self._rng.random() >= POSTGRES_FORK_CHANCE:

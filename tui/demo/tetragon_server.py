@@ -32,8 +32,9 @@ from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
 DEMO_VERSION = "v1.7.0-demo"
 # A paced stream that connects this long after start still receives what happened since start.
 JOIN_GRACE_S = 2.0
-# Episodes per second of scenario time when streaming unpaced (spacing of the event timestamps).
-_UNPACED_RATE = 50.0
+# Episodes per second of scenario time when streaming unpaced (spacing of the event timestamps): the
+# Hubble demo's unpaced density, so unpaced Hubble and Tetragon servers tell the same story.
+_UNPACED_RATE = 40.0
 
 
 class DemoFineGuidanceSensors(sensors_pb2_grpc.FineGuidanceSensorsServicer):
