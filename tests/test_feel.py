@@ -23,3 +23,83 @@ async def test_retransmits_show_the_whole_port_of_ipv4_mapped_addresses() -> Non
         text = screen_text(app)
         assert "[::ffff:127.0.0.1]:34845" in text
         assert "[::ffff:10.20.30.40]:58887" in text
+
+
+# -- the verdict on screen -------------------------------------------------------------------------
+
+VERDICTS = ("FORWARDED", "DROPPED", "ERROR", "AUDIT", "REDIRECTED", "TRACED", "TRANSLATED", "ALLOWED",
+            "DENIED", "AUDITED", "VERDICT_UNKNOWN")
+
+
+def _flow_rows_on_screen(pane) -> list[tuple[object, str]]:
+    from tui.model.flows import RecordKind
+
+    flow_list = pane.flow_list
+    region = flow_list.scrollable_content_region
+    top = int(flow_list.scroll_y)
+    out = []
+    for y in range(region.height):
+        index = top + y
+        if index < len(flow_list.rows) and flow_list.rows[index].kind is RecordKind.FLOW:
+            out.append((flow_list.rows[index], flow_list.render_line(y).text[:region.width]))
+    return out
+
+
+async def _verdicts_visible(width: int, height: int) -> None:
+    from tests.test_flows_pane import loaded, make_app
+
+    app, pane = make_app()
+    async with app.run_test(size=(width, height)) as pilot:
+        await loaded(pilot, pane)
+        rows = _flow_rows_on_screen(pane)
+        assert len(rows) >= height // 2
+        for record, shown in rows:
+            full = pane.render_record(record).plain
+            verdict = next(word for word in VERDICTS if f" {word} (" in full)
+            assert f" {verdict}" in shown, (width, shown, full)
+            assert len(shown.rstrip()) <= width
+
+
+async def test_the_verdict_is_on_every_flow_line_at_80_columns() -> None:
+    await _verdicts_visible(80, 24)
+
+
+async def test_the_verdict_is_on_every_flow_line_at_120_columns() -> None:
+    await _verdicts_visible(120, 40)
+
+
+async def test_the_verdict_is_on_every_flow_line_at_40_columns() -> None:
+    await _verdicts_visible(40, 20)
+
+
+async def test_w_shows_the_full_hubble_line_and_back() -> None:
+    from tests.test_flows_pane import loaded, make_app
+
+    app, pane = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, pane)
+        record, fitted = _flow_rows_on_screen(pane)[-1]
+        full = pane.render_record(record).plain
+        assert full.startswith("Jan  1 ") and len(full) > 80 and not fitted.startswith("Jan")
+        await pilot.press("w")
+        await pilot.pause()
+        assert _flow_rows_on_screen(pane)[-1][1] == full[:pane.flow_list.scrollable_content_region.width]
+        await pilot.press("w")
+        await pilot.pause()
+        assert _flow_rows_on_screen(pane)[-1][1] == fitted
+
+
+def test_drop_lines_are_marked_on_the_whole_line() -> None:
+    from tui.render.flow_fit import line_styles
+    from tui.render.hubble_compact import BAD, GOOD, HOST, IDENTITY, PLAIN
+
+    def pieces(role: int, word: str) -> list:
+        return [("00:00:01.000: ", PLAIN), ("shop/a:", HOST), (" ", PLAIN), ("(ID:9)", IDENTITY),
+                (" -> ", PLAIN), ("shop/b", HOST), (" to-endpoint ", PLAIN), (word, role), (" (", PLAIN),
+                ("TCP Flags: SYN", PLAIN), (")", PLAIN)]
+
+    dropped = line_styles(pieces(BAD, "DROPPED"))
+    assert all("bold" in style for _, style in dropped)
+    assert "reverse" in dict(dropped)["DROPPED"]
+    forwarded = line_styles(pieces(GOOD, "FORWARDED"))
+    assert not any("bold" in style or "reverse" in style for _, style in forwarded)

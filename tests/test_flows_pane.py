@@ -16,6 +16,7 @@ from tui.model.flows import FlowStore, RecordKind, record_from_response
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_views import AggregateTable
 from tui.panes.flows import FlowsPane
+from tui.render.hubble_compact import flow_pieces, narrow_pieces, pieces_plain
 from tui.sources.base import SourceState
 from tui.sources.flow_replay import FileSource
 
@@ -256,45 +257,45 @@ def _list_texts(pane: FlowsPane) -> list[str]:
     return [flow_list.render_line(y).text[:region.width] for y in range(region.height)]
 
 
-async def test_80_columns_narrow_lines_and_sideways_scroll_show_the_verdict() -> None:
+async def test_80_columns_fitted_lines_and_full_lines_scrolled_sideways_show_the_verdict() -> None:
     app, pane = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, pane)
         flow_list = pane.flow_list
-        assert flow_list.narrow and flow_list.narrow_override is None  # automatic below 110 columns
+        assert flow_list.narrow and flow_list.narrow_override is None  # fitted by default
+        width = flow_list.scrollable_content_region.width
         newest = flow_list.rows[-1]
         full = pane.render_record(newest).plain
-        narrow = "".join(text for text, _ in pane.line_pieces(newest, narrow=True))
+        fitted = "".join(text for text, _ in pane.line_pieces(newest, width))
         assert full.startswith("Jan  1 ") and "(ID:" in full
-        assert narrow.startswith("00:00:") and "(ID:" not in narrow and len(narrow) < len(full)
-        shown = _list_texts(pane)
-        assert shown[-1] == narrow[:flow_list.scrollable_content_region.width]
-        verdict = next(word for word in ("FORWARDED", "DROPPED") if word in narrow)
-        width = flow_list.scrollable_content_region.width
+        assert fitted.startswith("00:00:") and "(ID:" not in fitted and len(fitted) <= width < len(full)
+        verdict = next(word for word in ("FORWARDED", "DROPPED") if f" {word} (" in full)
+        assert verdict in fitted
+        assert _list_texts(pane)[-1].rstrip() == fitted.rstrip()
+        pane.tick(True)
+        assert "fitted (w" in pane._header
+        await pilot.press("w")  # the full hubble line, date and identities included, scrolled sideways
+        assert not flow_list.narrow
+        await pilot.pause()
+        assert _list_texts(pane)[-1] == full[:width]
         await pilot.press("right")
         step = flow_list.scroll_column
         assert 0 < step < width
         presses = 1
-        while narrow.find(verdict) + len(verdict) > flow_list.scroll_column + width and presses < 10:
+        while full.find(verdict) + len(verdict) > flow_list.scroll_column + width and presses < 10:
             await pilot.press("right")
             presses += 1
         assert flow_list.scroll_column == presses * step
         assert verdict in _list_texts(pane)[-1]
-        assert _list_texts(pane)[-1].rstrip() == narrow[presses * step:presses * step + width].rstrip()
+        assert _list_texts(pane)[-1].rstrip() == full[presses * step:presses * step + width].rstrip()
         pane.tick(True)
-        assert f"+{presses * step} cols" in pane._header
+        assert f"+{presses * step} cols" in pane._header and "full lines (w" in pane._header
         await pilot.press("left")
         assert flow_list.scroll_column == (presses - 1) * step
         await pilot.press("0")
         assert flow_list.scroll_column == 0
         pane.tick(True)
-        assert "cols" not in pane._header and "narrow (w)" in pane._header
-        await pilot.press("w")  # the full hubble line, date and identities included
-        assert not flow_list.narrow
-        await pilot.pause()
-        assert _list_texts(pane)[-1] == full[:width]
-        pane.tick(True)
-        assert "wide (w)" in pane._header
+        assert "cols" not in pane._header
         # Strips are cached per mode, so switching back renders nothing new.
         cached = len(flow_list._cache)
         await pilot.press("w")
@@ -302,12 +303,15 @@ async def test_80_columns_narrow_lines_and_sideways_scroll_show_the_verdict() ->
         assert flow_list.narrow and len(flow_list._cache) == cached
 
 
-async def test_wide_terminals_get_the_full_line() -> None:
+async def test_wide_terminals_get_the_full_line_when_it_fits() -> None:
     app, pane = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:
         await loaded(pilot, pane)
-        assert not pane.flow_list.narrow
-        assert _list_texts(pane)[-1].startswith(pane.render_record(pane.flow_list.rows[-1]).plain[:20])
+        width = pane.flow_list.scrollable_content_region.width
+        full = pane.render_record(pane.flow_list.rows[-1]).plain
+        assert len(full) <= width
+        assert _list_texts(pane)[-1].rstrip() == pieces_plain(narrow_pieces(flow_pieces(
+            pane.flow_list.rows[-1].response().flow, pane.options)))
 
 
 def test_snapshot_80x24_scrolled_right(snap_compare, monkeypatch) -> None:
@@ -315,7 +319,7 @@ def test_snapshot_80x24_scrolled_right(snap_compare, monkeypatch) -> None:
 
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause(0.3)
-        await pilot.press("right", "right")
+        await pilot.press("w", "right", "right")  # full hubble lines, scrolled sideways
         await pilot.pause(0.2)
 
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)

@@ -23,7 +23,8 @@ from textual.strip import Strip
 
 from tui.model.flows import FlowRecord
 
-NARROW_BELOW = 110  # columns: below this the list drops the date and numeric identities
+# Lines are fitted to the width by default (the verdict stays on screen, `tui.render.flow_fit`);
+# `w` switches to hubble's full lines, scrolled sideways with Left/Right.
 
 
 class FlowList(ScrollView, can_focus=True):
@@ -54,20 +55,20 @@ class FlowList(ScrollView, can_focus=True):
             super().__init__()
             self.record = record
 
-    def __init__(self, line_pieces: Callable[[FlowRecord, bool], list[tuple[str, str]]], *,
+    def __init__(self, line_pieces: Callable[[FlowRecord, int], list[tuple[str, str]]], *,
                  id: str | None = None) -> None:
         super().__init__(id=id)
-        self._line_pieces = line_pieces
-        self.narrow_override: bool | None = None  # None: narrow below NARROW_BELOW columns
+        self._line_pieces = line_pieces  # (record, width to fit, 0 for the full line)
+        self.narrow_override: bool | None = None  # None: fitted lines
         self._base_style: Style | None = None
         self._styles: dict[tuple[str, bool], Style] = {}
         self.rows: list[FlowRecord] = []
         self.follow = True
         self.cursor_seq: int | None = None
         self._widths = {False: 0, True: 0}  # longest line seen per mode: the virtual width
-        # Strips per (seq, cursor, narrow): the horizontal offset is a crop at paint time, so scrolling
-        # sideways or switching modes back reuses them.
-        self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(512)
+        # Strips per (seq, cursor, fitted width or 0): the horizontal offset is a crop at paint time, so
+        # scrolling sideways or switching modes back reuses them.
+        self._cache: LRUCache[tuple[int, bool, int], Strip] = LRUCache(512)
         self._anchoring = False
 
     # -- data --------------------------------------------------------------------------------------
@@ -95,10 +96,15 @@ class FlowList(ScrollView, can_focus=True):
 
     @property
     def narrow(self) -> bool:
-        """Narrow lines: chosen by the width unless `w` said otherwise."""
+        """Lines fitted to the width (the default), or hubble's full lines after `w`."""
         if self.narrow_override is not None:
             return self.narrow_override
-        return 0 < self.size.width < NARROW_BELOW
+        return True
+
+    @property
+    def fit_width(self) -> int:
+        """The width lines are fitted to, 0 for full lines."""
+        return max(1, self.scrollable_content_region.width) if self.narrow else 0
 
     @property
     def scroll_column(self) -> int:
@@ -249,12 +255,13 @@ class FlowList(ScrollView, can_focus=True):
         record = self.rows[index]
         is_cursor = record.seq == self.cursor_seq
         narrow = self.narrow
-        key = (record.seq, is_cursor, narrow)
+        fit = self.fit_width
+        key = (record.seq, is_cursor, fit)
         strip = self._cache.get(key)
         if strip is None:
             style = self._style
             segments = [Segment(text, style(name, is_cursor))
-                        for text, name in self._line_pieces(record, narrow) if text]
+                        for text, name in self._line_pieces(record, fit) if text]
             strip = Strip(segments)
             if strip.cell_length > self._widths[narrow]:
                 self._widths[narrow] = strip.cell_length

@@ -25,14 +25,13 @@ from tui.panes.base import LivePane
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_views import VIEWS, AggregateTable
+from tui.render.flow_fit import fit_pieces, line_styles
 from tui.render.glyphs import glyphs
 from tui.render.hubble_compact import (
-    RICH_STYLES,
     CompactOptions,
     drop_date,
     flow_pieces,
     lost_events_pieces,
-    narrow_pieces,
     node_status_text,
 )
 from tui.render.safe import escape_control
@@ -207,27 +206,24 @@ class FlowsPane(LivePane):
         return list(filtered)
 
     # -- rendering ---------------------------------------------------------------------------------
-    def line_pieces(self, record: FlowRecord, narrow: bool = False) -> list[tuple[str, str]]:
-        """One line as (text, Rich style) pieces: flows coloured by verdict, markers highlighted.
+    def line_pieces(self, record: FlowRecord, width: int = 0) -> list[tuple[str, str]]:
+        """One line as (text, Rich style) pieces: flows coloured by verdict, drops marked, markers highlighted.
 
         Every piece is literal text with control characters escaped; the list widget turns the
-        pieces straight into segments (no Rich markup, no Text layout per line). `narrow` drops the
-        date and numeric identities (`narrow_pieces`) so that an 80-column screen shows who and what.
+        pieces straight into segments (no Rich markup, no Text layout per line). A `width` fits the
+        line into that many cells with its verdict kept (`fit_pieces`); 0 gives hubble's full line.
         """
         kind = record.kind
-        if kind is RecordKind.FLOW:
-            pieces = flow_pieces(record.response().flow, self.options, escape_control)
-            if narrow:
-                pieces = narrow_pieces(pieces)
-            return [(text, RICH_STYLES[role]) for text, role in pieces]
-        if kind is RecordKind.LOST:
-            pieces = lost_events_pieces(record.response())
-            if narrow:
-                pieces = narrow_pieces(pieces)
-            return [(text, RICH_STYLES[role]) for text, role in pieces]
+        if kind is RecordKind.FLOW or kind is RecordKind.LOST:
+            response = record.response()
+            pieces = (flow_pieces(response.flow, self.options, escape_control) if kind is RecordKind.FLOW
+                      else lost_events_pieces(response))
+            if width:
+                pieces = fit_pieces(pieces, width)
+            return line_styles(pieces)
         if kind is RecordKind.NODE:
             text = node_status_text(record.response(), escape_control)
-            return [(drop_date(text) if narrow else text, "yellow")]
+            return [(drop_date(text) if width else text, "yellow")]
         if kind is RecordKind.GAP:
             return [(escape_control(record.text), "bold yellow")]
         return [(escape_control(record.text), "dim")]
@@ -250,7 +246,7 @@ class FlowsPane(LivePane):
         if self.view == "list":
             flow_list = self.flow_list
             parts.append("follow" if flow_list.follow else "scrolled (End follows)")
-            parts.append("narrow (w)" if flow_list.narrow else "wide (w)")
+            parts.append("fitted (w: full lines)" if flow_list.narrow else "full lines (w: fit)")
             if flow_list.scroll_column:
                 parts.append(f"{glyphs().arrow} +{flow_list.scroll_column} cols (0 resets)")
             if self.filter_text:
