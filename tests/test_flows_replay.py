@@ -61,16 +61,21 @@ def test_batch_replay_prints_every_line_like_hubble() -> None:
     assert "\x1b" not in out and "\r" not in out
 
 
-def test_batch_count_stops_after_n_flows() -> None:
+def test_batch_count_is_last_n_and_first_n_stops_early() -> None:
+    """As hubble's file reader: `-n`/`--last N` keeps the tail, `--first N` the head."""
     status, out, _ = batch("--hubble-file", str(DATA), "-n", "5")
+    assert status == 0 and out.splitlines() == expected_lines(DATA)[-5:]
+    status, out, _ = batch("--hubble-file", str(DATA), "--last", "7")
+    assert status == 0 and out.splitlines() == expected_lines(DATA)[-7:]
+    status, out, _ = batch("--hubble-file", str(DATA), "--first", "5")
     assert status == 0 and out.splitlines() == expected_lines(DATA)[:5]
 
 
 def test_batch_colour_and_printer_switches() -> None:
-    _, out, _ = batch("--hubble-file", str(DATA), "-n", "3", "--color", "always", "--print-node-name")
+    _, out, _ = batch("--hubble-file", str(DATA), "--first", "3", "--color", "always", "--print-node-name")
     assert out.splitlines() == expected_lines(DATA, CompactOptions(node_name=True), color=True)[:3]
     assert "\x1b[32mALLOWED\x1b[0m" in out and "\x1b[33mTRACED\x1b[0m" in out
-    _, out, _ = batch("--hubble-file", str(DATA), "-n", "3", "--numeric")
+    _, out, _ = batch("--hubble-file", str(DATA), "--first", "3", "--numeric")
     assert "shop/" not in out.splitlines()[0] and "10.0." in out.splitlines()[0]
 
 
@@ -82,7 +87,15 @@ def test_batch_reports_bad_lines_with_numbers_and_keeps_the_rest(tmp_path: Path)
     assert f"{path}:4: skipped bad line: not JSON" in err
     assert f"{path}:6: skipped bad line: expected a JSON object" in err
     assert f"{path}:7: skipped bad line:" in err
-    assert f"{path}: 3 bad lines skipped" in err
+    assert f"{path}: 10 lines read, 3 bad lines skipped (line 4, 6, 7)" in err
+
+
+def test_batch_file_with_no_readable_line_is_a_failure(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.jsonl"
+    path.write_text("{not json\n[1]\n")
+    status, out, err = batch("--hubble-file", str(path))
+    assert status == 1 and out == ""
+    assert f"{path}: no readable line, 2 bad lines skipped (line 1, 2)" in err
 
 
 def test_batch_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,7 +96,9 @@ def test_history_flags() -> None:
     assert request.since.ToDatetime(tzinfo=UTC) == datetime(2026, 1, 2, 1, 34, 5, tzinfo=UTC)
     assert request.until.ToDatetime(tzinfo=UTC) == datetime(2026, 1, 2, 3, 0, 0, tzinfo=UTC)
     assert not request.follow
-    assert build_request([], History(), live=False).follow  # batch with no history: follow like top -b
+    batch = build_request([], History(), live=False)  # batch with no history: the last 20, as hubble observe
+    assert (batch.follow, batch.number, batch.first) == (False, 20, False)
+    assert build_request([], History(follow=True), live=False).number == 0
     assert not build_request([], History(last=5), live=False).follow
     assert build_request([], History(last=5, follow=True), live=False).follow
     with pytest.raises(FilterError, match="not a duration"):

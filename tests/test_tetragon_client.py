@@ -188,19 +188,18 @@ def test_replay_counts_bad_lines_with_numbers(tmp_path: Path) -> None:
     path = tmp_path / "events.json"
     path.write_text("\n".join(lines) + "\n")
     replay = ReplaySource(str(path))
-    replay.start()
-    replay.thread.join(10)
+    replay.run_sync()
     assert replay.state() is SourceState.ENDED
     assert replay.received == 50 and replay.bad_lines == 2
     assert [e.line_number for e in replay.errors] == [11, 22]
-    assert "2 bad lines (line 11:" in replay.describe() and "line 22:" in replay.describe()
+    assert "2 bad lines skipped (line 11, 22)" in replay.describe()
+    assert replay.problems[0].startswith(f"{path}:11: skipped bad line: not JSON")
     assert len(replay.buffer.drain()) == 50
 
 
 def test_replay_of_missing_file_fails_clearly(tmp_path: Path) -> None:
     replay = ReplaySource(str(tmp_path / "nope.json"))
-    replay.start()
-    replay.thread.join(5)
+    replay.run_sync()
     assert replay.state() is SourceState.FAILED and "cannot read" in replay.describe()
 
 

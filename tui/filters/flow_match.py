@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 from tui.filters import FilterError
 from tui.filters.selectors import split_requirements
 from tui.proto.flow import flow_pb2
+from tui.proto.observer import observer_pb2
 
 FlowPredicate = Callable[[flow_pb2.Flow], bool]
+ResponsePredicate = Callable[[observer_pb2.GetFlowsResponse], bool]
 DEFAULT_NAMESPACE = "default"
 L4_PROTOCOLS = {"tcp": ("TCP",), "udp": ("UDP",), "sctp": ("SCTP",), "icmp": ("ICMPv4", "ICMPv6"),
                 "icmpv4": ("ICMPv4",), "icmpv6": ("ICMPv6",), "vrrp": ("VRRP",), "igmp": ("IGMP",)}
@@ -478,3 +480,28 @@ def compile_filters(whitelist: Sequence[flow_pb2.FlowFilter],
         return not any(d(flow) for d in deny)
 
     return match
+
+
+def request_predicate(request: observer_pb2.GetFlowsRequest) -> ResponsePredicate:
+    """What a GetFlowsRequest keeps of responses read from a file, as hubble's `--input-file` reader does.
+
+    A response outside `since`/`until` (its time, else its flow's) is dropped; a flow must pass the
+    whitelist and blacklist; a response without a flow (node status, lost events) passes unless a
+    whitelist asks for particular flows. Raises FilterError for values a server would refuse.
+    """
+    matches = compile_filters(request.whitelist, request.blacklist)
+    since = request.since.ToNanoseconds() if request.HasField("since") else None
+    until = request.until.ToNanoseconds() if request.HasField("until") else None
+    others_pass = not request.whitelist
+
+    def keep(response: observer_pb2.GetFlowsResponse) -> bool:
+        if since is not None or until is not None:
+            stamp = response.time if response.HasField("time") else response.flow.time
+            nanos = stamp.ToNanoseconds()
+            if (since is not None and nanos < since) or (until is not None and nanos > until):
+                return False
+        if response.HasField("flow"):
+            return matches(response.flow)
+        return others_pass
+
+    return keep

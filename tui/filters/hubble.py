@@ -26,6 +26,7 @@ from tui.proto.observer import observer_pb2
 
 PROTOCOLS = ("icmp", "icmpv4", "icmpv6", "tcp", "udp", "sctp", "vrrp", "igmp", "dns", "http", "kafka")
 DEST = "hubble_filter_flags"
+DEFAULT_LAST = 20  # what `hubble observe` prints without --follow or another history flag
 
 # flag -> (how it applies, FlowFilter field(s))
 #   "either": source field on left, destination field on right
@@ -259,7 +260,8 @@ def build_request(flags: Sequence[FilterFlag], history: History = History(),
                   live: bool = True, now: datetime | None = None) -> observer_pb2.GetFlowsRequest:
     """The GetFlowsRequest for a pane (`live`: follow unless history ends it) or a batch run.
 
-    Batch runs follow when no history flag is given (like `top -b` until `-n`), or with --follow.
+    Batch runs are `hubble observe`: they follow only with --follow, and without --follow, --first,
+    --since or --until they ask for the last `DEFAULT_LAST` flows.
     """
     if history.first is not None and history.last is not None:
         raise FilterError("--first and --last cannot be combined")
@@ -272,12 +274,14 @@ def build_request(flags: Sequence[FilterFlag], history: History = History(),
     if live:
         request.follow = not ends
     else:
-        request.follow = bool(history.follow) or (not any_history)
+        request.follow = bool(history.follow)
     if history.first is not None:
         request.first = True
         request.number = history.first
     elif history.last is not None:
         request.number = history.last
+    elif not live and not request.follow and not any_history:
+        request.number = DEFAULT_LAST
     if history.since:
         request.since.CopyFrom(parse_time(history.since, now))
     if history.until and not request.follow:

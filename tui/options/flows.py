@@ -2,8 +2,9 @@
 
 Filter flags are hubble observe's own (`--namespace`, `--pod`, `--verdict`, …, `--not` for the next one);
 the Processes pane's Tetragon filters are spelled `--tetragon-namespace`, `--tetragon-pod` to keep
-these free. Batch mode prints exactly what `hubble observe -o compact` would, to stdout, and exits at
-the end of input or after `-n N` flows; with a server and no `-n` it follows until interrupted.
+these free. Batch mode prints exactly what `hubble observe -o compact` would, to stdout: without
+--follow the last 20 flows (`--last`/`-n N`, `--first`, `--since`, `--until` choose others) and exits; a
+file is read to its end, filtered as the server would filter.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from typing import TYPE_CHECKING, TextIO
 
-from tui.options.common import positive_int
 from tui.filters.hubble import (
     DEST,
     FilterError,
@@ -24,6 +23,7 @@ from tui.filters.hubble import (
     build_request,
     describe_filters,
 )
+from tui.options.common import positive_int
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     conn.add_argument("--record-flows", metavar="FILE", default=None,
                       help="also write every received response to FILE as JSON lines (replayable)")
 
-    filters = parser.add_argument_group("flows: filters (sent to the server, hubble observe semantics)")
+    filters = parser.add_argument_group("flows: filters (hubble observe semantics: sent to the server; applied by ebtop to --hubble-file)")
     add_filter_arguments(filters)
 
     history = parser.add_argument_group("flows: history")
@@ -68,8 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     history.add_argument("--since", metavar="TIME", default=None,
                          help="flows since TIME: a duration ago (5m, 1h30m) or RFC3339")
     history.add_argument("--until", metavar="TIME", default=None, help="flows until TIME (does not follow)")
-    history.add_argument("--follow", action="store_true", default=None,
-                         help="batch mode: keep following after the history flags' flows")
+    history.add_argument("-f", "--follow", action="store_true", default=None,
+                         help="batch mode: keep following (without it, batch mode prints the last 20 flows and exits)")
 
     view = parser.add_argument_group("flows: display")
     view.add_argument("--print-node-name", action="store_true", help="print the node name on each line")
@@ -88,8 +88,13 @@ def filter_flags(args: argparse.Namespace) -> list[FilterFlag]:
     return list(getattr(args, DEST, None) or [])
 
 
-def history_of(args: argparse.Namespace) -> History:
-    return History(last=getattr(args, "last", None), first=getattr(args, "first", None),
+def history_of(args: argparse.Namespace, live: bool = True) -> History:
+    """The history flags; in batch mode `-n N` is `--last N` (hubble observe's count)."""
+    last = getattr(args, "last", None)
+    count = int(getattr(args, "count", 0) or 0)
+    if not live and last is None and count > 0:
+        last = count
+    return History(last=last, first=getattr(args, "first", None),
                    since=getattr(args, "since", None), until=getattr(args, "until", None),
                    follow=getattr(args, "follow", None))
 
@@ -124,20 +129,28 @@ def use_color(choice: str, stream: TextIO) -> bool:
 
 
 def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleSource | FileSource
-    """The source the flags ask for; raises FilterError / ConnectionConfigError with the message."""
+    """The source the flags ask for; raises FilterError / ConnectionConfigError with the message.
+
+    The filters are compiled here in every mode, so a value a server would refuse is a usage error
+    up front; a file replay applies them itself (and since/until, first/last), as hubble's file reader.
+    """
+    from tui.filters.flow_match import request_predicate
+
     if getattr(args, "_hubble_not_pending", False):
         raise FilterError("--not must be followed by a filter flag")
+    history = history_of(args, live)
+    request = build_request(filter_flags(args), history, live=live)
+    keep = request_predicate(request)
     path = getattr(args, "hubble_file", None)
     if path:
         from tui.sources.flow_replay import FileSource
 
-        return FileSource(path)
+        return FileSource(path, keep=keep, first=history.first, last=history.last)
     from tui.sources.flow_replay import FlowRecorder
     from tui.sources.hubble import HubbleSource
     from tui.sources.hubble_process import ProcessHubbleSource
     from tui.sources.hubble_tls import resolve
 
-    request = build_request(filter_flags(args), history_of(args), live=live)
     endpoint = resolve(getattr(args, "hubble_server", None), _tls(args))
     record = getattr(args, "record_flows", None)
     recorder = FlowRecorder(record) if record else None
@@ -147,109 +160,48 @@ def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleS
 
 
 def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Print this pane's lines to stdout; return the exit status."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    """Print this pane's lines like `hubble observe -o compact`; the exit code (see tui.batch)."""
+    from tui import batch
+    from tui.model.flows import RecordKind
+    from tui.sources.flow_replay import FileSource
     from tui.sources.hubble_tls import ConnectionConfigError
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     try:
         source = make_source(args, live=False)
+        if isinstance(source, FileSource):
+            source.open()
     except (FilterError, ConnectionConfigError) as error:
-        print(f"ebtop: {error}", file=err)
-        return 2
+        return batch.usage_error(str(error), err)
+    except OSError as error:
+        return batch.usage_error(f"cannot read {args.hubble_file}: {error.strerror or error}", err)
     opts = compact_options(args)
     color = use_color(getattr(args, "color", "auto"), out)
-    limit = int(getattr(args, "count", 0) or 0)
-    from tui.sources.flow_replay import FileSource
 
-    if isinstance(source, FileSource):
-        return _batch_file(source, opts, color, limit, out, err)
-    return _batch_stream(source, opts, color, limit, out, err)
+    def emit(record) -> None:  # noqa: ANN001 - FlowRecord
+        if record.kind in (RecordKind.GAP, RecordKind.NOTE):
+            print(f"ebtop: {record.text}", file=err)
+        else:
+            _print_response(record.response(), opts, color, out, err)
+
+    return batch.run(source, emit, out=out, err=err, reconnect=bool(getattr(args, "reconnect", False)),
+                     connect_timeout=getattr(args, "connect_timeout", 5.0))
 
 
 def _print_response(response: observer_pb2.GetFlowsResponse, opts: CompactOptions, color: bool,
-                    out: TextIO, err: TextIO) -> bool:
-    """Print one response like hubble; True when it was a flow."""
+                    out: TextIO, err: TextIO) -> None:
+    """Print one response like hubble: flows and lost events to stdout, node problems to stderr."""
     from tui.proto.relay import relay_pb2
     from tui.render.hubble_compact import node_status_text, response_line
 
-    kind = response.WhichOneof("response_types")
-    if kind == "node_status":
+    if response.WhichOneof("response_types") == "node_status":
         if response.node_status.state_change in (relay_pb2.NODE_ERROR, relay_pb2.NODE_UNAVAILABLE):
             print(node_status_text(response), file=err)
-        return False
+        return
     line = response_line(response, opts, color)
     if line is not None:
         out.write(line + "\n")
-    return kind == "flow"
-
-
-def _batch_file(source, opts, color, limit, out, err) -> int:  # noqa: ANN001
-    from tui.proto.jsonlines import JsonLineError
-    from tui.sources.flow_replay import iter_responses, open_input
-
-    name = "stdin" if source.path == "-" else source.path
-    try:
-        handle = open_input(source.path)
-    except OSError as error:
-        print(f"ebtop: cannot read {name}: {error.strerror}", file=err)
-        return 2
-    flows = bad = 0
-    try:
-        for item in iter_responses(handle):
-            if isinstance(item, JsonLineError):
-                bad += 1
-                print(f"ebtop: {name}:{item.line_number}: skipped bad line: {item.reason}", file=err)
-                continue
-            if _print_response(item, opts, color, out, err):
-                flows += 1
-                if limit and flows >= limit:
-                    break
-    except BrokenPipeError:
-        return 0
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
-    if bad:
-        print(f"ebtop: {name}: {bad} bad line{'s' if bad != 1 else ''} skipped", file=err)
-    out.flush()
-    return 0
-
-
-def _batch_stream(source, opts, color, limit, out, err) -> int:  # noqa: ANN001
-    from tui.model.flows import RecordKind
-    from tui.sources.base import SourceState
-
-    flows = 0
-    last_state = None
-    source.start()
-    try:
-        while True:
-            records = source.buffer.drain()
-            for record in records:
-                if record.kind is RecordKind.GAP:
-                    print(f"ebtop: {record.text}", file=err)
-                    continue
-                if _print_response(record.response(), opts, color, out, err):
-                    flows += 1
-                    if limit and flows >= limit:
-                        out.flush()
-                        return 0
-            out.flush()
-            status = source.status.get()
-            if status.state is not last_state and status.state in (SourceState.RETRYING, SourceState.FAILED):
-                print(f"ebtop: {source.endpoint.describe()}: {status.describe()}", file=err)
-            last_state = status.state
-            if status.state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
-                return 1 if status.state is SourceState.FAILED else 0
-            if not records:
-                time.sleep(0.05)
-    except BrokenPipeError:
-        return 0
-    finally:
-        source.stop()
-        if source.recorder is not None:
-            source.recorder.close()
 
 
 def create_pane(args: argparse.Namespace) -> LivePane:

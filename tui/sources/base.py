@@ -15,7 +15,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import DecodeError
 
@@ -180,6 +180,7 @@ class Source(Generic[T]):
         self._problems_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.recorder: Any = None  # a JsonLinesRecorder (--record-*): `stop()` closes it
 
     # -- what a subclass implements --------------------------------------------------------------
     def run(self) -> None:
@@ -221,6 +222,10 @@ class Source(Generic[T]):
         thread = self._thread
         if thread is not None and thread is not threading.current_thread() and thread.is_alive():
             thread.join(timeout)
+        recorder = self.recorder
+        if recorder is not None and not self.running:
+            with contextlib.suppress(Exception):
+                recorder.close()  # after the reader ended, so no line is cut off
 
     @property
     def running(self) -> bool:

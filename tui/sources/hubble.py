@@ -19,7 +19,7 @@ import grpc
 
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
-from tui.sources.base import MALFORMED_NOTE, Backoff, BoundedBuffer, SourceState, StatusHolder, parse_or_none
+from tui.sources.base import MALFORMED_NOTE, Backoff, BoundedBuffer, Source, SourceState, parse_or_none
 from tui.sources.hubble_tls import Endpoint, connection_hint, open_channel, tls_failure
 
 GET_FLOWS = "/observer.Observer/GetFlows"
@@ -49,6 +49,21 @@ class ServerInfo:
     unavailable_names: list[str] = field(default_factory=list)
     error: str = ""
 
+    def facts(self) -> list[str]:
+        """Phrases for the status line: version, how full the server's ring is, nodes."""
+        parts = [self.version] if self.version else []
+        if not self.version:
+            return parts
+        if self.max_flows:
+            # A full server ring is why lost events appear (cilium/hubble#1737).
+            parts.append(f"server ring {self.num_flows / self.max_flows:.0%} of {self.max_flows:,}")
+        if self.connected_nodes is not None:
+            parts.append(f"nodes {self.connected_nodes}/{self.connected_nodes + (self.unavailable_nodes or 0)}")
+        if self.unavailable_nodes:
+            names = ", ".join(self.unavailable_names[:3])
+            parts.append(f"{self.unavailable_nodes} unavailable{': ' + names if names else ''}")
+        return parts
+
     def describe(self) -> str:
         """`cilium v1.19.4 · 2,031/4,095 flows (49.60%) · 2 nodes` style summary."""
         parts = [self.version] if self.version else []
@@ -63,17 +78,18 @@ class ServerInfo:
         return " · ".join(parts)
 
 
-class HubbleSource:
+class HubbleSource(Source[FlowRecord]):
     """One GetFlows stream with reconnects, plus a ServerStatus poller; thread-based, no Textual."""
+
+    thread_name = "hubble-reader"
 
     def __init__(self, endpoint: Endpoint, request: observer_pb2.GetFlowsRequest, *,
                  buffer: BoundedBuffer[FlowRecord] | None = None, status_interval: float = 2.0,
                  backoff: Backoff | None = None, recorder: Callable[[observer_pb2.GetFlowsResponse], None] | None = None,
                  connect_timeout: float = 5.0) -> None:
+        super().__init__(f"hubble {endpoint.describe()}", buffer)
         self.endpoint = endpoint
         self.request = request
-        self.buffer: BoundedBuffer[FlowRecord] = buffer if buffer is not None else BoundedBuffer(200_000)
-        self.status = StatusHolder()
         self.server = ServerInfo()
         self.status_interval = status_interval
         self.backoff = backoff or Backoff(base=0.5, cap=30.0)
@@ -82,40 +98,46 @@ class HubbleSource:
         self.connects = 0
         self.reconnects = 0
         self.malformed = 0
-        self._stop = threading.Event()
+        self.status_errors = 0
+        self._stop = self.stopping
+        self._poll_stop = threading.Event()  # the reader ended or the source stops
         self._lock = threading.Lock()
         self._call: grpc.Future | None = None
         self._channel: grpc.Channel | None = None
-        self._threads: list[threading.Thread] = []
         self._last_flow_time: tuple[int, int] | None = None
         self._pending_gap: list[object] = []
         self._connected = False
 
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._threads:
-            return
-        self._stop.clear()
-        reader = threading.Thread(target=self._run, name="hubble-reader", daemon=True)
+    # -- lifecycle (Source) ----------------------------------------------------------------------
+    def run(self) -> None:
+        """The reader, with the ServerStatus poller beside it for as long as the reader runs."""
         poller = threading.Thread(target=self._poll_status, name="hubble-status", daemon=True)
-        self._threads = [reader, poller]
-        for thread in self._threads:
-            thread.start()
+        poller.start()
+        try:
+            self._run()
+        finally:
+            self._poll_stop.set()
+            poller.join(self.connect_timeout + 1)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
+    def close(self) -> None:
+        self._poll_stop.set()
         with self._lock:
             if self._call is not None:
                 self._call.cancel()
             if self._channel is not None:
                 self._channel.close()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads = []
 
-    @property
-    def running(self) -> bool:
-        return any(thread.is_alive() for thread in self._threads)
+    # -- what panes read (the Source contract) ---------------------------------------------------
+    def describe(self, now: float | None = None) -> str:
+        return self.status.get().describe(now)
+
+    def facts(self) -> list[str]:
+        return self.server.facts()
+
+    def counters(self) -> dict[str, int]:
+        return {"received": self.buffer.received, "dropped": self.buffer.dropped,
+                "reconnects": self.reconnects, "malformed": self.malformed,
+                "server status errors": self.status_errors}
 
     # -- reading -------------------------------------------------------------------------------
     def _request_for_attempt(self) -> observer_pb2.GetFlowsRequest:
@@ -247,7 +269,7 @@ class HubbleSource:
 
     # -- server status -------------------------------------------------------------------------
     def _poll_status(self) -> None:
-        while not self._stop.is_set():
+        while not self._poll_stop.is_set():
             with self._lock:
                 channel = self._channel
             state = self.status.get().state
@@ -264,9 +286,16 @@ class HubbleSource:
                     self._apply_status(reply)
                 except (grpc.RpcError, ValueError) as error:
                     details = error.details() if isinstance(error, grpc.RpcError) else str(error)
-                    self.server.error = f"ServerStatus: {details}"
-            if self._stop.wait(self.status_interval):
+                    self._status_error(f"ServerStatus: {details}")
+            if self._poll_stop.wait(self.status_interval):
                 return
+
+    def _status_error(self, text: str) -> None:
+        """Counted, and shown once per new reason (the stream itself may still be fine)."""
+        self.status_errors += 1
+        if text != self.server.error:
+            self.add_problem(f"{self.label}: {text}")
+        self.server.error = text
 
     def _apply_status(self, reply: observer_pb2.ServerStatusResponse) -> None:
         info = ServerInfo(version=reply.version, flows_rate=reply.flows_rate, num_flows=reply.num_flows,

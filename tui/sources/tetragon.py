@@ -26,6 +26,7 @@ from typing import Any
 
 import grpc
 
+from tui.filters.tetragon import EVENT_TYPE_NAMES, EventFilters, event_type_name  # noqa: F401 - re-exported
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
 from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder, parse_or_none
 
@@ -40,13 +41,6 @@ CHANNEL_OPTIONS = (
 )
 GET_EVENTS = "/tetragon.FineGuidanceSensors/GetEvents"
 FATAL_CODES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAUTHENTICATED}
-
-EVENT_TYPE_NAMES = {
-    "process_exec": "PROCESS_EXEC", "process_exit": "PROCESS_EXIT", "process_kprobe": "PROCESS_KPROBE",
-    "process_tracepoint": "PROCESS_TRACEPOINT", "process_loader": "PROCESS_LOADER",
-    "process_uprobe": "PROCESS_UPROBE", "process_throttle": "PROCESS_THROTTLE", "process_lsm": "PROCESS_LSM",
-    "process_usdt": "PROCESS_USDT",
-}
 
 
 # --- where to connect ----------------------------------------------------------------------------
@@ -92,46 +86,6 @@ def socket_permission_problem(target: str) -> str | None:
     mode = stat.filemode(info.st_mode)
     return (f"permission denied on {path} ({mode}, uid {info.st_uid} gid {info.st_gid}): the Tetragon socket "
             f"is for root and its group only; run ebtop as root (sudo) or as a member of gid {info.st_gid}")
-
-
-# --- the request ---------------------------------------------------------------------------------
-
-@dataclass
-class EventFilters:
-    """What the agent should send: one allow Filter (every set field must match) plus a deny list."""
-
-    namespaces: list[str] = field(default_factory=list)
-    pod_regex: list[str] = field(default_factory=list)
-    binary_regex: list[str] = field(default_factory=list)
-    event_types: list[str] = field(default_factory=list)
-    health_checks: bool = False
-
-    def request(self) -> Any:
-        request = events_pb2.GetEventsRequest()
-        allow = events_pb2.Filter(namespace=self.namespaces, pod_regex=self.pod_regex,
-                                  binary_regex=self.binary_regex)
-        for name in self.event_types:
-            allow.event_set.append(events_pb2.EventType.Value(event_type_name(name)))
-        if allow.ByteSize():
-            request.allow_list.append(allow)
-        if not self.health_checks:
-            deny = request.deny_list.add()
-            deny.health_check.value = True
-        return request
-
-
-_EVENT_TYPES = frozenset(events_pb2.EventType.keys())
-
-
-def event_type_name(name: str) -> str:
-    """`process_exec`, `PROCESS_EXEC` or `exec` -> `PROCESS_EXEC`; ValueError for unknown names."""
-    key = name.strip().upper()
-    if not key.startswith("PROCESS_"):
-        key = "PROCESS_" + key
-    if key not in _EVENT_TYPES:
-        valid = ", ".join(sorted(EVENT_TYPE_NAMES.values()))
-        raise ValueError(f"unknown event type {name!r} (expected one of {valid})")
-    return key
 
 
 # --- the stream ----------------------------------------------------------------------------------
@@ -276,6 +230,12 @@ class TetragonSource:
     @property
     def version(self) -> str:
         return next((s.version for s in self.streams if s.version), "")
+
+    def facts(self) -> list[str]:
+        return [f"tetragon {self.version}"] if self.version else []
+
+    def counters(self) -> dict[str, int]:
+        return {"received": self.received, "dropped": self.buffer.dropped, "malformed": self.malformed}
 
     def state(self) -> SourceState:
         """Overall state: streaming if any agent streams, failed only if all failed."""

@@ -1,0 +1,113 @@
+"""The one batch loop (`ebtop -b`) for every pane, and the one exit-code table.
+
+A pane family's `run_batch` builds its source (a bad flag, value or file is a `UsageError`: exit 2) and a
+printer, then calls `run`. The loop starts the source, prints what it delivers, writes the source's
+problems and failures to stderr as they appear, and ends like the tools ebtop imitates (`hubble
+observe`, `tetra getevents`): at the end of input, when the printer has enough, or with exit 1 when the
+source fails. Without `--reconnect` an unreachable server or a broken stream is a failure (exit 1, with
+the reason) instead of a retry loop, and a server that does not answer within `--connect-timeout` is
+unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from tui.options.common import positive_float
+from tui.sources.base import Source, SourceState
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+EXIT_CODES = """\
+Exit codes (every pane, batch mode and interactive):
+  0  done: end of input, -n reached, end of the requested history, or stopped by the user
+  1  runtime failure: server unreachable or not answering within --connect-timeout, stream broken
+     (without --reconnect), no privileges for eBPF, a replay file with no readable line
+  2  usage: bad flag or value (filter values included), a file that cannot be read
+"""
+
+POLL_SECONDS = 0.02
+DRAIN_LIMIT = 1000
+
+
+class UsageError(Exception):
+    """A command-line problem found while building a source (exit 2)."""
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    """The batch loop's own flags (they apply to every pane family that reads a server)."""
+    group.add_argument("--reconnect", action="store_true",
+                       help="batch mode: keep retrying an unreachable server or a broken stream (with "
+                            "backoff) instead of failing with exit 1")
+    group.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="S",
+                       help="batch mode: a server that does not answer within S seconds is unreachable "
+                            "(exit 1; default 5)")
+
+
+def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: TextIO | None = None,
+        done: Callable[[], bool] = lambda: False, reconnect: bool = False,
+        connect_timeout: float | None = 5.0) -> int:
+    """Start `source`, `emit` every item it delivers until `done()` or the source ends; the exit code."""
+    out = out or sys.stdout
+    shown = 0
+    last_state: SourceState | None = None
+    started = time.monotonic()
+    streamed = False
+    source.start()
+    try:
+        while True:
+            items = source.buffer.drain(DRAIN_LIMIT)
+            for item in items:
+                emit(item)
+                if done():
+                    return EXIT_OK
+            shown = _report_problems(source, shown, err)
+            state = source.state()
+            streamed = streamed or state is SourceState.STREAMING
+            if state is not last_state and state in (SourceState.RETRYING, SourceState.FAILED):
+                print(f"ebtop: {source.label}: {source.describe()}", file=err)
+            last_state = state
+            if state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
+                out.flush()
+                shown = _report_problems(source, shown, err)
+                if source.problems and state is SourceState.ENDED:
+                    print(f"ebtop: {source.status.get().reason}", file=err)
+                return EXIT_FAILURE if state is SourceState.FAILED else EXIT_OK
+            if not reconnect and not len(source.buffer):
+                if state is SourceState.RETRYING:
+                    what = "stream broken" if streamed else "unreachable"
+                    print(f"ebtop: {source.label}: {what} (--reconnect keeps retrying)", file=err)
+                    return EXIT_FAILURE
+                if (connect_timeout and not streamed and state in (SourceState.IDLE, SourceState.CONNECTING)
+                        and time.monotonic() - started > connect_timeout):
+                    print(f"ebtop: {source.label}: no answer within {connect_timeout:g} s "
+                          "(--connect-timeout; --reconnect keeps trying)", file=err)
+                    return EXIT_FAILURE
+            if not items:
+                out.flush()
+                time.sleep(POLL_SECONDS)
+    except BrokenPipeError:
+        return EXIT_OK
+    finally:
+        source.stop()
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            out.flush()
+
+
+def _report_problems(source: Source[Any], shown: int, err: TextIO) -> int:
+    problems = source.problems
+    for problem in problems[shown:]:
+        print(f"ebtop: {problem}", file=err)
+    return len(problems)
+
+
+def usage_error(message: str, err: TextIO) -> int:
+    print(f"ebtop: {message}", file=err)
+    return EXIT_USAGE

@@ -1,0 +1,155 @@
+"""Reading a gRPC stream in a second process: the one mechanism the Hubble and Tetragon sources share.
+
+A Python gRPC client spends most of its time per message in gRPC's own machinery (the C core, the
+channel's spin thread, the iterator), all under the GIL it would share with the UI. A spawned child
+(never forked: the parent may already run gRPC threads) runs the ordinary thread-based reader and
+forwards what it reads as plain tuples, in batches about 100 times a second (`FLUSH_SECONDS`). State
+changes travel in the same ordered stream (`ForwardingStatus`), so the parent source looks exactly like
+the thread-based one. The child ends when the parent says so, when the parent goes away (pipe closed)
+or when its reader is done, after a last `("end",)` item.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tui.sources.base import SourceState, StatusHolder
+
+FLUSH_SECONDS = 0.01
+END = ("end",)
+
+
+# -- child side ----------------------------------------------------------------------------------
+
+def quiet_stderr() -> None:
+    """The child shares the terminal with the TUI: gRPC's C-core logs and Python tracebacks must not
+    scribble over it (everything the parent needs arrives as items)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+class Outbox:
+    """What the child has for the parent, in arrival order."""
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._lock = threading.Lock()
+
+    def put(self, item: Any) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def take(self) -> list[Any]:
+        with self._lock:
+            items, self._items = self._items, []
+        return items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ForwardingStatus(StatusHolder):
+    """Child side: every state change also goes to the parent as `("status", *tag, state, reason, delay)`."""
+
+    def __init__(self, outbox: Outbox, *tag: Any) -> None:
+        super().__init__()
+        self._outbox = outbox
+        self._tag = tag
+
+    def set(self, state: SourceState, reason: str = "", retry_at: float | None = None) -> None:
+        super().set(state, reason, retry_at)
+        delay = None if retry_at is None else retry_at - time.monotonic()
+        self._outbox.put(("status", *self._tag, state.value, reason, delay))
+
+
+def apply_status(holder: StatusHolder, state: str, reason: str, delay: float | None) -> None:
+    """Parent side of `ForwardingStatus`: the same state, with the retry time moved to this clock."""
+    holder.set(SourceState(state), reason, None if delay is None else time.monotonic() + delay)
+
+
+def forward(conn: Connection, outbox: Outbox, alive: Callable[[], bool],
+            before_flush: Callable[[], None] | None = None) -> None:
+    """Child main loop: flush the outbox to the parent until told to stop or the reader is done."""
+    try:
+        while True:
+            if conn.poll(FLUSH_SECONDS):
+                break  # the parent asked to stop (or went away)
+            if before_flush is not None:
+                before_flush()
+            items = outbox.take()
+            if items:
+                conn.send(items)
+            if not alive() and not len(outbox):
+                conn.send([END])
+                break
+    except (BrokenPipeError, EOFError, OSError):
+        pass
+
+
+# -- parent side ---------------------------------------------------------------------------------
+
+class ReaderProcess:
+    """The spawned child, its pipe and its batches, for a source's `run()` (its receiver) and `close()`."""
+
+    def __init__(self, name: str, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+        self.name = name
+        self.target = target
+        self.args = args
+        self.ended = False  # the child said it was done (else it died or was stopped)
+        self._process: Any = None
+        self._conn: Connection | None = None
+        # spawn needs multiprocessing's resource tracker; start it now, while stderr is still a real
+        # file (inside Textual it is not, and starting the tracker there fails).
+        with contextlib.suppress(Exception):
+            resource_tracker.ensure_running()
+
+    def spawn(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process that has gRPC threads
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=self.target, name=self.name, daemon=True,
+                                        args=(child, *self.args))
+        self._process.start()
+        child.close()
+
+    def batches(self) -> Iterator[list[Any]]:
+        """Each batch the child sends, until its end item, its exit, or `stop()`."""
+        conn = self._conn
+        if conn is None:
+            return
+        while True:
+            try:
+                items = conn.recv()
+            except (EOFError, OSError):
+                return
+            if items and items[-1] == END:
+                self.ended = True
+                yield items[:-1]
+                return
+            yield items
+
+    def stop(self, timeout: float = 5.0) -> None:
+        process, conn = self._process, self._conn
+        if process is None or process.pid is None:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            if conn is not None:
+                conn.send("stop")
+        process.join(timeout)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout)
+        if conn is not None:
+            conn.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
