@@ -1,4 +1,10 @@
-"""The demo Tetragon agent: `tetragon.FineGuidanceSensors` (GetEvents, GetVersion) over real gRPC.
+"""The demo Tetragon agent: `tetragon.FineGuidanceSensors` over real gRPC.
+
+GetEvents, GetVersion, ListTracingPolicies (the policies the scenario's kprobes come from, with their
+counters up to "now", plus one that failed to load, as `tetra tracingpolicy list` would list them) and
+GetDebug with the process-cache dump (every process exec'd and not exited by "now", what
+`tetra debug dump processcache` prints), so a client that connects late still gets the processes that
+started before it.
 
 Each GetEvents stream plays the seeded scenario (`tetragon_scenario`) and applies the request's
 allow and deny lists server-side, as the agent does.
@@ -25,9 +31,15 @@ from datetime import datetime
 import grpc
 
 from tui.demo.server_base import DemoServer, bind, new_server
-from tui.demo.tetragon_scenario import tetragon_events, to_unix_ns
+from tui.demo.tetragon_scenario import (
+    CONNECT_POLICY,
+    JOIN_POLICY,
+    SENSITIVE_POLICY,
+    tetragon_events,
+    to_unix_ns,
+)
 from tui.filters.tetragon_match import EventFilter, FilterError
-from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
+from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc, tetragon_pb2
 
 DEMO_VERSION = "v1.7.0-demo"
 # A paced stream that connects this long after start still receives what happened since start.
@@ -35,6 +47,17 @@ JOIN_GRACE_S = 2.0
 # Episodes per second of scenario time when streaming unpaced (spacing of the event timestamps): the
 # Hubble demo's unpaced density, so unpaced Hubble and Tetragon servers tell the same story.
 _UNPACED_RATE = 40.0
+
+# The demo's loaded policies: name -> (mode, kprobe hooks), and one that could not be loaded.
+DEMO_POLICIES = {
+    SENSITIVE_POLICY: (sensors_pb2.TP_MODE_ENFORCE, ("fd_install",)),
+    CONNECT_POLICY: (sensors_pb2.TP_MODE_MONITOR, ("tcp_connect",)),
+    JOIN_POLICY: (sensors_pb2.TP_MODE_MONITOR, ("tcp_connect", "inet_csk_accept", "tcp_close")),
+}
+BROKEN_POLICY = "block-ptrace"
+BROKEN_POLICY_ERROR = ('failed to load policy: sensor generic_kprobe: attaching kprobe "__arm64_sys_ptrace": '
+                       "symbol not found")
+_SIGNALS = (tetragon_pb2.KPROBE_ACTION_SIGKILL, tetragon_pb2.KPROBE_ACTION_SIGNAL)
 
 
 class DemoFineGuidanceSensors(sensors_pb2_grpc.FineGuidanceSensorsServicer):
@@ -60,6 +83,81 @@ class DemoFineGuidanceSensors(sensors_pb2_grpc.FineGuidanceSensorsServicer):
 
     def GetVersion(self, request, context):  # noqa: N802 (gRPC method name)
         return sensors_pb2.GetVersionResponse(version=DEMO_VERSION)
+
+    def _now(self) -> float:
+        """Scenario time (seconds) that is "now": what a stream connecting at this moment starts from."""
+        if self.rate <= 0:
+            return 0.0  # unpaced streams replay the timeline from its start: nothing came before
+        return self._clock() - (self._started - self.live_from)
+
+    def _history(self) -> Iterator[events_pb2.GetEventsResponse]:
+        """Every event of the timeline up to now, in delivery order (what the agent has seen so far)."""
+        now = self._now()
+        rate = self.rate if self.rate > 0 else _UNPACED_RATE
+        for deliver_at, response in tetragon_events(self.seed, rate, self.start_ns / 1e9):
+            if deliver_at > now:
+                return
+            yield response
+
+    def process_cache(self) -> list[tetragon_pb2.Process]:
+        """The agent's process cache now: exec'd (or seen as a parent) and not exited, oldest first."""
+        cache: dict[str, tetragon_pb2.Process] = {}
+        gone: set[str] = set()
+        replaced: dict[str, str] = {}  # image exec'd in place -> the image it replaced (freed with it)
+        for response in self._history():
+            kind = response.WhichOneof("event")
+            if kind == "process_exec":
+                body = response.process_exec
+                if body.HasField("parent") and body.parent.exec_id not in gone:
+                    cache.setdefault(body.parent.exec_id, body.parent)
+                    if body.parent.pid.value == body.process.pid.value:
+                        replaced[body.process.exec_id] = body.parent.exec_id
+                if body.process.exec_id not in gone:
+                    cache[body.process.exec_id] = body.process
+            elif kind == "process_exit":
+                exec_id = response.process_exit.process.exec_id
+                while exec_id:
+                    gone.add(exec_id)
+                    cache.pop(exec_id, None)
+                    exec_id = replaced.pop(exec_id, "")
+        return sorted(cache.values(), key=lambda p: (p.start_time.seconds, p.start_time.nanos))
+
+    def GetDebug(self, request: sensors_pb2.GetDebugRequest, context: grpc.ServicerContext
+                 ) -> sensors_pb2.GetDebugResponse:  # noqa: N802
+        if request.flag != sensors_pb2.CONFIG_FLAG_DUMP_PROCESS_CACHE:
+            return sensors_pb2.GetDebugResponse(flag=request.flag, level=sensors_pb2.LOG_LEVEL_INFO)
+        response = sensors_pb2.GetDebugResponse(flag=request.flag)
+        dump = response.processes
+        dump.SetInParent()
+        for process in self.process_cache():
+            entry = dump.processes.add()
+            entry.process.CopyFrom(process)
+            entry.refcnt.value = max(1, process.refcnt)
+            entry.refcnt_ops["process++"] = 1
+        return response
+
+    def ListTracingPolicies(self, request: sensors_pb2.ListTracingPoliciesRequest,
+                            context: grpc.ServicerContext) -> sensors_pb2.ListTracingPoliciesResponse:  # noqa: N802
+        posted = dict.fromkeys(DEMO_POLICIES, 0)
+        signals = dict.fromkeys(DEMO_POLICIES, 0)
+        for response in self._history():
+            if response.WhichOneof("event") == "process_kprobe":
+                body = response.process_kprobe
+                if body.policy_name in posted:
+                    posted[body.policy_name] += 1
+                    if body.action in _SIGNALS:
+                        signals[body.policy_name] += 1
+        reply = sensors_pb2.ListTracingPoliciesResponse()
+        for index, (name, (mode, hooks)) in enumerate(DEMO_POLICIES.items(), start=1):
+            status = reply.policies.add(id=index, name=name, sensors=["generic_kprobe"], enabled=True,
+                                        state=sensors_pb2.TP_STATE_ENABLED, mode=mode,
+                                        info=", ".join(hooks), kernel_memory_bytes=1_245_184 * len(hooks))
+            counters = status.stats.action_counters
+            counters.post, counters.signal = posted[name], signals[name]
+        reply.policies.add(id=len(DEMO_POLICIES) + 1, name=BROKEN_POLICY, namespace="shop",
+                           state=sensors_pb2.TP_STATE_LOAD_ERROR, mode=sensors_pb2.TP_MODE_ENFORCE,
+                           error=BROKEN_POLICY_ERROR)
+        return reply
 
     def GetEvents(self, request: events_pb2.GetEventsRequest, context: grpc.ServicerContext
                   ) -> Iterator[events_pb2.GetEventsResponse]:  # noqa: N802

@@ -150,4 +150,9 @@ def policy_event(kind: str, event: Any, time: float) -> tuple:
     detail = " ".join([text for text in map(render_argument, args) if text]) if args else ""
     if kind == "process_uprobe" and not detail:
         detail = event.path
+    if kind == "process_kprobe" and event.HasField("return"):
+        # the kprobe's return value (tetra's compact line omits it): `ret=-13`, `ret=/etc/passwd`
+        ret = render_argument(getattr(event, "return"))
+        if ret:
+            detail = f"{detail} ret={ret}" if detail else f"ret={ret}"
     return (time, _KIND_NAMES[kind], function, event.policy_name, action, detail, _flag_for(function, args))

@@ -20,6 +20,7 @@ live streams and tests are deterministic.
 
 from __future__ import annotations
 
+import base64
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -106,6 +107,17 @@ def _ts(stamp: Any) -> float:
     return stamp.seconds + stamp.nanos * 1e-9
 
 
+def exec_id_node(exec_id: str) -> str:
+    """The node name inside a Tetragon exec_id (base64 of `node:ktime:pid`); "" when it is not one."""
+    try:
+        text = base64.b64decode(exec_id, validate=True).decode("utf-8", "replace")
+    except (ValueError, TypeError):
+        return ""
+    node, sep, rest = text.rpartition(":")
+    node, sep2, _ = node.rpartition(":")
+    return node if sep and sep2 and rest.isdigit() else ""
+
+
 def group_of(node_name: str, process: Any) -> Group:
     """Where a process is shown: its pod (and container), or its node for host processes."""
     if process.HasField("pod"):
@@ -125,7 +137,7 @@ class ProcessForest:
         self.by_pid: dict[tuple[str, int], str] = {}
         self.clock = 0.0
         self._n_events = self._n_exec = self._n_exit = self._n_policy = self._n_other = 0
-        self._n_pruned = self._n_evicted = self._n_cycles = 0
+        self._n_pruned = self._n_evicted = self._n_cycles = self._n_cached = 0
         self._exited: deque[tuple[float, str]] = deque()
         self._waiting: dict[str, dict[str, None]] = {}  # parent exec_id not seen yet -> children
         self._expired: set[str] = set()
@@ -187,12 +199,40 @@ class ProcessForest:
         if len(self.nodes) > self.max_nodes:
             self._evict()
 
+    def bootstrap(self, processes: Iterable[Any], node_name: str = "") -> int:
+        """Add the processes of an agent's process-cache dump (GetDebug): those running before we connected.
+
+        Each becomes a node as if its exec had been seen (parents first, by start time), so the tree is
+        complete from the first frame; one already known from an event is left as it is (an exec seen
+        after the dump was taken is newer). `node_name` defaults to the one in the exec_id. Returns how
+        many nodes were added or filled.
+        """
+        from tui.proto.tetragon import events_pb2
+
+        ordered = sorted(processes, key=lambda p: (p.start_time.seconds, p.start_time.nanos))
+        added = 0
+        for process in ordered:
+            if not process.exec_id:
+                continue
+            known = self.get(process.exec_id)
+            if known is not None and not known.placeholder:
+                continue
+            response = events_pb2.GetEventsResponse(node_name=node_name or exec_id_node(process.exec_id))
+            response.process_exec.process.CopyFrom(process)
+            when = _ts(process.start_time) if process.HasField("start_time") else self.clock
+            self._on_exec(response.node_name, response.process_exec, when)
+            added += 1
+        self._n_cached += added
+        if len(self.nodes) > self.max_nodes:
+            self._evict()
+        return added
+
     @property
     def counts(self) -> dict[str, int]:
         """Events seen by kind, and what pruning, the node cap and the cycle guard removed."""
         return {"events": self._n_events, "exec": self._n_exec, "exit": self._n_exit, "policy": self._n_policy,
                 "other": self._n_other, "pruned": self._n_pruned, "evicted": self._n_evicted,
-                "cycles": self._n_cycles}
+                "cycles": self._n_cycles, "cached": self._n_cached}
 
     def prune(self, now: float | None = None) -> int:
         """Drop exited processes older than the retention time unless something below them runs."""
