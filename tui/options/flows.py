@@ -72,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="batch mode: keep following (without it, batch mode prints the last 20 flows and exits)")
 
     view = parser.add_argument_group("flows: display")
+    from tui.options.flow_map import add_view_argument
+
+    add_view_argument(view)
     view.add_argument("--print-node-name", action="store_true", help="print the node name on each line")
     view.add_argument("--print-policy-names", action="store_true",
                       help="print the policies that allowed or denied policy-verdict flows")
@@ -161,6 +164,10 @@ def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleS
 
 def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print this pane's lines like `hubble observe -o compact`; the exit code (see tui.batch)."""
+    if getattr(args, "view", "list") == "map":
+        from tui.options.flow_map import run_map_batch
+
+        return run_map_batch(args, out, err)
     from tui import batch
     from tui.model.flows import RecordKind
     from tui.sources.flow_replay import FileSource
