@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="batch mode: flows: the last N (as --last); processes: stop after N events; "
                               "syscalls: N intervals")
     batch_flags.add_arguments(general)
+    from tui.options.output import add_output_argument
+
+    add_output_argument(general)
     general.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                          help="batch mode colour (default auto: only on a terminal, and not with NO_COLOR)")
     general.add_argument("--colors", choices=tuple(COLOR_SYSTEMS), default="auto",

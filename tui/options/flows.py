@@ -81,6 +81,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     view.add_argument("--ip-translation", action=argparse.BooleanOptionalAction, default=True,
                       help="show pod, service or DNS names instead of IPs (default on)")
     view.add_argument("--numeric", action="store_true", help="same as --no-ip-translation")
+    from tui.options.output import add_flow_printer_arguments
+
+    add_flow_printer_arguments(view)
     view.add_argument("--flow-buffer", type=positive_int, metavar="N", default=10_000,
                       help="flows kept for the list and detail view (default 10000)")
     view.add_argument("--window", type=positive_int, metavar="S", default=60,
@@ -185,15 +188,23 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         return batch.usage_error(f"cannot read {args.hubble_file}: {error.strerror or error}", err)
     opts = compact_options(args)
     color = use_color(getattr(args, "color", "auto"), out)
+    from tui.options.output import OutputError, flow_printer
+
+    try:
+        printer = flow_printer(args, out, err, color)  # -o compact|dict|table|json|jsonpb, --time-format
+    except OutputError as error:
+        return batch.usage_error(str(error), err)
 
     def emit(record) -> None:  # noqa: ANN001 - FlowRecord
         if record.kind in (RecordKind.GAP, RecordKind.NOTE):
             print(f"ebtop: {record.text}", file=err)
         else:
-            _print_response(record.response(), opts, color, out, err)
+            printer.write(record.response())
 
-    return batch.run(source, emit, out=out, err=err, reconnect=bool(getattr(args, "reconnect", False)),
+    code = batch.run(source, emit, out=out, err=err, reconnect=bool(getattr(args, "reconnect", False)),
                      connect_timeout=getattr(args, "connect_timeout", 5.0))
+    printer.close()
+    return code
 
 
 def _print_response(response: observer_pb2.GetFlowsResponse, opts: CompactOptions, color: bool,
