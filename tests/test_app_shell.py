@@ -6,12 +6,12 @@ from textual.widgets import Static, TabbedContent
 
 from tui.app import EbtopApp
 from tui.help_screen import HelpScreen
-from tui.panes.placeholder import PlaceholderPane
+from tui.panes.problem import ProblemPane
 
 
 def _app(**kwargs: object) -> EbtopApp:
-    panes = [PlaceholderPane("Flows", "flows"), PlaceholderPane("Processes", "processes"),
-             PlaceholderPane("Syscalls", "syscalls")]
+    panes = [ProblemPane("Flows", "flows", "not under test"), ProblemPane("Processes", "processes", "not under test"),
+             ProblemPane("Syscalls", "syscalls", "not under test")]
     return EbtopApp(panes, **kwargs)  # type: ignore[arg-type]
 
 
@@ -58,15 +58,15 @@ async def test_config_notices_are_shown() -> None:
 async def test_initial_tab_wins_over_a_pane_that_focuses_on_mount() -> None:
     from textual.widgets import Input
 
-    class Focusing(PlaceholderPane):
+    class Focusing(ProblemPane):
         def compose(self):
             yield Input()
 
         def on_mount(self) -> None:
             self.query_one(Input).focus()
 
-    app = EbtopApp([Focusing("Flows", "flows"), PlaceholderPane("Processes", "processes"),
-                    PlaceholderPane("Syscalls", "syscalls")], initial="syscalls")
+    app = EbtopApp([Focusing("Flows", "flows", "not under test"), ProblemPane("Processes", "processes", "not under test"),
+                    ProblemPane("Syscalls", "syscalls", "not under test")], initial="syscalls")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.pause()

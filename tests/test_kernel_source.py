@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers.workload import Workload, build
 from tui.model.syscall_names import syscall_number
+from tui.model.syscalls import SyscallInterval
 from tui.sources.base import SourceState
 from tui.sources.bpf_env import Problem
 from tui.sources.kernel import KernelSource, step_interval
@@ -57,7 +58,7 @@ def test_fatal_precondition_fails_without_touching_bpf() -> None:
     status = source.status.get()
     assert status.state is SourceState.FAILED and "not root" in status.reason
     assert source.problems == [problem]
-    assert len(source.intervals) == 0
+    assert len(source.buffer) == 0
     source.stop()
 
 
@@ -69,8 +70,8 @@ def test_source_counts_exactly_and_detaches_on_stop(tmp_path: Path) -> None:
     source = KernelSource(interval=0.5, mode="pid", probes=())
     source.start()
     assert wait_for(lambda: source.status.get().state is SourceState.STREAMING), source.status.get()
-    assert wait_for(lambda: len(source.intervals) > 0)  # the first interval came from the worker
-    source.intervals.drain()
+    assert wait_for(lambda: len(source.buffer) > 0)  # the first interval came from the worker
+    source.buffer.drain()
     worker = Workload(binary, comm, "getppid", 100_000)
     worker.go()
     assert worker.wait() == 0
@@ -80,7 +81,7 @@ def test_source_counts_exactly_and_detaches_on_stop(tmp_path: Path) -> None:
 
     def collected() -> bool:
         nonlocal total
-        for interval in source.intervals.drain():
+        for interval in [i for i in source.buffer.drain() if isinstance(i, SyscallInterval)]:
             total += sum(s.count for s in interval.samples if s.pid == worker.pid and s.sysid == nr)
         return total >= 100_000
 
@@ -151,13 +152,13 @@ def test_own_cost_is_measured_only_while_asked() -> None:
     source = KernelSource(interval=0.5, probes=())
     source.start()
     try:
-        assert wait_for(lambda: len(source.intervals) > 0)
-        assert stats_fds() == 0 and not any(isinstance(e, CostReport) for e in source.events.drain())
+        assert wait_for(lambda: len(source.buffer) > 0)
+        assert stats_fds() == 0 and not any(isinstance(e, CostReport) for e in source.buffer.drain())
         source.set_cost(True)
         reports: list[CostReport] = []
 
         def got_report() -> bool:
-            reports.extend(e for e in source.events.drain() if isinstance(e, CostReport))
+            reports.extend(e for e in source.buffer.drain() if isinstance(e, CostReport))
             return bool(reports)
 
         assert wait_for(got_report)

@@ -23,6 +23,7 @@ from tui.model.probes import (
 from tui.model.syscalls import SyscallInterval, SyscallSample
 from tui.panes.syscalls import SyscallsPane
 from tui.render.glyphs import UNICODE
+from tui.sources.base import Source
 
 AT = 1_700_000_000.0
 
@@ -55,6 +56,16 @@ def probe_events() -> list[object]:
         CostReport((ProgramCost("raw_tracepoint__sys_enter", 500_000, 60_000_000, 5.0),
                     ProgramCost("opens:tracepoint__syscalls__sys_exit_openat", 2_000, 1_000_000, 5.0))),
     ]
+
+
+class Buffered(Source[object]):
+    """A source whose buffer the test fills (never started: no thread, no BPF)."""
+
+    def __init__(self) -> None:
+        super().__init__("test feed")
+
+    def start(self) -> None:
+        """Nothing to run: the test puts items into the buffer."""
 
 
 def fed_pane(**kwargs) -> SyscallsPane:
@@ -116,8 +127,10 @@ async def test_pause_stops_rendering_and_counts_new_intervals() -> None:
         await pilot.pause()
         table = pane.query_one("#top", DataTable)
         await pilot.press("p")
-        pane.add_interval(SyscallInterval(AT + 10, 5.0, [SyscallSample("other", 1, 7)]))
-        pane.add_interval(SyscallInterval(AT + 15, 5.0, [SyscallSample("other", 1, 9)]))
+        feed = Buffered()
+        pane.sources.append(feed)  # the template's drain counts what arrives while paused
+        feed.buffer.put(SyscallInterval(AT + 10, 5.0, [SyscallSample("other", 1, 7)]))
+        feed.buffer.put(SyscallInterval(AT + 15, 5.0, [SyscallSample("other", 1, 9)]))
         pane.tick(True)
         await pilot.pause()
         assert labels(table)[0] == "loop"  # frozen

@@ -9,10 +9,7 @@ reported on stderr and skipped, never fatal.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tui.options.common import positive_float, positive_int
@@ -26,9 +23,9 @@ SOURCES = ("auto", "tetragon", "local")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this family's flags to ebtop's parser."""
     conn = parser.add_argument_group("processes: Tetragon agent (as `tetra getevents`)")
-    conn.add_argument("--tetragon-server", metavar="ADDR", action="append", default=None,
-                      help="Tetragon agent address, unix:///path or host:port; repeat to watch several nodes "
-                           "at once (default: unix:///var/run/tetragon/tetragon.sock when it exists, else the "
+    conn.add_argument("--tetragon-server", metavar="ADDR", nargs="+", action="extend", default=None,
+                      help="Tetragon agent address(es), unix:///path or host:port; give several (after one flag "
+                           "or repeated) to watch several nodes at once (default: unix:///var/run/tetragon/tetragon.sock when it exists, else the "
                            "address in /var/run/tetragon/tetragon-info.json, else localhost:54321)")
     conn.add_argument("--tetragon-file", metavar="FILE", default=None,
                       help="replay Tetragon JSON export lines (tetragon.log, `tetra getevents -o json`) from FILE "
@@ -68,35 +65,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def event_filters(args: argparse.Namespace) -> Any:
-    """The server-side filters from the flags (ValueError with the flag's name on a bad value)."""
-    from tui.sources.tetragon import EventFilters, event_type_name
+    """The filters from the flags; FilterError (a usage error) on a bad event type or regex."""
+    from tui.filters.tetragon import EventFilters, split_event_types
 
-    types = [name for value in args.event_types for name in value.split(",") if name.strip()]
-    for name in types:
-        event_type_name(name)
-    return EventFilters(namespaces=list(args.tetragon_namespace), pod_regex=list(args.tetragon_pod),
-                        binary_regex=list(args.process), event_types=types, health_checks=args.health_checks)
+    filters = EventFilters(namespaces=list(args.tetragon_namespace), pod_regex=list(args.tetragon_pod),
+                           binary_regex=list(args.process), event_types=split_event_types(args.event_types),
+                           health_checks=args.health_checks)
+    filters.predicate()  # compiled once here, so every mode refuses what an agent would refuse
+    return filters
 
 
 def build_source(args: argparse.Namespace) -> Any:
-    """Replay, Tetragon stream(s), local tracepoints, or Tetragon with a local fallback."""
+    """Replay, Tetragon stream(s), local tracepoints, or Tetragon with a local fallback.
+
+    An agent applies the filters itself; a replay and the local source apply the same predicate.
+    """
     from tui.sources.event_replay import EventRecorder, ReplaySource
 
+    filters = event_filters(args)
     if args.tetragon_file:
-        return ReplaySource(args.tetragon_file)
+        return ReplaySource(args.tetragon_file, keep=filters.predicate())
     recorder = EventRecorder(args.record_events) if args.record_events else None
     if args.processes_source == "local":
         from tui.sources.local_exec import LocalExecSource
 
-        return LocalExecSource(recorder=recorder)
+        return LocalExecSource(recorder=recorder, keep=filters.predicate())
     from tui.sources.tetragon import ProcessTetragonSource, TetragonSource
 
     reader = ProcessTetragonSource if getattr(args, "tetragon_reader", "process") == "process" else TetragonSource
-    source = reader(args.tetragon_server or [], event_filters(args), recorder=recorder)
+    source = reader(args.tetragon_server or [], filters, recorder=recorder)
     if args.processes_source == "auto" and not args.tetragon_server:
         from tui.sources.local_exec import FallbackSource
 
-        return FallbackSource(source, recorder=recorder)
+        return FallbackSource(source, recorder=recorder, keep=filters.predicate())
     return source
 
 
@@ -108,28 +109,15 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     try:
         source = build_source(args)
     except ValueError as error:
-        from tui.panes.placeholder import PlaceholderPane
+        from tui.panes.problem import ProblemPane
 
-        message = f"Processes: {error}"
-        pane = PlaceholderPane("Processes", "processes")
-        pane.status_line = lambda: message  # type: ignore[method-assign]
-        return pane
+        return ProblemPane("Processes", "processes", str(error))
     forest = ProcessForest(retention=args.retention, max_nodes=args.max_processes)
     return ProcessesPane(source, forest=forest, timestamps=args.timestamps,
                          live_clock=not args.tetragon_file)
 
 
 # --- batch mode ------------------------------------------------------------------------------------
-
-def use_color(mode: str, stream: TextIO) -> bool:
-    """fatih/color's rule for `auto`: a terminal, no NO_COLOR, and TERM not dumb."""
-    if mode == "always":
-        return True
-    if mode == "never":
-        return False
-    isatty = getattr(stream, "isatty", lambda: False)()
-    return isatty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
 
 class BatchPrinter:
     """Prints compact lines; counts what it printed and what it could not render."""
@@ -139,6 +127,8 @@ class BatchPrinter:
 
         self.out = out
         self.err = err
+        from tui.batch import use_color
+
         self.color = use_color(args.color, out)
         self.timestamps = args.timestamps
         self.limit = args.count
@@ -170,79 +160,21 @@ class BatchPrinter:
 
 
 def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Print this pane's lines to stdout; return the exit status."""
+    """Print this pane's lines like `tetra getevents -o compact`; the exit code (see tui.batch)."""
+    from tui import batch
+    from tui.sources.event_replay import ReplaySource
+
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        printer = BatchPrinter(args, out, err)
-        if args.tetragon_file:
-            return _batch_file(args, printer)
-        return _batch_stream(args, printer)
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
-        return 0
-
-
-def _batch_file(args: argparse.Namespace, printer: BatchPrinter) -> int:
-    from tui.proto.jsonlines import JsonLineError
-    from tui.sources.event_replay import describe_errors, iter_events, open_input
-
-    try:
-        handle = open_input(args.tetragon_file)
-    except OSError as error:
-        print(f"ebtop: cannot read {args.tetragon_file}: {error.strerror or error}", file=printer.err)
-        return 1
-    errors: list[JsonLineError] = []
-    reported = 0
-    try:
-        for response in iter_events(handle, errors):
-            while reported < len(errors):
-                print(f"ebtop: {args.tetragon_file}: {errors[reported]}", file=printer.err)
-                reported += 1
-            printer.print(response)
-            if printer.done:
-                break
-        while reported < len(errors):
-            print(f"ebtop: {args.tetragon_file}: {errors[reported]}", file=printer.err)
-            reported += 1
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
-        printer.out.flush()
-    if errors:
-        print(f"ebtop: {describe_errors(errors)}", file=printer.err)
-    return 0
-
-
-def _batch_stream(args: argparse.Namespace, printer: BatchPrinter) -> int:
-    from tui.sources.base import SourceState
-
-    try:
         source = build_source(args)
-    except ValueError as error:
-        print(f"ebtop: {error}", file=printer.err)
-        return 2
-    source.start()
-    last_status = ""
-    try:
-        while not printer.done:
-            batch = source.buffer.drain(1000)
-            for response in batch:
-                printer.print(response)
-                if printer.done:
-                    break
-            status = source.describe()
-            if status != last_status:
-                last_status = status
-                print(f"ebtop: {status}", file=printer.err)
-            state = source.state()
-            if state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
-                return 1 if state is SourceState.FAILED else 0
-            if not batch:
-                printer.out.flush()
-                time.sleep(0.02)
-    finally:
-        source.stop()
-        printer.out.flush()
-    return 0
+        if isinstance(source, ReplaySource):
+            source.open()
+    except ValueError as error:  # FilterError included
+        return batch.usage_error(str(error), err)
+    except OSError as error:
+        return batch.usage_error(f"cannot read {args.tetragon_file}: {error.strerror or error}", err)
+    printer = BatchPrinter(args, out, err)
+    return batch.run(source, printer.print, out=out, err=err, done=lambda: printer.done,
+                     reconnect=bool(getattr(args, "reconnect", False)),
+                     connect_timeout=getattr(args, "connect_timeout", 5.0))

@@ -107,7 +107,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 if not source.problems:
                     print(f"ebtop: syscall counting failed: {status.reason}", file=sys.stderr)
                 return 2
-            for interval in source.intervals.drain():
+            for interval in source.buffer.drain():  # batch loads no probes: intervals only
                 top.add(interval)
                 print("\n".join(interval_lines(top, args)), end="\n\n", flush=True)
                 printed += 1

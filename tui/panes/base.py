@@ -1,80 +1,137 @@
-"""The contract between the app and a pane: start sources, stop them, render on the drain tick.
+"""The contract between the app and a pane: start sources, stop them, drain on the tick, pause, status.
 
 One template for every pane: a pane lists its `sources` (each a `tui.sources.base.Source`), turns
 drained items into its model in `ingest`, and draws in `render_view`; starting, stopping, the drain,
 pause (`PAUSED · N new`) and the status line's common parts live here, so a fix lands in every pane.
+A pane reads a source only through the contract (`buffer`, `describe()`, `facts()`, `counters()`,
+`problems`), never through `getattr`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.widget import Widget
 
 from tui.render.glyphs import glyphs
+from tui.render.numbers import count_text
+from tui.render.safe import escape_control
 from tui.sources.base import Source
 
 DRAIN_LIMIT = 20_000  # items taken from one source per tick: a burst spreads over ticks, keys stay live
+QUIET_COUNTERS = frozenset({"received", "dropped"})  # the pane shows these its own way
 
 
 class LivePane(Widget):
     """A tab's content, fed by its own sources.
 
     The app calls `start` once mounted, `tick` from its single drain timer (about 10 Hz) and `stop` on
-    exit. `tick` drains the sources' buffers into the model every time, and renders only when the pane
-    is visible and not paused, so hidden panes keep counting but cost no rendering.
-
-    Panes written on the template set `sources` and implement `ingest` and `render_view`; older panes
-    override `start`/`stop`/`tick` themselves.
+    exit. `tick` drains the sources' buffers into the model every time (`ingest`), runs `after_drain`
+    (pruning, rates), and draws only when the pane is visible: `render_view` when running,
+    `render_paused` (the header's `PAUSED · N new`) when paused, so hidden panes keep counting but cost
+    no rendering.
     """
 
     tab_title: str = "pane"
+    drain_limit: ClassVar[int] = DRAIN_LIMIT
+    drain_budget: ClassVar[float] = 0.0  # seconds of `ingest` per source and tick; 0 = no time limit
+    drain_chunk: ClassVar[int] = 200  # items per `ingest` call when a budget applies
 
     def __init__(self, *args: Any, sources: Sequence[Source[Any]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sources: list[Source[Any]] = list(sources)
         self.paused = False
         self.new_while_paused = 0
+        self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the pane's sources without blocking the event loop."""
+        """Start the pane's sources (once) without blocking the event loop."""
+        if self._started:
+            return
+        self._started = True
         for source in self.sources:
             source.start()
 
     def stop(self) -> None:
-        """Stop the pane's sources and release what they hold (streams, BPF programs)."""
+        """Stop the pane's sources and release what they hold (streams, BPF programs, recorders)."""
         for source in self.sources:
             source.stop()
 
     # -- the drain tick --------------------------------------------------------------------------
     def tick(self, visible: bool) -> None:
-        """Drain sources into the model; refresh widgets when `visible` and not paused."""
-        changed = False
+        """Drain sources into the model; draw when `visible` (frozen while paused)."""
+        drained = self.drain()
+        self.after_drain()
+        if not visible or not self.is_mounted:
+            return
+        if self.paused:
+            self.render_paused()
+        else:
+            self.render_view(drained)
+
+    def drain(self) -> int:
+        """Move what the sources buffered into the model; returns how many items arrived."""
+        total = 0
         for source in self.sources:
-            items = source.buffer.drain(DRAIN_LIMIT)
-            if items:
-                changed = True
-                if self.paused:
-                    self.new_while_paused += len(items)
-                self.ingest(source, items)
-        if visible and not self.paused and self.is_mounted:
-            self.render_view(changed)
+            buffer = source.buffer
+            if not self.drain_budget:
+                items = buffer.drain(self.drain_limit)
+                if items:
+                    total += len(items)
+                    self._take(source, items)
+                continue
+            deadline = time.perf_counter() + self.drain_budget
+            taken = 0
+            while taken < self.drain_limit:
+                items = buffer.drain(min(self.drain_chunk, self.drain_limit - taken))
+                if not items:
+                    break
+                taken += len(items)
+                self._take(source, items)
+                if time.perf_counter() > deadline:
+                    break  # the rest waits in the bounded buffer: the frame stays live
+            total += taken
+        return total
+
+    def _take(self, source: Source[Any], items: list[Any]) -> None:
+        if self.paused:
+            self.new_while_paused += len(items)
+        self.ingest(source, items)
 
     def ingest(self, source: Source[Any], items: list[Any]) -> None:
         """Put drained items into the model (no drawing here)."""
 
-    def render_view(self, changed: bool) -> None:
-        """Draw the visible view; `changed` says whether anything arrived since the last tick."""
+    def after_drain(self) -> None:
+        """Model upkeep on every tick, visible or not (pruning, rate samples)."""
+
+    def render_view(self, drained: int) -> None:
+        """Draw the visible view; `drained` items arrived since the last tick (0: none)."""
+
+    def render_paused(self) -> None:
+        """Draw what moves while paused (the header's `PAUSED · N new`); the view stays frozen."""
+
+    def redraw(self) -> None:
+        """Draw everything now (after unpausing, or a change of view)."""
+        self.render_view(0)
 
     # -- pause -----------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        """`p` in every pane (each pane lists the binding where its footer wants it)."""
+        self.toggle_pause()
+
     def toggle_pause(self) -> None:
         """Freeze the drawing (the model keeps counting); unpausing redraws at once."""
         self.paused = not self.paused
         self.new_while_paused = 0
-        if not self.paused and self.is_mounted:
-            self.render_view(True)
+        if not self.is_mounted:
+            return
+        if self.paused:
+            self.render_paused()
+        else:
+            self.redraw()
 
     def pause_text(self) -> str:
         """`PAUSED · 1,234 new` while paused, else empty."""
@@ -90,11 +147,23 @@ class LivePane(Widget):
                 widget.focus()
                 return
 
-    def source_text(self) -> str:
-        """Each source's label and state, joined: `hubble localhost:4245: streaming`."""
-        return f" {glyphs().dot} ".join(f"{source.describe()}" for source in self.sources)
+    def source_parts(self, source: Source[Any]) -> list[str]:
+        """What the status line says about one source: state, peer facts, non-zero counters."""
+        parts = [source.describe(), *source.facts()]
+        for name, value in source.counters().items():
+            if value and name not in QUIET_COUNTERS:
+                parts.append(f"{name.replace('_', ' ')} {count_text(value)}")
+        return parts
+
+    def dropped_by_ebtop(self) -> int:
+        """Items the pane's own buffers had to drop (apart from what the server lost)."""
+        return sum(source.buffer.dropped for source in self.sources)
+
+    def status_parts(self) -> list[str]:
+        """The pane's own phrases (the default: each source's parts)."""
+        return [part for source in self.sources for part in self.source_parts(source)]
 
     def status_line(self) -> str:
-        """One line for the app's status bar when this pane is active."""
-        parts = [self.pause_text(), self.source_text()]
-        return f" {glyphs().dot} ".join(part for part in parts if part)
+        """One line for the app's status bar when this pane is active (control characters escaped)."""
+        parts = [self.pause_text(), *self.status_parts()]
+        return escape_control(f" {glyphs().dot} ".join(part for part in parts if part))

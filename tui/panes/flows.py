@@ -34,8 +34,9 @@ from tui.render.hubble_compact import (
     lost_events_pieces,
     node_status_text,
 )
+from tui.render.numbers import count_text
 from tui.render.safe import escape_control
-from tui.sources.base import SourceState
+from tui.sources.base import Source, SourceState
 
 MAX_DRAIN_PER_TICK = 10_000
 BUSY_TICK_RECORDS = 500  # above this many new records per tick the list repaints at most …
@@ -68,17 +69,17 @@ class FlowsPane(LivePane):
         Binding("h", "show_view('http')", "HTTP"),
     ]
 
-    def __init__(self, store: FlowStore, source: Any, *, options: CompactOptions | None = None,
-                 filters: str = "", problem: str = "", id: str = "flows",
-                 clock: Any = time.monotonic) -> None:
-        super().__init__(id=id)
+    drain_limit = MAX_DRAIN_PER_TICK
+
+    def __init__(self, store: FlowStore, source: Source[FlowRecord] | None, *,
+                 options: CompactOptions | None = None, filters: str = "", problem: str = "",
+                 id: str = "flows", clock: Any = time.monotonic) -> None:
+        super().__init__(id=id, sources=[source] if source is not None else [])
         self.store = store
         self.source = source
         self.options = options or CompactOptions()
         self.filters = filters
         self.problem = problem
-        self.paused = False
-        self.paused_at_seq = 0
         self.filter_text = ""
         self.view = "list"
         self._clock = clock
@@ -87,7 +88,6 @@ class FlowsPane(LivePane):
         self._backfill_from = 0
         self._views_refreshed = float("-inf")
         self._list_refreshed = float("-inf")
-        self._started = False
         self._header = ""
         if problem:
             store.add(marker(RecordKind.NOTE, f"cannot start the Hubble source: {problem}"))
@@ -118,43 +118,30 @@ class FlowsPane(LivePane):
     def flow_list(self) -> FlowList:
         return self.query_one(FlowList)
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self.source is not None and not self._started:
-            self._started = True
-            self.source.start()
+    # -- the template's hooks (tui/panes/base.py drains, pauses and starts) -------------------------
+    def ingest(self, source: Source[FlowRecord], items: list[FlowRecord]) -> None:
+        self.store.add_many(items)
 
-    def stop(self) -> None:
-        if self.source is not None and self._started:
-            self._started = False
-            self.source.stop()
-            recorder = getattr(self.source, "recorder", None)
-            if recorder is not None:
-                recorder.close()
-
-    # -- the drain tick ----------------------------------------------------------------------------
-    def tick(self, visible: bool) -> None:
-        drained = 0
-        if self.source is not None:
-            records = self.source.buffer.drain(MAX_DRAIN_PER_TICK)
-            if records:
-                drained = len(records)
-                self.store.add_many(records)
-        if not visible or not self.is_mounted:
-            return
+    def render_paused(self) -> None:
         self._update_header()
-        if self.paused:
-            return
+
+    def render_view(self, drained: int) -> None:
+        self._update_header()
+        now = self._clock()
         if self.view == "list":
-            now = self._clock()
             if drained < BUSY_TICK_RECORDS or now - self._list_refreshed >= BUSY_LIST_INTERVAL:
                 self._list_refreshed = now
                 self._refresh_list()
+        elif now - self._views_refreshed >= VIEW_REFRESH_SECONDS:
+            self._views_refreshed = now
+            self.refresh_view()
+
+    def redraw(self) -> None:
+        self._update_header()
+        if self.view == "list":
+            self._refresh_list()
         else:
-            now = self._clock()
-            if now - self._views_refreshed >= VIEW_REFRESH_SECONDS:
-                self._views_refreshed = now
-                self.refresh_view()
+            self.refresh_view()
 
     def refresh_view(self) -> None:
         """Update the visible aggregate table in place."""
@@ -255,61 +242,35 @@ class FlowsPane(LivePane):
             table = self.query_one(f"#{self.view}", AggregateTable)
             parts.append(f"last {self.store.aggregates.window}s · sort {table.sort_label()} (s, r)")
         if self.paused:
-            parts.append(f"PAUSED · {self.store.seq - self.paused_at_seq:,} new")
+            parts.append(self.pause_text())
         header = " · ".join(parts)
         if header != self._header:
             self._header = header
             self.query_one("#flows-header", Static).update(Text(header, style="bold"), layout=False)
 
-    def status_line(self) -> str:
-        """Source state, server version, flows/s, lost events, ebtop drops, filters in force."""
+    def status_parts(self) -> list[str]:
+        """Source state, server facts, flows/s, lost events, ebtop drops, filters in force."""
         parts = []
         if self.problem:
             parts.append(f"hubble: failed: {self.problem}")
         elif self.source is not None:
-            status = self.source.status.get()
-            parts.append(f"hubble {status.describe()}")
-            server = getattr(self.source, "server", None)
-            if server is not None and server.version:
-                parts.append(server.version)
-                if server.max_flows:
-                    # A full server ring is why lost events appear (cilium/hubble#1737).
-                    parts.append(f"server ring {server.num_flows / server.max_flows:.0%} of {server.max_flows:,}")
-                if server.connected_nodes is not None:
-                    total = server.connected_nodes + (server.unavailable_nodes or 0)
-                    parts.append(f"nodes {server.connected_nodes}/{total}")
-                if server.unavailable_nodes:
-                    names = ", ".join(server.unavailable_names[:3])
-                    parts.append(f"{server.unavailable_nodes} unavailable{': ' + names if names else ''}")
-            errors = getattr(self.source, "bad_lines", 0)
-            if errors:
-                parts.append(f"{errors} bad lines")
+            first, *rest = self.source_parts(self.source)
+            parts += [f"hubble {first}", *rest]
         store = self.store
         parts.append(f"{store.flows_per_second():.1f} flows/s")
-        parts.append(f"{store.flows:,} flows")
-        parts.append(f"lost {store.lost_events:,}")
-        dropped = self.source.buffer.dropped if self.source is not None else 0
-        parts.append(f"dropped by ebtop {dropped:,}")
+        parts.append(f"{count_text(store.flows)} flows")
+        parts.append(f"lost {count_text(store.lost_events)}")
+        parts.append(f"dropped by ebtop {count_text(self.dropped_by_ebtop())}")
         if store.gaps:
             parts.append(f"gaps {store.gaps}")
         if self.filters:
             parts.append(f"filters: {self.filters}")
-        return escape_control(" · ".join(parts))
+        return parts
 
     def source_state(self) -> SourceState | None:
         return None if self.source is None else self.source.status.get().state
 
     # -- actions -----------------------------------------------------------------------------------
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        if self.paused:
-            self.paused_at_seq = self.store.seq
-        self._update_header()
-        if not self.paused and self.is_mounted:
-            if self.view == "list":
-                self._refresh_list()
-            else:
-                self.refresh_view()
 
     def action_open_filter(self) -> None:
         self.action_show_view("list")

@@ -24,9 +24,11 @@ from textual.widgets.tree import TreeNode
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes.base import LivePane
 from tui.panes.process_detail import ProcessDetailScreen
-from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.glyphs import glyphs
+from tui.render.numbers import count_text
+from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.tetra_compact import CompactEncodeError, render_text
+from tui.sources.base import Source
 
 DRAIN_CHUNK = 200
 DRAIN_BUDGET_S = 0.015      # model work per tick (~1,500 events); the rest waits in the bounded buffer
@@ -114,18 +116,19 @@ class ProcessesPane(LivePane):
         Binding("e", "toggle_log", "Event log", show=False),
     ]
 
-    def __init__(self, source: Any, *, forest: ProcessForest | None = None, timestamps: bool = False,
-                 live_clock: bool = True, follow: bool = True, clock: Callable[[], float] = time.time,
-                 pane_id: str = "processes") -> None:
-        super().__init__(id=pane_id)
+    drain_budget = DRAIN_BUDGET_S
+    drain_chunk = DRAIN_CHUNK
+
+    def __init__(self, source: Source[Any] | None, *, forest: ProcessForest | None = None,
+                 timestamps: bool = False, live_clock: bool = True, follow: bool = True,
+                 clock: Callable[[], float] = time.time, pane_id: str = "processes") -> None:
+        super().__init__(id=pane_id, sources=[source] if source is not None else [])
         self.source = source
         self.forest = forest or ProcessForest()
         self.timestamps = timestamps
         self.live_clock = live_clock
         self.follow = follow
-        self.paused = False
         self._clock = clock
-        self._paused_at = 0
         self._items: dict[str, TreeNode[Data]] = {}
         self._groups: dict[GroupKey, TreeNode[Data]] = {}
         self._shown_children: dict[GroupKey | str, dict[str, None]] = {}
@@ -135,7 +138,6 @@ class ProcessesPane(LivePane):
         self._needs_rebuild = False
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._render_errors = 0
-        self._started = False
 
     # --- composition and lifecycle ---------------------------------------------------------------
 
@@ -155,15 +157,6 @@ class ProcessesPane(LivePane):
         if focused is None or self not in focused.ancestors_with_self:
             self.tree.focus()
 
-    def start(self) -> None:
-        if not self._started and self.source is not None:
-            self._started = True
-            self.source.start()
-
-    def stop(self) -> None:
-        if self._started and self.source is not None:
-            self.source.stop()
-
     @property
     def tree(self) -> ProcessTree:
         return self.query_one("#process-tree", ProcessTree)
@@ -176,8 +169,8 @@ class ProcessesPane(LivePane):
 
     # --- the drain tick --------------------------------------------------------------------------
 
-    def ingest(self, responses: list[Any]) -> None:
-        """Apply a batch to the model (the tick does this with what the source buffered)."""
+    def ingest(self, source: Source[Any] | None, responses: list[Any]) -> None:
+        """Apply a batch to the model (the template's drain does this with what the source buffered)."""
         if not responses:
             return
         self.forest.add_many(responses)
@@ -192,21 +185,11 @@ class ProcessesPane(LivePane):
                 self._log_skipped += overflow
             pending.extend(responses)
 
-    def tick(self, visible: bool) -> None:
-        if self.source is not None:
-            buffer = self.source.buffer
-            deadline = time.perf_counter() + DRAIN_BUDGET_S
-            while True:
-                batch = buffer.drain(DRAIN_CHUNK)
-                if not batch:
-                    break
-                self.ingest(batch)
-                if time.perf_counter() > deadline:
-                    break
+    def after_drain(self) -> None:
         self.forest.prune(self.now())
         self._sample_rate()
-        if not visible or self.paused or not self.is_mounted:
-            return
+
+    def render_view(self, drained: int) -> None:
         self.refresh_view()
 
     def refresh_view(self) -> None:
@@ -421,12 +404,6 @@ class ProcessesPane(LivePane):
 
     # --- actions ---------------------------------------------------------------------------------
 
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self._paused_at = self.forest.counts["events"]
-        if not self.paused:
-            self.refresh_view()
-
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
 
@@ -502,23 +479,17 @@ class ProcessesPane(LivePane):
 
     # --- status ----------------------------------------------------------------------------------
 
-    def status_line(self) -> str:
-        source = self.source
+    def status_parts(self) -> list[str]:
         parts = ["Processes"]
-        if source is not None:
-            parts.append(source.describe())
-            version = getattr(source, "version", "")
-            if version:
-                parts.append(f"tetragon {version}" if not version.startswith(("replay", "local")) else version)
-        forest = self.forest
+        for source in self.sources:
+            parts += self.source_parts(source)
         parts.append(f"{self.events_per_second():,.0f} ev/s")
-        parts.append(f"{len(forest):,} procs")
-        dropped = source.buffer.dropped if source is not None else 0
-        parts.append(f"dropped {dropped:,}")
+        parts.append(f"{count_text(len(self.forest))} procs")
+        parts.append(f"dropped {count_text(self.dropped_by_ebtop())}")
+        if self._render_errors:
+            parts.append(f"{count_text(self._render_errors)} unrenderable")
         if self._filter:
             parts.append(f"filter '{self._filter}'")
         if not self.follow:
             parts.append("follow off")
-        if self.paused:
-            parts.append(f"PAUSED {glyphs().dot} {forest.counts['events'] - self._paused_at:,} new")
-        return f" {glyphs().dot} ".join(parts)
+        return parts

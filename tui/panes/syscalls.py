@@ -21,6 +21,7 @@ from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, Syscal
 from tui.panes.base import LivePane
 from tui.render.glyphs import Glyphs, bar, glyphs
 from tui.render.netaddr import host_port
+from tui.render.numbers import count_text
 from tui.render.safe import escape_control, safe_text
 from tui.sources.kernel import KernelSource, step_interval
 
@@ -99,7 +100,7 @@ class SyscallsPane(LivePane):
 
     def __init__(self, source: KernelSource | None = None, *, by: str = "comm", sort: str = "count",
                  failed_only: bool = False, interval: float = 5.0, chars: Glyphs | None = None) -> None:
-        super().__init__(id="syscalls")
+        super().__init__(id="syscalls", sources=[source] if source is not None else [])
         self.source = source
         self.top = SyscallTop()
         self.probes = ProbeModel()
@@ -108,8 +109,6 @@ class SyscallsPane(LivePane):
         self.failed_only = failed_only
         self.interval = interval
         self.view = "top"
-        self.paused = False
-        self.new_while_paused = 0
         self.chars = chars
         self._dirty: set[str] = {"header", *VIEWS}  # what changed since it was last drawn
         self._problem_lines: tuple[str, ...] = ()
@@ -159,45 +158,43 @@ class SyscallsPane(LivePane):
         if target is not None and target.can_focus:
             target.focus()
 
-    # -- the app's contract -----------------------------------------------------------------------
-    def start(self) -> None:
-        if self.source is not None:
-            self.source.start()
+    # -- the template's hooks (tui/panes/base.py drains, pauses and starts) ---------------------------
+    def ingest(self, source: object, items: list[object]) -> None:
+        for item in items:
+            if isinstance(item, SyscallInterval):
+                self.add_interval(item)
+            else:
+                self.add_event(item)
 
-    def stop(self) -> None:
+    def after_drain(self) -> None:
         if self.source is not None:
-            self.source.stop()
-
-    def tick(self, visible: bool) -> None:
-        if self.source is not None:
-            for interval in self.source.intervals.drain():
-                self.add_interval(interval)
-            for event in self.source.events.drain():
-                self.add_event(event)
             lines = tuple(p.line() for p in self.source.problems)
             if lines != self._problem_lines:
                 self._problem_lines = lines
                 self._dirty.add("header")
-        if visible and self.is_mounted and ("header" in self._dirty or self.view in self._dirty):
-            if self.paused:
-                self._render_header()  # only the PAUSED count moves; the tables stay frozen
-            else:
-                self._render_all()
 
-    def status_line(self) -> str:
+    def render_view(self, drained: int) -> None:
+        if "header" in self._dirty or self.view in self._dirty:
+            self._render_all()
+
+    def render_paused(self) -> None:
+        self._render_header()  # only the PAUSED count moves; the tables stay frozen
+
+    def redraw(self) -> None:
+        self._refresh_now()
+
+    def status_parts(self) -> list[str]:
         if self.source is None:
-            return f"Syscalls: {self.top.intervals} intervals"
-        status = self.source.status.get()
-        text = f"Syscalls: {status.describe()}"
-        if self.source.events.dropped:
-            text += f" {glyphs().dot} {self.source.events.dropped} events dropped by ebtop"
-        return escape_control(text)
+            return [f"Syscalls: {self.top.intervals} intervals"]
+        first, *rest = self.source_parts(self.source)
+        parts = [f"Syscalls: {first}", *rest]
+        if self.dropped_by_ebtop():
+            parts.append(f"{count_text(self.dropped_by_ebtop())} events dropped by ebtop")
+        return parts
 
     # -- feeding (the source on ticks, or tests directly) ----------------------------------------
     def add_interval(self, interval: SyscallInterval) -> None:
         self.top.add(interval)
-        if self.paused:
-            self.new_while_paused += 1
         self._dirty.update(("header", "top"))
 
     def add_event(self, event: object) -> None:
@@ -229,11 +226,6 @@ class SyscallsPane(LivePane):
         self.sort = SORT_CHOICES[(SORT_CHOICES.index(self.sort) + 1) % len(SORT_CHOICES)]
         if self.sort == "failures":
             self._want_failures()
-        self._refresh_now()
-
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self.new_while_paused = 0
         self._refresh_now()
 
     def action_interval(self, direction: int) -> None:
@@ -301,7 +293,7 @@ class SyscallsPane(LivePane):
         elif self.view == "retrans":
             parts.append(f"{self.probes.retrans.total:,} retransmits")
         if self.paused:
-            parts.insert(0, f"PAUSED {self._chars().dot} {self.new_while_paused} new")
+            parts.insert(0, self.pause_text())
         sep = f" {self._chars().dot} "
         self.query_one("#sc-header", Static).update(Text(sep.join(parts)))
 

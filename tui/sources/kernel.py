@@ -5,7 +5,8 @@ turns off), compiles the syscall counter and then the event probes, reads the co
 interval (the first one after a second, so counts show quickly), drains the ring buffers every
 0.1 s, and detaches everything when stopped. Whatever stops the process (exit, SIGTERM, SIGHUP, an
 exception) detaches the probes: atexit and signal handlers chain to the handlers found before.
-The UI reads `status`, `problems`, and drains `intervals` and `events`; it never waits for bcc.
+The UI reads `status`, `problems`, and drains `buffer` (`SyscallInterval`s and the probes' events, in
+one bounded buffer: the pane dispatches by type); it never waits for bcc.
 """
 
 from __future__ import annotations
@@ -48,8 +49,7 @@ class KernelSource:
                  preconditions: Callable[[], list[Problem]] | None = None) -> None:
         self.status = StatusHolder()
         self.problems: list[Problem] = []
-        self.intervals: BoundedBuffer[SyscallInterval] = BoundedBuffer(maxlen=64)
-        self.events: BoundedBuffer[object] = BoundedBuffer(maxlen=50_000)
+        self.buffer: BoundedBuffer[SyscallInterval | object] = BoundedBuffer(maxlen=50_000)
         self.interval = float(interval)
         self.mode = mode
         self.failed = failed
@@ -91,6 +91,16 @@ class KernelSource:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    # -- what panes read (the Source contract) ---------------------------------------------------
+    def describe(self, now: float | None = None) -> str:
+        return self.status.get().describe(now)
+
+    def facts(self) -> list[str]:
+        return []
+
+    def counters(self) -> dict[str, int]:
+        return {"received": self.buffer.received, "dropped": self.buffer.dropped}
 
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.2, float(seconds))
@@ -173,9 +183,9 @@ class KernelSource:
             self.status.set(SourceState.STREAMING, f"counting syscalls; compiling the {name} probe")
             try:
                 if PROBES[name] is BlockProbe:
-                    loaded.append(BlockProbe(self.events.put, slow_ms=self.slow_ms))
+                    loaded.append(BlockProbe(self.buffer.put, slow_ms=self.slow_ms))
                 else:
-                    loaded.append(PROBES[name](self.events.put))
+                    loaded.append(PROBES[name](self.buffer.put))
             except BpfUnavailable as exc:
                 self._add_problem(Problem(f"{name} probe not loaded: {exc}", "", views))
         return loaded
@@ -205,7 +215,7 @@ class KernelSource:
             fds.update({f"{probe.name}:{k}": v for k, v in probe.program_fds().items()})
         costs = self._meter.read(fds)
         if costs:
-            self.events.put(CostReport(tuple(costs)))
+            self.buffer.put(CostReport(tuple(costs)))
 
     def _loop(self, counter: Any, probes: list[Any], deadline: float, off: set[str]) -> None:
         """Poll ring buffers every 0.1 s and read counters at each deadline; the event probes are
@@ -228,7 +238,7 @@ class KernelSource:
             if now >= deadline or self._wake_read.is_set():
                 self._wake_read.clear()
                 interval = counter.read()
-                self.intervals.put(interval)
+                self.buffer.put(interval)
                 if self.first_counts_at is None:
                     self.first_counts_at = now
                 for probe in probes:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.proto.tetragon import events_pb2, tetragon_pb2
-from tui.sources.base import BoundedBuffer, SourceState, StatusHolder
+from tui.sources.base import BoundedBuffer, Source, SourceState
 
 EV_EXEC = 1
 EV_EXIT = 2
@@ -284,46 +284,52 @@ class LocalEventBuilder:
         return next((image for image in self.images.values() if image.exec_id == wanted), None)
 
 
-class LocalExecSource:
-    """bcc tracepoints on this node -> Tetragon-shaped events in a bounded buffer (needs root)."""
+class LocalExecSource(Source[Any]):
+    """bcc tracepoints on this node -> Tetragon-shaped events in a bounded buffer (needs root).
+
+    No agent filters these events, so the Tetragon filter flags are applied here (`keep`), with the
+    predicate the demo agent uses (`tui.filters.tetragon`).
+    """
+
+    thread_name = "local-exec"
 
     def __init__(self, buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
-                 node: str | None = None, snapshot: bool = True) -> None:
-        self.buffer: BoundedBuffer[Any] = buffer if buffer is not None else BoundedBuffer(200_000)
-        self.recorder = recorder
+                 node: str | None = None, snapshot: bool = True,
+                 keep: Callable[[Any], bool] | None = None) -> None:
         self.node = node or socket.gethostname()
+        super().__init__(f"local exec tracepoints on {self.node}", buffer)
+        self.recorder = recorder
         self.snapshot = snapshot
-        self.status = StatusHolder()
+        self.keep = keep
         self.version = "local exec tracepoints"
         self.received = 0
+        self.filtered = 0
         self.lost = 0
-        self._stop = threading.Event()
+        self._stop = self.stopping
         self._ready = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="local-exec", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
         """Block until the probes are attached (or loading failed); True when attached."""
         self._ready.wait(timeout)
         return self.status.get().state is SourceState.STREAMING
 
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self.thread.is_alive() and threading.current_thread() is not self.thread:
-            self.thread.join(timeout)
-        if self.recorder is not None:
-            self.recorder.close()
-            self.recorder = None
-
     def describe(self, now: float | None = None) -> str:
         return self.status.get().describe(now)
+
+    def facts(self) -> list[str]:
+        return [self.version]
+
+    def counters(self) -> dict[str, int]:
+        return {"received": self.received, "dropped": self.buffer.dropped, "lost": self.lost,
+                "filtered": self.filtered}
 
     def state(self) -> SourceState:
         return self.status.get().state
 
     def _put(self, response: Any) -> None:
+        if self.keep is not None and not self.keep(response):
+            self.filtered += 1
+            return
         self.buffer.put(response)
         self.received += 1
         if self.recorder is not None:
@@ -403,62 +409,82 @@ def _decoder(table: Any) -> Callable[[Any], RawEvent]:
     return decode
 
 
-class FallbackSource:
-    """Tetragon first; if no agent streams within a few seconds, local tracepoints instead."""
+class FallbackSource(Source[Any]):
+    """Tetragon first; if no agent streams within a few seconds, local tracepoints instead.
+
+    Until it has decided, it reports `connecting` (a refused first attempt is not yet a failure).
+    """
+
+    thread_name = "processes-fallback"
 
     def __init__(self, tetragon: Any, recorder: Any = None, after: float = FALLBACK_AFTER,
-                 local_factory: Callable[..., Any] | None = None) -> None:
+                 local_factory: Callable[..., Any] | None = None,
+                 keep: Callable[[Any], bool] | None = None) -> None:
+        super().__init__(tetragon.label + " or local exec tracepoints", tetragon.buffer)
         self.tetragon = tetragon
-        self.buffer = tetragon.buffer
-        self.recorder = recorder
+        self._recorder = recorder  # held by the active source, which closes it
         self.after = after
+        self.keep = keep
         self.local: Any = None
         self._local_factory = local_factory or LocalExecSource
         self._why_not_tetragon = ""
-        self._stop = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, name="processes-fallback", daemon=True)
+        self._decided = threading.Event()
 
     @property
     def active(self) -> Any:
         return self.local if self.local is not None else self.tetragon
 
     @property
+    def remote(self) -> bool:  # type: ignore[override]
+        return self.local is None
+
+    @property
     def version(self) -> str:
-        return getattr(self.active, "version", "")
+        return self.active.version
 
     @property
     def received(self) -> int:
         return self.tetragon.received + (self.local.received if self.local is not None else 0)
 
-    def start(self) -> None:
+    def run(self) -> None:
         self.tetragon.start()
-        self._watcher.start()
-
-    def _watch(self) -> None:
-        deadline = time.monotonic() + self.after
-        while time.monotonic() < deadline and not self._stop.is_set():
-            if self.tetragon.state() is SourceState.STREAMING:
+        try:
+            deadline = time.monotonic() + self.after
+            while time.monotonic() < deadline and not self.stopping.is_set():
+                if self.tetragon.state() is SourceState.STREAMING:
+                    return
+                time.sleep(0.05)
+            if self.stopping.is_set() or self.tetragon.state() is SourceState.STREAMING:
                 return
-            time.sleep(0.05)
-        if self._stop.is_set() or self.tetragon.state() is SourceState.STREAMING:
-            return
-        self._why_not_tetragon = self.tetragon.describe()
-        if hasattr(self.tetragon, "release_recorder"):
+            self._why_not_tetragon = self.tetragon.describe()
             self.tetragon.release_recorder()  # the same file goes on with local events
-        self.tetragon.stop()
-        self.local = self._local_factory(buffer=self.buffer, recorder=self.recorder)
-        self.local.start()
+            self.tetragon.stop()
+            self.local = self._local_factory(buffer=self.buffer, recorder=self._recorder, keep=self.keep)
+            self.local.start()
+        finally:
+            self._decided.set()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def close(self) -> None:
         self.tetragon.stop()
-        if self._watcher.is_alive():
-            self._watcher.join(2.0)
+        self._decided.wait(2.0)
         if self.local is not None:
             self.local.stop()
 
     def state(self) -> SourceState:
-        return self.active.state()
+        state = self.active.state()
+        if not self._decided.is_set() and state in (SourceState.RETRYING, SourceState.FAILED, SourceState.IDLE):
+            return SourceState.CONNECTING
+        return state
+
+    @property
+    def problems(self) -> list[str]:
+        return [*super().problems, *self.active.problems]
+
+    def facts(self) -> list[str]:
+        return self.active.facts()
+
+    def counters(self) -> dict[str, int]:
+        return self.active.counters()
 
     def describe(self, now: float | None = None) -> str:
         if self.local is None:
