@@ -54,11 +54,19 @@ class EventFilters:
     binary_regex: list[str] = field(default_factory=list)
     event_types: list[str] = field(default_factory=list)
     health_checks: bool = False
+    policy_names: list[str] = field(default_factory=list)
+    host: bool = False
+    """tetra --host: host processes too (namespace "", which matches processes outside any pod)."""
+    include_fields: list[str] = field(default_factory=list)
+    exclude_fields: list[str] = field(default_factory=list)
 
     def request(self) -> events_pb2.GetEventsRequest:
         request = events_pb2.GetEventsRequest()
-        allow = events_pb2.Filter(namespace=self.namespaces, pod_regex=self.pod_regex,
-                                  binary_regex=self.binary_regex)
+        namespaces = list(self.namespaces)
+        if self.host and "" not in namespaces:
+            namespaces.append("")
+        allow = events_pb2.Filter(namespace=namespaces, pod_regex=self.pod_regex,
+                                  binary_regex=self.binary_regex, policy_names=self.policy_names)
         for name in self.event_types:
             allow.event_set.append(events_pb2.EventType.Value(event_type_name(name)))
         if allow.ByteSize():
@@ -66,6 +74,10 @@ class EventFilters:
         if not self.health_checks:
             deny = request.deny_list.add()
             deny.health_check.value = True
+        if self.include_fields or self.exclude_fields:
+            from tui.filters.tetragon_fields import field_filters
+
+            request.field_filters.extend(field_filters(self.include_fields, self.exclude_fields))
         return request
 
     def describe(self) -> str:
@@ -75,6 +87,9 @@ class EventFilters:
         parts += [f"--process {v}" for v in self.binary_regex]
         if self.event_types:
             parts.append(f"--event-types {','.join(self.event_types)}")
+        parts += [f"--policy-names {v}" for v in self.policy_names]
+        if self.host:
+            parts.append("--host")
         return " ".join(parts)
 
     def predicate(self) -> Predicate:

@@ -437,3 +437,17 @@ def render_text(response: Any, *, timestamps: bool = False) -> Text:
     if caps:
         text.append(" " + caps, style="bold magenta")
     return text
+
+
+def rate_limit_line(response: Any, *, color: bool = False, timestamps: bool = False) -> str | None:
+    """ebtop's line for RATE_LIMIT_INFO, which tetra's encoder cannot print (it stops there).
+
+    The agent's export rate limiter sends it with the number of events it dropped: ebtop says so in
+    place and goes on. None for every other event type.
+    """
+    if response.WhichOneof("event") != "rate_limit_info":
+        return None
+    dropped = response.rate_limit_info.number_of_dropped_process_events
+    text = f"{dropped} events dropped by the agent's rate limit"
+    line = _ansi(text, "red") if color else text
+    return f"{_timestamp(response)} {line}" if timestamps else line
