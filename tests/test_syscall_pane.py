@@ -202,7 +202,7 @@ async def test_real_source_fills_the_table(tmp_path: Path) -> None:
     binary = build(tmp_path)
     comm = "ebp" + secrets.token_hex(5)
     source = KernelSource(interval=1.0, probes=())
-    pane = SyscallsPane(source, interval=1.0, chars=UNICODE)
+    pane = SyscallsPane(source, chars=UNICODE)
     app = EbtopApp([pane], initial="syscalls")
     async with app.run_test(size=(100, 30)) as pilot:
         end = time.monotonic() + 20
@@ -239,3 +239,25 @@ async def test_syscall_time_replaces_the_bar_when_counted() -> None:
         table = pane.query_one("#top", DataTable)
         assert str(table.get_row_at(0)[5]) == "2.5"
         assert str(table.columns[table.ordered_columns[5].key].label) == "time ms"
+
+
+async def test_slow_io_label_and_interval_follow_the_flags() -> None:
+    """`--slow-io-ms 50` filters in the kernel; the view says 50 ms. The interval lives in the source."""
+    from tui.cli import build_parser
+    from tui.options.syscalls import create_pane
+    from tui.sources.bpf_env import Problem
+
+    pane = create_pane(build_parser().parse_args(["--slow-io-ms", "50", "--interval", "3"]))
+    assert isinstance(pane, SyscallsPane) and pane.source is not None
+    assert pane.source.slow_ms == 50 and pane.interval == 3
+    # No BPF in this test: the source stops at its precondition check.
+    pane.source._preconditions = lambda: [Problem("eBPF not under test", "", ("all",), fatal=True)]
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        text = str(pane.query_one("#slowio-text", Static).render())
+        assert "slower than 50 ms" in text and "10 ms" not in text
+        await pilot.press("plus")
+        assert pane.source.interval == pane.interval == 5
+        assert "every 5s" in str(pane.query_one("#sc-header", Static).render())

@@ -125,5 +125,4 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     """Build the interactive pane from parsed arguments."""
     from tui.panes.syscalls import SyscallsPane
 
-    return SyscallsPane(make_source(args), by=args.by, sort=args.sort, failed_only=args.failed,
-                        interval=args.interval)
+    return SyscallsPane(make_source(args), by=args.by, sort=args.sort, failed_only=args.failed)

@@ -31,6 +31,7 @@ VIEW_TITLES = {"top": "top syscalls", "opens": "file opens", "retrans": "TCP ret
 TOP_COLUMNS = (("key", "key", 22), ("count", "count", 9), ("rate", "rate/s", 9), ("change", "change", 8),
                ("failed", "failed", 7), ("bar", "", 12))
 LIST_ROWS = 50
+DEFAULT_INTERVAL = 5.0
 VIEW_PROBES = {"opens": "opens", "retrans": "tcp", "connect": "tcp", "slowio": "blockio"}
 EVENT_VIEWS = {"OpenEvent": "opens", "RetransEvent": "retrans", "ConnectEvent": "connect",
                "BlockEvent": "slowio", "BlockHistDelta": "slowio", "CostReport": "cost"}
@@ -99,7 +100,7 @@ class SyscallsPane(LivePane):
     ]
 
     def __init__(self, source: KernelSource | None = None, *, by: str = "comm", sort: str = "count",
-                 failed_only: bool = False, interval: float = 5.0, chars: Glyphs | None = None) -> None:
+                 failed_only: bool = False, chars: Glyphs | None = None) -> None:
         super().__init__(id="syscalls", sources=[source] if source is not None else [])
         self.source = source
         self.top = SyscallTop()
@@ -107,7 +108,9 @@ class SyscallsPane(LivePane):
         self.by = by if by in BY_CHOICES else "comm"
         self.sort = sort if sort in SORT_CHOICES else "count"
         self.failed_only = failed_only
-        self.interval = interval
+        self._interval = DEFAULT_INTERVAL  # used only without a source (tests, fixed data)
+        if source is not None:  # the slow I/O label follows --slow-io-ms, which the kernel filters by
+            self.probes.block.threshold_ns = int(source.slow_ms * 1e6)
         self.view = "top"
         self.chars = chars
         self._dirty: set[str] = {"header", *VIEWS}  # what changed since it was last drawn
@@ -228,10 +231,17 @@ class SyscallsPane(LivePane):
             self._want_failures()
         self._refresh_now()
 
+    @property
+    def interval(self) -> float:
+        """Seconds per counting interval: the source's setting (its one owner)."""
+        return self.source.interval if self.source is not None else self._interval
+
     def action_interval(self, direction: int) -> None:
-        self.interval = step_interval(self.interval, direction)
+        wanted = step_interval(self.interval, direction)
         if self.source is not None:
-            self.source.set_interval(self.interval)
+            self.source.set_interval(wanted)
+        else:
+            self._interval = wanted
         self._refresh_now()
 
     def action_cycle_view(self) -> None:
