@@ -10,6 +10,7 @@ Which process a flow gets: the one that connected, else the one that accepted (s
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,4 +167,85 @@ class FlowJoiner:
                 "flows_joined": self.flows_joined, **self.index.counters()}
 
 
-__all__ = ["FlowJoiner", "FlowKey", "SockEvent", "flow_key", "process_ref", "sock_event"]
+DEFAULT_LOOKAHEAD_NS = 1_000_000_000
+
+
+def _event_ns(response: Any) -> int:
+    return response.time.ToNanoseconds() if response.HasField("time") else 0
+
+
+class OrderedJoin:
+    """Two streams, one answer: flows wait until the process events of their time have been read.
+
+    A flow at time t is answered once every Tetragon event up to t + lookahead has been fed to the
+    index and one beyond it has been seen (or the event stream ended, or the caller gives up waiting
+    on a live stream). Events are fed to the index only up to the flow being answered, never past
+    it, so which sockets exist (and which expired) at each lookup depends on the timestamps alone:
+    replaying the same files gives the same answers every time.
+    """
+
+    def __init__(self, joiner: FlowJoiner | None = None, lookahead_ns: int = DEFAULT_LOOKAHEAD_NS) -> None:
+        self.joiner = joiner if joiner is not None else FlowJoiner()
+        self.lookahead_ns = lookahead_ns
+        self._events: deque[Any] = deque()
+        self._flows: deque[tuple[int, Any, Any, float]] = deque()
+        self.events_ended = False
+
+    def add_event(self, response: Any) -> None:
+        self._events.append(response)
+
+    def add_flow(self, response: Any, tag: Any = None, arrived: float = 0.0) -> None:
+        """Queue a GetFlowsResponse (non-flow responses pass through unanswered, in order).
+
+        `arrived` is when it was received (any monotonic clock): see `ready(now, wait)`.
+        """
+        t_ns = response.time.ToNanoseconds() if response.HasField("time") else 0
+        if response.WhichOneof("response_types") == "flow" and response.flow.HasField("time"):
+            t_ns = response.flow.time.ToNanoseconds()
+        self._flows.append((t_ns, response, tag, arrived))
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def _feed_until(self, t_ns: int) -> bool:
+        """Feed queued events with time <= t_ns; True when an event beyond t_ns is waiting."""
+        events = self._events
+        while events:
+            if _event_ns(events[0]) > t_ns:
+                return True
+            self.joiner.add_event(events.popleft())
+        return False
+
+    def ready(self, force: bool = False, now: float | None = None,
+              wait: float | None = None) -> list[tuple[Any, Any, ProcessRef | None]]:
+        """Answered flows in arrival order: (response, tag, process or None).
+
+        `force` answers everything queued (the flow stream ended); with `now` and `wait`, a flow that
+        arrived more than `wait` before `now` is answered with what is known (a live event stream
+        that is late or silent must not hold the flows back for ever).
+        """
+        out = []
+        flows = self._flows
+        while flows:
+            t_ns, response, tag, arrived = flows[0]
+            beyond = self._feed_until(t_ns + self.lookahead_ns)
+            waited = now is not None and wait is not None and now - arrived >= wait
+            if not (beyond or self.events_ended or force or waited):
+                break
+            flows.popleft()
+            process = None
+            if response.WhichOneof("response_types") == "flow":
+                process = self.joiner.process_of(response.flow, t_ns)
+            out.append((response, tag, process))
+        return out
+
+    def oldest_flow_ns(self) -> int | None:
+        return self._flows[0][0] if self._flows else None
+
+    def finish(self) -> list[tuple[Any, Any, ProcessRef | None]]:
+        """Both streams are over: feed what is left in time order of the flows and answer all."""
+        self.events_ended = True
+        return self.ready()
+
+
+__all__ = ["OrderedJoin", "FlowJoiner", "FlowKey", "SockEvent", "flow_key", "process_ref", "sock_event"]

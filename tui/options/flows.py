@@ -23,6 +23,7 @@ from tui.filters.hubble import (
     build_request,
     describe_filters,
 )
+from tui.options import print_process
 from tui.options.common import positive_int
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     view.add_argument("--print-node-name", action="store_true", help="print the node name on each line")
     view.add_argument("--print-policy-names", action="store_true",
                       help="print the policies that allowed or denied policy-verdict flows")
+    print_process.add_argument(view)
     view.add_argument("--ip-translation", action=argparse.BooleanOptionalAction, default=True,
                       help="show pod, service or DNS names instead of IPs (default on)")
     view.add_argument("--numeric", action="store_true", help="same as --no-ip-translation")
@@ -194,21 +196,39 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         printer = flow_printer(args, out, err, color)  # -o compact|dict|table|json|jsonpb, --time-format
     except OutputError as error:
         return batch.usage_error(str(error), err)
+    annotator = None
+    if getattr(args, "print_process", False):
+        if getattr(args, "output", None) not in (None, "compact"):
+            return batch.usage_error("--print-process needs the compact output (-o compact)", err)
+        try:
+            annotator = print_process.annotator_for(
+                args, lambda response, tail: _print_response(response, opts, color, out, err, tail))
+        except OSError as error:
+            return batch.usage_error(f"cannot read {args.tetragon_file}: {error.strerror or error}", err)
+        annotator.start()
 
     def emit(record) -> None:  # noqa: ANN001 - FlowRecord
         if record.kind in (RecordKind.GAP, RecordKind.NOTE):
             print(f"ebtop: {record.text}", file=err)
+        elif annotator is not None:
+            annotator.emit(record.response())
         else:
             printer.write(record.response())
 
-    code = batch.run(source, emit, out=out, err=err, reconnect=bool(getattr(args, "reconnect", False)),
-                     connect_timeout=getattr(args, "connect_timeout", 5.0))
-    printer.close()
+    try:
+        code = batch.run(source, emit, out=out, err=err, reconnect=bool(getattr(args, "reconnect", False)),
+                         connect_timeout=getattr(args, "connect_timeout", 5.0))
+        printer.close()
+        if annotator is not None:
+            annotator.finish()
+    finally:
+        if annotator is not None:
+            annotator.stop()
     return code
 
 
 def _print_response(response: observer_pb2.GetFlowsResponse, opts: CompactOptions, color: bool,
-                    out: TextIO, err: TextIO) -> None:
+                    out: TextIO, err: TextIO, tail: str = "") -> None:
     """Print one response like hubble: flows and lost events to stdout, node problems to stderr."""
     from tui.proto.relay import relay_pb2
     from tui.render.hubble_compact import node_status_text, response_line
@@ -219,7 +239,7 @@ def _print_response(response: observer_pb2.GetFlowsResponse, opts: CompactOption
         return
     line = response_line(response, opts, color)
     if line is not None:
-        out.write(line + "\n")
+        out.write(line + tail + "\n")
 
 
 def create_pane(args: argparse.Namespace) -> LivePane:
