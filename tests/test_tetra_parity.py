@@ -85,3 +85,70 @@ def test_rate_limit_info_is_reported_in_place() -> None:
         "1970-01-01T00:00:00.000000000Z 1234 events dropped by the agent's rate limit")
     assert rate_limit_line(response, color=True) == "\x1b[31m1234 events dropped by the agent's rate limit\x1b[0m"
     assert rate_limit_line(exec_event()) is None
+
+
+# --- batch mode through the real parser and the real replay ---------------------------------------
+
+def _run(tmp_path, lines: list[str], *flags: str) -> tuple[int, str, str]:
+    import io
+
+    from tui.cli import build_parser
+    from tui.options import processes
+
+    path = tmp_path / "events.json"
+    path.write_text("\n".join(lines) + "\n")
+    args = build_parser().parse_args(["-b", "--pane", "processes", "--tetragon-file", str(path), *flags])
+    out, err = io.StringIO(), io.StringIO()
+    code = processes.run_batch(args, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _line(response: events_pb2.GetEventsResponse) -> str:
+    from tui.proto.jsonlines import format_line
+
+    return format_line(response)
+
+
+def test_rate_limit_event_in_a_replay_is_shown_and_the_replay_goes_on(tmp_path) -> None:
+    limited = events_pb2.GetEventsResponse(node_name="node1")
+    limited.rate_limit_info.number_of_dropped_process_events = 77
+    later = exec_event("/usr/bin/wget")
+    code, out, err = _run(tmp_path, [_line(exec_event()), _line(limited), _line(later)])
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("🚀 process default/xwing /usr/bin/curl")
+    assert lines[1] == "77 events dropped by the agent's rate limit"
+    assert lines[2].startswith("🚀 process default/xwing /usr/bin/wget")
+    assert "cannot print" not in err
+
+
+def test_json_output_passes_replay_lines_through_unchanged(tmp_path) -> None:
+    odd = '{"process_exec": {"process": {"binary": "/bin/a<b", "exec_id": "x"}}, "node_name": "n", "future_field": 1}'
+    kept = [odd, _line(exec_event())]
+    code, out, _ = _run(tmp_path, [*kept, _line(kprobe_event("p"))], "-o", "json", "--event-types", "exec")
+    assert code == 0
+    assert out.splitlines() == kept  # byte for byte, unknown fields and key order included
+
+
+def test_json_output_with_field_filters_reencodes_the_kept_fields(tmp_path) -> None:
+    import json
+
+    code, out, _ = _run(tmp_path, [_line(exec_event())], "-o", "json", "--include-fields", "process.binary")
+    assert code == 0
+    assert json.loads(out) == {"process_exec": {"process": {"binary": "/usr/bin/curl"}}, "node_name": "node1"}
+
+
+def test_stack_traces_can_be_turned_off(tmp_path) -> None:
+    event = kprobe_event("p")
+    entry = event.process_kprobe.kernel_stack_trace.add()
+    entry.address, entry.symbol, entry.offset = 0xFFFF0001, "do_sys_open", 0x10
+    _, out_on, _ = _run(tmp_path, [_line(event)])
+    _, out_off, _ = _run(tmp_path, [_line(event)], "--no-stack-traces")
+    assert "Kernel:" in out_on and "do_sys_open" in out_on
+    assert out_off.count("\n") == 1 and "Kernel:" not in out_off
+
+
+def test_outputs_tetra_does_not_have_are_usage_errors(tmp_path) -> None:
+    code, out, err = _run(tmp_path, [_line(exec_event())], "-o", "table")
+    assert code == 2 and not out and "not a processes output" in err

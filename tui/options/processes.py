@@ -54,10 +54,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "uprobe, usdt, loader, throttle (or PROCESS_EXEC …)")
     filters.add_argument("--health-checks", action="store_true",
                          help="also show Kubernetes exec health-check probes (hidden by default)")
+    filters.add_argument("--host", action="store_true",
+                         help="also host processes (outside any pod) when --tetragon-namespace narrows the stream, "
+                              "as tetra --host")
+    filters.add_argument("--policy-names", metavar="NAME", action="append", default=[],
+                         help="only events of these tracing policies, comma-separated or repeated (as tetra)")
+    filters.add_argument("--include-fields", metavar="PATHS", action="append", default=[],
+                         help="keep only these fields of each event, comma-separated paths such as "
+                              "process.binary,parent (tetra -f; ebtop's -f is hubble's --follow)")
+    filters.add_argument("--exclude-fields", metavar="PATHS", action="append", default=[],
+                         help="drop these fields from each event (tetra -F); wins over --include-fields")
 
     view = parser.add_argument_group("processes: display")
     view.add_argument("--timestamps", action="store_true",
                       help="prefix event lines with their time (UTC, nanoseconds), as tetra --timestamps")
+    view.add_argument("--stack-traces", action=argparse.BooleanOptionalAction, default=True,
+                      help="batch mode: print kprobe kernel/user stack traces after the line (default on, as tetra)")
+    view.add_argument("--ima-hash", action=argparse.BooleanOptionalAction, default=True,
+                      help="batch mode: print LSM events' IMA hashes after the line (default on, as tetra)")
     view.add_argument("--retention", type=positive_float, default=60.0, metavar="S",
                       help="keep exited processes visible for S seconds (default 60)")
     view.add_argument("--max-processes", type=positive_int, default=50_000, metavar="N",
@@ -68,11 +82,33 @@ def event_filters(args: argparse.Namespace) -> Any:
     """The filters from the flags; FilterError (a usage error) on a bad event type or regex."""
     from tui.filters.tetragon import EventFilters, split_event_types
 
+    policies = [name.strip() for value in getattr(args, "policy_names", []) for name in value.split(",")
+                if name.strip()]
     filters = EventFilters(namespaces=list(args.tetragon_namespace), pod_regex=list(args.tetragon_pod),
                            binary_regex=list(args.process), event_types=split_event_types(args.event_types),
-                           health_checks=args.health_checks)
+                           health_checks=args.health_checks, policy_names=policies,
+                           host=bool(getattr(args, "host", False)),
+                           include_fields=list(getattr(args, "include_fields", [])),
+                           exclude_fields=list(getattr(args, "exclude_fields", [])))
     filters.predicate()  # compiled once here, so every mode refuses what an agent would refuse
     return filters
+
+
+def local_keep(filters: Any) -> Any:
+    """What a replay or the local source applies in place of an agent: the filters, then the field filters."""
+    passes = filters.predicate()
+    field_filters = list(filters.request().field_filters)
+    if not field_filters:
+        return passes
+    from tui.filters.tetragon_fields import apply_field_filters
+
+    def keep(response: Any) -> bool:
+        if not passes(response):
+            return False
+        apply_field_filters(response, field_filters)
+        return True
+
+    return keep
 
 
 def build_source(args: argparse.Namespace) -> Any:
@@ -84,12 +120,12 @@ def build_source(args: argparse.Namespace) -> Any:
 
     filters = event_filters(args)
     if args.tetragon_file:
-        return ReplaySource(args.tetragon_file, keep=filters.predicate())
+        return ReplaySource(args.tetragon_file, keep=local_keep(filters))
     recorder = EventRecorder(args.record_events) if args.record_events else None
     if args.processes_source == "local":
         from tui.sources.local_exec import LocalExecSource
 
-        return LocalExecSource(recorder=recorder, keep=filters.predicate())
+        return LocalExecSource(recorder=recorder, keep=local_keep(filters))
     from tui.sources.tetragon import ProcessTetragonSource, TetragonSource
 
     reader = ProcessTetragonSource if getattr(args, "tetragon_reader", "process") == "process" else TetragonSource
@@ -97,7 +133,7 @@ def build_source(args: argparse.Namespace) -> Any:
     if args.processes_source == "auto" and not args.tetragon_server:
         from tui.sources.local_exec import FallbackSource
 
-        return FallbackSource(source, recorder=recorder, keep=filters.predicate())
+        return FallbackSource(source, recorder=recorder, keep=local_keep(filters))
     return source
 
 
@@ -131,6 +167,9 @@ class BatchPrinter:
 
         self.color = use_color(args.color, out)
         self.timestamps = args.timestamps
+        self.stack_traces = getattr(args, "stack_traces", True)
+        self.ima_hash = getattr(args, "ima_hash", True)
+        self.json = getattr(args, "output", "compact") == "json"
         self.limit = args.count
         self.printed = 0
         self.unrendered = 0
@@ -141,11 +180,29 @@ class BatchPrinter:
         return bool(self.limit) and self.printed >= self.limit
 
     def print(self, response: Any) -> None:
-        from tui.render.tetra_compact import CompactEncodeError, render_extra_lines, render_line
+        from tui.render.tetra_compact import (
+            CompactEncodeError,
+            rate_limit_line,
+            render_extra_lines,
+            render_line,
+        )
 
+        if self.json:  # tetra -o json: the event's protojson, one line
+            from tui.proto.protojson import to_go_json
+
+            self.out.write(to_go_json(response, html_escape=False) + "\n")
+            self.printed += 1
+            return
         try:
-            line = render_line(response, color=self.color, timestamps=self.timestamps)
-            extra = render_extra_lines(response, color=self.color)
+            line = rate_limit_line(response, color=self.color, timestamps=self.timestamps)
+            if line is not None:  # tetra stops at this event; ebtop says how many the agent dropped and goes on
+                extra = []
+            else:
+                line = render_line(response, color=self.color, timestamps=self.timestamps)
+                extra = render_extra_lines(response, color=self.color)
+                kind = response.WhichOneof("event")
+                if (kind == "process_kprobe" and not self.stack_traces) or (kind == "process_lsm" and not self.ima_hash):
+                    extra = []
         except CompactEncodeError as error:
             self.unrendered += 1
             print(f"ebtop: cannot print event as a compact line: {error}", file=self.err)
@@ -174,6 +231,16 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         return batch.usage_error(str(error), err)
     except OSError as error:
         return batch.usage_error(f"cannot read {args.tetragon_file}: {error.strerror or error}", err)
+    from tui.options.output import OutputError, process_output
+
+    try:
+        output = process_output(args)
+    except OutputError as error:
+        return batch.usage_error(str(error), err)
+    if output == "json" and isinstance(source, ReplaySource) and not (args.include_fields or args.exclude_fields):
+        from tui.options.tetra_json import replay_json_lines
+
+        return replay_json_lines(source, args, out, err)
     printer = BatchPrinter(args, out, err)
     return batch.run(source, printer.print, out=out, err=err, done=lambda: printer.done,
                      reconnect=bool(getattr(args, "reconnect", False)),

@@ -50,8 +50,12 @@ def go_escape(text: str) -> str:
     return "".join(_GO_ESCAPES.get(char, char) for char in text)
 
 
-def to_go_json(message: Message) -> str:
-    """The message as one compact protojson line (no newline), keys in declaration order."""
+def to_go_json(message: Message, html_escape: bool = True) -> str:
+    """The message as one compact protojson line (no newline), keys in declaration order.
+
+    `html_escape`: hubble writes through json.Encoder (HTML-safe escapes); tetra's encoder writes
+    protojson's bytes as they are (`html_escape=False`).
+    """
     data = json_format.MessageToDict(message, preserving_proto_field_name=True)
     text = json.dumps(_ordered(data, message.DESCRIPTOR), separators=(",", ":"), ensure_ascii=False)
-    return go_escape(text)
+    return go_escape(text) if html_escape else text
