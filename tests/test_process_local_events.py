@@ -104,7 +104,9 @@ def test_snapshot_emits_running_processes_parents_first(tmp_path: Path) -> None:
 class StandIn:
     """A local source stand-in: the fallback's switching is under test, not the kernel side."""
 
-    def __init__(self, buffer, recorder=None) -> None:
+    problems: list[str] = []
+
+    def __init__(self, buffer, recorder=None, keep=None) -> None:
         self.buffer = buffer
         self.version = "local exec tracepoints"
         self.received = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -85,7 +86,8 @@ def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: T
                     what = "stream broken" if streamed else "unreachable"
                     print(f"ebtop: {source.label}: {what} (--reconnect keeps retrying)", file=err)
                     return EXIT_FAILURE
-                if (connect_timeout and not streamed and state in (SourceState.IDLE, SourceState.CONNECTING)
+                if (connect_timeout and source.remote and not streamed
+                        and state in (SourceState.IDLE, SourceState.CONNECTING)
                         and time.monotonic() - started > connect_timeout):
                     print(f"ebtop: {source.label}: no answer within {connect_timeout:g} s "
                           "(--connect-timeout; --reconnect keeps trying)", file=err)
@@ -94,11 +96,24 @@ def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: T
                 out.flush()
                 time.sleep(POLL_SECONDS)
     except BrokenPipeError:
+        if out is sys.stdout:
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
         return EXIT_OK
     finally:
         source.stop()
         with contextlib.suppress(BrokenPipeError, ValueError):
             out.flush()
+
+
+def use_color(choice: str, stream: TextIO) -> bool:
+    """`--color auto`: only on a terminal, without NO_COLOR and not on TERM=dumb (fatih/color's rule)."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    isatty = getattr(stream, "isatty", lambda: False)()
+    return bool(isatty) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def _report_problems(source: Source[Any], shown: int, err: TextIO) -> int:

@@ -10,10 +10,10 @@ file is read to its end, filtered as the server would filter.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from tui.batch import use_color  # noqa: F401 - the one colour rule, re-exported
 from tui.filters.hubble import (
     DEST,
     FilterError,
@@ -125,15 +125,6 @@ def _tls(args: argparse.Namespace):  # noqa: ANN202 - TlsOptions, imported lazil
                       client_key_file=getattr(args, "hubble_tls_client_key_file", None),
                       server_name=getattr(args, "hubble_tls_server_name", None),
                       allow_insecure=bool(getattr(args, "hubble_tls_allow_insecure", False)))
-
-
-def use_color(choice: str, stream: TextIO) -> bool:
-    """`--color auto`: only on a terminal and without NO_COLOR, like fatih/color."""
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleSource | FileSource

@@ -170,6 +170,7 @@ class Source(Generic[T]):
     """
 
     thread_name = "ebtop-source"
+    remote = False  # reads a server: batch mode's --connect-timeout applies while it has not answered
 
     def __init__(self, label: str, buffer: BoundedBuffer[T] | None = None, maxlen: int = 200_000) -> None:
         self.label = label

@@ -9,17 +9,13 @@ for minutes after the agent restarts (see notes/tetragon.md §6.7).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import multiprocessing
 import os
 import stat
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,7 +24,15 @@ import grpc
 
 from tui.filters.tetragon import EVENT_TYPE_NAMES, EventFilters, event_type_name  # noqa: F401 - re-exported
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
-from tui.sources.base import Backoff, BoundedBuffer, SourceState, StatusHolder, parse_or_none
+from tui.sources.base import Backoff, BoundedBuffer, Source, SourceState, StatusHolder, parse_or_none
+from tui.sources.reader_process import (
+    ForwardingStatus,
+    Outbox,
+    ReaderProcess,
+    apply_status,
+    forward,
+    quiet_stderr,
+)
 
 DEFAULT_SOCKET = "/var/run/tetragon/tetragon.sock"
 INFO_FILE = "/var/run/tetragon/tetragon-info.json"
@@ -181,22 +185,26 @@ class TargetStream:
         return "stream ended by the server"
 
 
-class TetragonSource:
+class TetragonSource(Source[Any]):
     """Several agents merged into one bounded buffer; `describe()` is the status-line text."""
+
+    thread_name = "tetragon"
+    remote = True
 
     def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
                  buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
                  backoff_factory: Callable[[], Backoff] | None = None) -> None:
         self.targets = [normalize_target(t) for t in targets] or default_targets()
+        super().__init__("tetragon " + ", ".join(self.targets), buffer)
         self.filters = filters or EventFilters()
-        self.buffer: BoundedBuffer[Any] = buffer if buffer is not None else BoundedBuffer(200_000)
         self.recorder = recorder
-        self._stop = threading.Event()
+        self._stop = self.stopping
         self.malformed = 0
         request = self.filters.request()
         sink = self._sink_recording if recorder is not None else self.buffer.put
-        self.streams = [TargetStream(t, request, sink, self._stop,
-                                     backoff_factory() if backoff_factory else None) for t in self.targets]
+        self.streams: list[Any] = [TargetStream(t, request, sink, self._stop,
+                                                backoff_factory() if backoff_factory else None)
+                                   for t in self.targets]
 
     def _sink_recording(self, response: Any) -> None:
         self.buffer.put(response)
@@ -204,19 +212,16 @@ class TetragonSource:
         if recorder is not None:
             recorder.write(response)
 
-    def start(self) -> None:
+    def run(self) -> None:
+        """One thread per agent; this one waits for them (each ends on failure or `stop()`)."""
         for stream in self.streams:
             stream.thread.start()
+        for stream in self.streams:
+            stream.thread.join()
 
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
+    def close(self) -> None:
         for stream in self.streams:
             stream.cancel()
-        for stream in self.streams:
-            if stream.thread.is_alive():
-                stream.thread.join(timeout)
-        if self.recorder is not None:
-            self.recorder.close()
 
     def release_recorder(self) -> Any:
         """Hand the recorder over (the local fallback keeps recording into the same file)."""
@@ -259,63 +264,32 @@ class TetragonSource:
 
 # --- reading in a second process -------------------------------------------------------------------
 
-READER_FLUSH_SECONDS = 0.01
-
-
-class _ForwardingStatus(StatusHolder):
-    """Child side: every state change also goes to the parent, in order with the events."""
-
-    def __init__(self, index: int, outbox: deque[Any]) -> None:
-        super().__init__()
-        self._index = index
-        self._outbox = outbox
-
-    def set(self, state: SourceState, reason: str = "", retry_at: float | None = None) -> None:
-        super().set(state, reason, retry_at)
-        delay = None if retry_at is None else retry_at - time.monotonic()
-        self._outbox.append(("status", self._index, state.value, reason, delay))
-
-
-def _quiet_stderr() -> None:
-    """The child shares the terminal with the TUI: gRPC's C-core logs must not draw over it."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
 def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
                  backoff: tuple[float, float]) -> None:
-    """Child: one raw stream per target; forwards (index, bytes) and status tuples in batches."""
-    _quiet_stderr()
-    outbox: deque[Any] = deque()
+    """Child: one raw stream per target; forwards (index, bytes), status and version tuples in batches."""
+    quiet_stderr()
+    outbox = Outbox()
     stop = threading.Event()
     request = events_pb2.GetEventsRequest.FromString(request_bytes)
     streams = []
     for index, target in enumerate(targets):
         def sink(data: bytes, index: int = index) -> None:
-            outbox.append((index, data))
+            outbox.put((index, data))
 
         streams.append(TargetStream(target, request, sink, stop, Backoff(*backoff), raw=True,
-                                    status=_ForwardingStatus(index, outbox)))
+                                    status=ForwardingStatus(outbox, index)))
     versions = [""] * len(streams)
+
+    def note_versions() -> None:
+        for index, stream in enumerate(streams):
+            if stream.version != versions[index]:
+                versions[index] = stream.version
+                outbox.put(("version", index, stream.version))
+
     for stream in streams:
         stream.thread.start()
     try:
-        while True:
-            if conn.poll(READER_FLUSH_SECONDS):
-                break  # the parent asked to stop (or went away)
-            for index, stream in enumerate(streams):
-                if stream.version != versions[index]:
-                    versions[index] = stream.version
-                    outbox.append(("version", index, stream.version))
-            items = [outbox.popleft() for _ in range(len(outbox))]
-            if items:
-                conn.send(items)
-            if not any(stream.thread.is_alive() for stream in streams) and not outbox:
-                conn.send([("end",)])
-                break
-    except (BrokenPipeError, EOFError, OSError):
-        pass
+        forward(conn, outbox, lambda: any(stream.thread.is_alive() for stream in streams), note_versions)
     finally:
         stop.set()
         for stream in streams:
@@ -336,68 +310,33 @@ class _RemoteStream:
 
 
 class ProcessTetragonSource(TetragonSource):
-    """TetragonSource whose gRPC streams run in a spawned child process.
+    """TetragonSource whose gRPC streams run in a spawned child process (`tui.sources.reader_process`).
 
-    A Python gRPC client spends tens of microseconds per message in gRPC itself, under the GIL it
-    would share with the UI; the child forwards raw responses in batches (about 100 a second) and the
-    parent's receiver thread only parses them (a few microseconds each) into the same bounded buffer.
+    The child forwards raw responses in batches; `run()` here is the parent's receiver, which only parses
+    them (a few microseconds each) into the same bounded buffer.
     """
+
+    thread_name = "tetragon-receiver"
 
     def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
                  buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
                  backoff: tuple[float, float] = (0.5, 10.0)) -> None:
         super().__init__(targets, filters, buffer=buffer, recorder=recorder)
-        self.streams = [_RemoteStream(target) for target in self.targets]  # type: ignore[misc]
-        self._backoff_args = backoff
-        self._process: Any = None
-        self._conn: Connection | None = None
-        self._receiver: threading.Thread | None = None
-        # spawn needs multiprocessing's resource tracker: start it while stderr is a real file
-        with contextlib.suppress(Exception):
-            resource_tracker.ensure_running()
+        self.streams = [_RemoteStream(target) for target in self.targets]
+        self._reader = ReaderProcess("ebtop-tetragon-reader", _reader_main,
+                                     (list(self.targets), self.filters.request().SerializeToString(), backoff))
 
-    def start(self) -> None:
-        if self._process is not None:
-            return
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs gRPC threads
-        self._conn, child = context.Pipe()
-        for stream in self.streams:
+    def close(self) -> None:
+        self._reader.stop()
+
+    def run(self) -> None:
+        streams = self.streams
+        for stream in streams:
             stream.status.set(SourceState.CONNECTING, f"{stream.target} (reader process)")
-        self._process = context.Process(
-            target=_reader_main, name="ebtop-tetragon-reader", daemon=True,
-            args=(child, list(self.targets), self.filters.request().SerializeToString(), self._backoff_args))
-        self._process.start()
-        child.close()
-        self._receiver = threading.Thread(target=self._receive, name="tetragon-receiver", daemon=True)
-        self._receiver.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._process is not None and self._process.pid is not None:
-            with contextlib.suppress(BrokenPipeError, OSError):
-                if self._conn is not None:
-                    self._conn.send("stop")
-            self._process.join(timeout)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join(timeout)
-            if self._receiver is not None:
-                self._receiver.join(timeout)
-            if self._conn is not None:
-                self._conn.close()
-        if self.recorder is not None:
-            self.recorder.close()
-
-    def _receive(self) -> None:
-        conn = self._conn
-        assert conn is not None
+        self._reader.spawn()
         parse = events_pb2.GetEventsResponse.FromString
         put = self.buffer.put
-        streams = self.streams
-        while True:
-            try:
-                items = conn.recv()
-            except (EOFError, OSError):
-                break
+        for items in self._reader.batches():
             recorder = self.recorder
             for item in items:
                 head = item[0]
@@ -411,15 +350,13 @@ class ProcessTetragonSource(TetragonSource):
                     if recorder is not None:
                         recorder.write(response)
                 elif head == "status":
-                    _, index, state, reason, delay = item
-                    retry_at = None if delay is None else time.monotonic() + delay
-                    streams[index].status.set(SourceState(state), reason, retry_at)
-                    if state == SourceState.STREAMING.value:
-                        streams[index].connects += 1
+                    apply_status(streams[item[1]].status, *item[2:])
+                    if item[2] == SourceState.STREAMING.value:
+                        streams[item[1]].connects += 1
                 elif head == "version":
                     streams[item[1]].version = item[2]
-                elif head == "end":
-                    return
+        if self._reader.ended or self.stopping.is_set():
+            return
         for stream in streams:
             if stream.status.get().state not in (SourceState.ENDED, SourceState.FAILED):
                 stream.status.set(SourceState.FAILED, f"{stream.target}: the reader process exited")
