@@ -53,6 +53,7 @@ class EbtopApp(App[int]):
         Binding("1", "show_tab('flows')", "Flows tab", show=False),
         Binding("2", "show_tab('processes')", "Processes tab", show=False),
         Binding("3", "show_tab('syscalls')", "Syscalls tab", show=False),
+        Binding("4", "show_tab('profile')", "Profile tab", show=False),
         Binding("right_square_bracket", "next_tab", "Next tab", show=False, key_display="]"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False, key_display="["),
     ]

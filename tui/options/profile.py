@@ -1,0 +1,127 @@
+"""Profile options, the interactive pane, and batch mode printing folded stacks.
+
+`ebtop -b --pane profile --duration 10 [--pid P]` samples every CPU for 10 s (from the moment the
+perf events are attached) and prints one `comm;outermost;...;leaf COUNT` line per distinct stack,
+busiest first: what flamegraph.pl, inferno-flamegraph and speedscope read, and what
+`profile-bpfcc -f` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from tui.model.stacks import ProfileInterval, StackCounts, folded_lines
+from tui.options.common import positive_float, positive_int
+
+if TYPE_CHECKING:
+    from tui.panes.base import LivePane
+    from tui.sources.profile import ProfileSource
+
+MAX_HZ = 1000
+
+
+def profile_hz(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_HZ:
+        raise argparse.ArgumentTypeError(f"at most {MAX_HZ} samples per second per CPU: {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add this family's flags to ebtop's parser."""
+    group = parser.add_argument_group("profile: on-CPU stack sampling (root or CAP_BPF+CAP_PERFMON, perf events)")
+    group.add_argument("--profile-hz", type=profile_hz, default=49, metavar="HZ",
+                       help="samples per second on every CPU (default 49, as bcc's profile; at most 1000)")
+    group.add_argument("--duration", type=positive_float, default=None, metavar="S",
+                       help="batch mode with --pane profile: sample S seconds, then print folded stacks "
+                            "(without it: until Ctrl-C)")
+    group.add_argument("--pid", type=positive_int, default=None, metavar="PID",
+                       help="profile only this process (filtered in the kernel; the pane starts scoped to it)")
+
+
+def make_source(args: argparse.Namespace, batch: bool = False) -> ProfileSource:
+    from tui.sources.profile import ProfileSource
+
+    return ProfileSource(hz=args.profile_hz, pid=args.pid, interval=1.0,
+                         mount_tracefs=getattr(args, "mount_tracefs", True),
+                         duration=args.duration if batch else None)
+
+
+def check_usage(args: argparse.Namespace) -> str | None:
+    """A flag that cannot apply here, as a message (exit 2), or None."""
+    if args.duration is not None and not (args.batch and args.pane == "profile"):
+        return "--duration applies to batch mode of the profile pane only (-b --pane profile)"
+    return None
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Sample, then print folded stacks; 1 when eBPF or perf events are not available here."""
+    from tui.sources.base import SourceState
+
+    problem = check_usage(args)
+    if problem:
+        print(f"ebtop: {problem}", file=sys.stderr)
+        return 2
+    source = make_source(args, batch=True)
+    counts = StackCounts(max_stacks=100_000)
+    shown = 0
+    failed = False
+    said_start = False
+    source.start()
+    try:
+        while True:
+            for item in source.buffer.drain():
+                if isinstance(item, ProfileInterval):
+                    counts.add_interval(item)
+            for line in source.problems[shown:]:
+                print(f"ebtop: {line}", file=sys.stderr)
+            shown = len(source.problems)
+            state = source.state()
+            if state is SourceState.STREAMING and not said_start:
+                said_start = True
+                target = f" (pid {args.pid})" if args.pid else ""
+                length = f" for {args.duration:g} s" if args.duration else " until Ctrl-C"
+                print(f"ebtop: sampling every CPU at {args.profile_hz} Hz{length}{target}", file=sys.stderr,
+                      flush=True)
+            if state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
+                failed = state is SourceState.FAILED
+                break
+            time.sleep(0.05)
+    except KeyboardInterrupt:  # Ctrl-C ends sampling early: print what was counted, as profile does
+        pass
+    finally:
+        source.stop()
+    for item in source.buffer.drain():
+        if isinstance(item, ProfileInterval):
+            counts.add_interval(item)
+    if failed:
+        if not source.problems:
+            print(f"ebtop: profile failed: {source.describe()}", file=sys.stderr)
+        return 1
+    try:
+        lines = folded_lines(counts.samples())
+        if lines:
+            print("\n".join(lines), flush=True)
+    except BrokenPipeError:
+        return 0
+    summary = (f"ebtop: {counts.total:,} samples in {source.sampled_seconds:.1f} s at {args.profile_hz} Hz, "
+               f"{counts.idle:,} idle left out, {counts.unnamed_share:.0%} of frames unnamed "
+               "(missing frame pointers or symbols)")
+    if counts.lost_stacks:
+        summary += f", {counts.lost_stacks:,} stacks lost"
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def create_pane(args: argparse.Namespace) -> LivePane:
+    """Build the interactive pane from parsed arguments."""
+    from tui.panes.profile import ProfilePane
+
+    problem = check_usage(args)
+    if problem:  # a usage failure before the UI starts (exit 2, as argparse does)
+        print(f"ebtop: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    return ProfilePane(make_source(args), pid=args.pid)
