@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tui import __version__
+from tui import batch as batch_flags
+from tui.batch import EXIT_CODES
 from tui.config import apply_defaults, config_path
 from tui.options import flows, processes, profile, syscalls
 
@@ -39,8 +41,10 @@ python3-bpfcc and kernel headers; where they are missing that pane says why and 
 keep working. Batch mode prints plain lines to stdout, like `top -b`:
   ebtop -b --pane flows --hubble-file flows.json
   ebtop -b --pane processes --tetragon-file events.json --timestamps
+  ebtop -b --pane flows --hubble-server localhost:4245 -n 50   (the last 50 flows; -f follows)
   ebtop -b --pane syscalls -n 3 --interval 5
-"""
+
+""" + EXIT_CODES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     general.add_argument("--pane", choices=sorted(FAMILIES), default="flows",
                          help="pane shown first, or printed in batch mode (default flows)")
     general.add_argument("-n", "--count", type=int, default=0, metavar="N",
-                         help="batch mode: stop after N lines (flows, events) or N intervals (syscalls)")
+                         help="batch mode: flows: the last N (as --last); processes: stop after N events; "
+                              "syscalls: N intervals")
+    batch_flags.add_arguments(general)
+    from tui.options.output import add_output_argument
+
+    add_output_argument(general)
     general.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                          help="batch mode colour (default auto: only on a terminal, and not with NO_COLOR)")
     general.add_argument("--colors", choices=tuple(COLOR_SYSTEMS), default="auto",
