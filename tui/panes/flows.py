@@ -24,6 +24,8 @@ from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
 from tui.panes.base import LivePane
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
+from tui.panes.flow_map import FlowMapView
+from tui.panes.flow_policies import PoliciesView
 from tui.panes.flow_views import VIEWS, AggregateTable
 from tui.render.flow_fit import fit_pieces, line_styles
 from tui.render.glyphs import glyphs
@@ -44,6 +46,9 @@ BUSY_LIST_INTERVAL = 0.2  # … every 0.2 s: a full repaint costs ~10 ms, the fr
 VIEW_REFRESH_SECONDS = 1.0
 FILTER_SECONDS_PER_TICK = 0.02  # time spent per tick making records searchable while filtering
 FILTER_FIRST_SECONDS = 0.1  # … and on the keystroke that changes the filter
+
+
+EXTRA_VIEWS: dict[str, type[FlowMapView] | type[PoliciesView]] = {"map": FlowMapView, "policies": PoliciesView}
 
 
 class FlowsPane(LivePane):
@@ -67,6 +72,8 @@ class FlowsPane(LivePane):
         Binding("x", "show_view('drops')", "Drops"),
         Binding("n", "show_view('dns')", "DNS"),
         Binding("h", "show_view('http')", "HTTP"),
+        Binding("m", "show_view('map')", "Map"),
+        Binding("y", "show_view('policies')", "Policies"),
     ]
 
     drain_limit = MAX_DRAIN_PER_TICK
@@ -100,6 +107,8 @@ class FlowsPane(LivePane):
                 yield FlowList(self.line_pieces, id="list")
                 for name, spec in VIEWS.items():
                     yield AggregateTable(spec, id=name)
+                for name, view in EXTRA_VIEWS.items():
+                    yield view(self, id=name)
             yield Input(placeholder="filter visible lines (Enter keeps it, Esc clears)", id="flows-filter")
 
     def on_mount(self) -> None:
@@ -147,7 +156,12 @@ class FlowsPane(LivePane):
         """Update the visible aggregate table in place."""
         if self.view != "list":
             with self.app.batch_update():
-                self.query_one(f"#{self.view}", AggregateTable).update_rows(self.store.aggregates)
+                widget = self.query_one(f"#{self.view}")
+                if isinstance(widget, AggregateTable):
+                    widget.update_rows(self.store.aggregates)
+                else:  # the service map and the policies view read the store themselves
+                    widget.update_store(self.store)
+                    self._update_header()
 
     def _refresh_list(self) -> None:
         self.flow_list.set_rows(self._visible_rows())
@@ -229,7 +243,8 @@ class FlowsPane(LivePane):
         return record.plain
 
     def _update_header(self) -> None:
-        parts = [{"list": "Flows", **{k: v.title for k, v in VIEWS.items()}}[self.view]]
+        parts = [{"list": "Flows", **{k: v.title for k, v in VIEWS.items()},
+                  **{k: v.title for k, v in EXTRA_VIEWS.items()}}[self.view]]
         if self.view == "list":
             flow_list = self.flow_list
             parts.append("follow" if flow_list.follow else "scrolled (End follows)")
@@ -238,6 +253,8 @@ class FlowsPane(LivePane):
                 parts.append(f"{glyphs().arrow} +{flow_list.scroll_column} cols (0 resets)")
             if self.filter_text:
                 parts.append(f"/{escape_control(self.filter_text)}: {len(flow_list.rows):,} lines")
+        elif self.view in EXTRA_VIEWS:
+            parts.append(self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).header_text())
         else:
             table = self.query_one(f"#{self.view}", AggregateTable)
             parts.append(f"last {self.store.aggregates.window}s · sort {table.sort_label()} (s, r)")

@@ -1,0 +1,188 @@
+"""The service map view under Pilot on the seeded demo: what it shows, navigation, drill-down, snapshots."""
+
+from __future__ import annotations
+
+import itertools
+
+from textual.pilot import Pilot
+
+from tui.app import EbtopApp
+from tui.demo.hubble_scenario import flow_responses
+from tui.model.flows import FlowStore, RecordKind, record_from_response
+from tui.panes.flow_list import FlowList
+from tui.panes.flow_map import EdgesScreen, FilteredFlowsScreen, FlowMap, FlowMapView, NamespaceScreen
+from tui.panes.flows import FlowsPane
+
+SEED, FLOWS = 7, 6000
+
+
+def demo_store() -> FlowStore:
+    store = FlowStore(capacity=FLOWS)
+    for response in itertools.islice(flow_responses(seed=SEED), FLOWS):
+        record = record_from_response(response)
+        assert record is not None
+        store.add(record)
+    return store
+
+
+def make_app() -> tuple[EbtopApp, FlowsPane]:
+    pane = FlowsPane(demo_store(), None)
+    return EbtopApp([pane]), pane
+
+
+def screen_text(view: FlowMapView) -> str:
+    picture = view.canvas.picture
+    assert picture is not None
+    return "\n".join("".join(text for text, _ in row) for row in picture.rows)
+
+
+def cell(view: FlowMapView, row: int, x: int) -> tuple[str, str]:
+    """The character and role drawn at (row, x)."""
+    picture = view.canvas.picture
+    assert picture is not None
+    start = 0
+    for text, role in picture.rows[row]:
+        if start <= x < start + len(text):
+            return text[x - start], role
+        start += len(text)
+    return " ", ""
+
+
+async def open_map(pilot: Pilot, pane: FlowsPane) -> FlowMapView:
+    await pilot.pause()
+    await pilot.press("m")
+    await pilot.pause()
+    view = pane.query_one("#map", FlowMapView)
+    assert pane.view == "map" and pilot.app.focused is view.canvas
+    return view
+
+
+async def test_the_demo_map_shows_the_story_with_the_policy_drop_in_red() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_map(pilot, pane)
+        text = screen_text(view)
+        for name in ("frontend", "api", "postgres", "redis", "coredns", "api.payments.example.com", "loadgen"):
+            assert f"│ {name} " in text, name
+        for group in ("shop", "kube-system", "tools", "(outside)"):
+            assert f"─ {group} ─" in text
+        placed = view.canvas.picture.placed  # type: ignore[union-attr]
+        by_name = {node.label: place for node, place in placed.items()}
+        # Left to right in the direction of traffic: clients, then api, then its data stores.
+        assert by_name["shop/frontend"].column < by_name["shop/api"].column < by_name["shop/postgres"].column
+        assert by_name["shop/api"].column < by_name["shop/redis"].column
+        # The policy drop (loadgen -> postgres) ends in the drop marker, drawn in the dropping style.
+        postgres = by_name["shop/postgres"]
+        assert cell(view, postgres.row, postgres.x0 - 1) == ("✖", "edge:dropping")
+        drops = [e for e in view.snapshot.edges if e.dropped]
+        assert any(e.client.label == "tools/loadgen" and e.server.label == "shop/postgres" for e in drops)
+
+
+async def test_a_node_stays_put_when_only_rates_change() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_map(pilot, pane)
+        before = dict(view.canvas.picture.placed)  # type: ignore[union-attr]
+        flows_before = [e.flows for e in view.snapshot.edges]
+        # More of the same traffic (every edge already exists): rates change, the picture does not.
+        ring = [r for r in pane.store.ring if r.kind is RecordKind.FLOW][-500:]
+        for record in ring:
+            copy = record_from_response(record.response())
+            assert copy is not None
+            pane.store.add(copy)
+        view.update_store(pane.store)
+        await pilot.pause()
+        assert view.canvas.picture.placed == before  # type: ignore[union-attr]
+        assert [e.flows for e in view.snapshot.edges] != flows_before
+
+
+async def test_arrows_enter_edges_enter_flows_and_escape_back() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_map(pilot, pane)
+        canvas = view.canvas
+        picture = canvas.picture
+        assert picture is not None
+        start = canvas.selected
+        await pilot.press("right")
+        assert picture.placed[canvas.selected].column == picture.placed[start].column + 1
+        # Walk to shop/api.
+        api = next(n for n in picture.placed if n.label == "shop/api")
+        for _ in range(20):
+            if canvas.selected == api:
+                break
+            here, there = picture.placed[canvas.selected], picture.placed[api]
+            await pilot.press("right" if here.column < there.column else "left" if here.column > there.column
+                              else "down" if here.row < there.row else "up")
+        assert canvas.selected == api
+        assert "shop/api" in str(view.query_one("#map-info").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EdgesScreen)
+        peers = {(e.client.label, e.server.label) for e in screen.edges}
+        assert ("shop/frontend", "shop/api") in peers and ("shop/api", "shop/postgres") in peers
+        chosen = screen.edges[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        flows = app.screen
+        assert isinstance(flows, FilteredFlowsScreen)
+        shown = flows.query_one(FlowList).rows
+        assert shown and all(r.kind is RecordKind.FLOW for r in shown)
+        edge_flows = next(e.flows for e in view.snapshot.edges if (e.client, e.server) == (chosen.client, chosen.server))
+        assert len(shown) == edge_flows  # the whole window is still in the ring here
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, EdgesScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is pane.screen and pane.view == "map" and app.focused is canvas
+
+
+async def test_slash_shows_one_namespace() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_map(pilot, pane)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert isinstance(app.screen, NamespaceScreen)
+        groups = app.screen.groups
+        await pilot.press(*["down"] * groups.index("kube-system"), "enter")
+        await pilot.pause()
+        assert view.group == "kube-system"
+        assert all("kube-system" in (e.client.group, e.server.group) for e in view.snapshot.edges)
+        assert "namespace kube-system" in pane.query_one("#flows-header").render().plain  # type: ignore[attr-defined]
+        assert isinstance(app.focused, FlowMap)
+
+
+async def test_at_80x24_the_map_scrolls_to_the_selected_node() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_map(pilot, pane)
+        canvas = view.canvas
+        picture = canvas.picture
+        assert picture is not None
+        rightmost = max(picture.placed, key=lambda n: picture.placed[n].x1)
+        for _ in range(10):
+            await pilot.press("right")
+        place = picture.placed[canvas.selected]
+        assert place.column == picture.placed[rightmost].column
+        assert canvas.scroll_offset.x <= place.x0 and place.x1 < canvas.scroll_offset.x + canvas.size.width + 1
+
+
+def _snapshot_app() -> EbtopApp:
+    return make_app()[0]
+
+
+async def _press_m(pilot: Pilot) -> None:
+    await pilot.pause(0.2)
+    await pilot.press("m")
+    await pilot.pause(0.3)
+
+
+def test_snapshot_map_120x40(snap_compare) -> None:
+    assert snap_compare(_snapshot_app(), terminal_size=(120, 40), run_before=_press_m)
+
+
+def test_snapshot_map_80x24(snap_compare) -> None:
+    assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=_press_m)

@@ -1,0 +1,101 @@
+"""The Flows pane's Policies view: drops and audit verdicts by policy, enforced drops first.
+
+One row per (policy or `default deny`, reason, source -> destination, enforced or audit), from the
+model's `PolicyVerdicts`. Audit verdicts read `AUDIT: would drop`: what turning enforcement on would
+stop. Enter shows the flows of a row; `d` drafts a CiliumNetworkPolicy for the row's workload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from tui.model.flow_aggregates import digest
+from tui.model.flows import FlowRecord, FlowStore, RecordKind
+from tui.model.map_digest import KIND_WORKLOAD
+from tui.model.policies import PolicyRow
+from tui.render.glyphs import glyphs
+from tui.render.safe import escape_control
+
+COLUMNS = ("Verdict", "Flows/s", "Denied", "Drops", "Audit", "Policy", "Reason", "Source", "Destination")
+
+
+def policy_records(store: FlowStore, row: PolicyRow) -> list[FlowRecord]:
+    """The flows in the ring counted on `row` (parsed again, on demand)."""
+    out = []
+    for record in store.ring:
+        if record.kind is not RecordKind.FLOW:
+            continue
+        item = digest(record.response().flow)
+        if item.policy is None:
+            continue
+        key = item.policy[0]
+        if (key.policy, key.reason, key.client, key.server) == (row.policy, row.reason, row.client, row.server) \
+                and key.audit == (not row.enforced):
+            out.append(record)
+    return out
+
+
+class PoliciesView(DataTable):
+    """Policy verdict rows, refreshed in place once a second by the pane (`update_store`)."""
+
+    title = "Policies"
+    BINDINGS = [Binding("d", "draft", "Draft policy")]
+
+    def __init__(self, pane: Any, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.pane = pane
+        self.rows_shown: list[PolicyRow] = []
+
+    def on_mount(self) -> None:
+        self.add_columns(*COLUMNS)
+
+    def header_text(self) -> str:
+        return f"last {self.pane.store.aggregates.window}s {glyphs().dot} drops first {glyphs().dot} Enter flows, d draft"
+
+    def update_store(self, store: FlowStore) -> None:
+        rows = store.policies.rows()
+        if rows == self.rows_shown:
+            return
+        cursor = self.cursor_row
+        self.rows_shown = rows
+        self.clear()
+        for index, row in enumerate(rows):
+            style = "bold red" if row.enforced else "yellow"
+            cells = (row.verdict_text, f"{row.rate:.2f}", f"{row.denied:,}", f"{row.drops:,}", f"{row.audit:,}",
+                     escape_control(row.policy), escape_control(row.reason), escape_control(row.source),
+                     escape_control(row.destination))
+            self.add_row(*(Text(cell, style=style if i == 0 else "") for i, cell in enumerate(cells)), key=str(index))
+        if rows:
+            self.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
+
+    def selected_row(self) -> PolicyRow | None:
+        if not self.rows_shown or not 0 <= self.cursor_row < len(self.rows_shown):
+            return None
+        return self.rows_shown[self.cursor_row]
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.selected_row()
+        if row is None:
+            return
+        from tui.panes.flow_map import FilteredFlowsScreen
+
+        title = f"{row.verdict_text} {row.policy} {row.reason}: {row.source} -> {row.destination}"
+        self.app.push_screen(FilteredFlowsScreen(title, policy_records(self.pane.store, row), self.pane.line_pieces,
+                                                 self.pane.render_record))
+
+    def action_draft(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        node = row.server if row.server is not None and row.server.kind == KIND_WORKLOAD else row.client
+        if node is not None and node.kind == KIND_WORKLOAD:
+            from tui.panes.policy_draft_screen import open_draft
+
+            open_draft(self.app, self.pane.store, node)
