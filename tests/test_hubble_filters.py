@@ -67,7 +67,7 @@ def test_all_named_flags_reach_their_fields() -> None:
     (["--port", "http"], "not a port number"),
     (["--http-status", "abc"], "expected a code"),
     (["--type", "bogus"], "unknown event type"),
-    (["--pod", "a", "--namespace", "b"], "filters --pod and --namespace cannot be combined"),
+    (["--ip", "1.1.1.1", "--to-ip", "2.2.2.2"], "filters --ip and --to-ip cannot be combined"),
     (["--label", "a", "--from-label", "b"], "filters --label and --from-label cannot be combined"),
     (["--first", "5", "--last", "5"], "--first and --last cannot be combined"),
 ])

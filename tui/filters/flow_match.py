@@ -459,7 +459,8 @@ def compile_filter(ff: flow_pb2.FlowFilter) -> FlowPredicate:
     if ff.encrypted:
         add(_in(lambda f: f.IP.encrypted if f.HasField("IP") else None, ff.encrypted))
     if ff.experimental.cel_expression:
-        raise FilterError("CEL expression filters are not supported by this server")
+        raise FilterError("--cel-expression cannot be evaluated here: ebtop has no CEL engine, so a --hubble-file "
+                          "replay (and the demo server) refuse it; a Hubble server evaluates it")
 
     if not checks:
         return lambda flow: True

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tui.filters import FilterError
-from tui.model.hubble_names import EVENT_TYPE_NAMES, TRACE_POINTS
+from tui.model.hubble_names import EVENT_TYPE_NAMES, RESERVED_BY_NAME, TRACE_POINTS
 from tui.proto.flow import flow_pb2
 from tui.proto.observer import observer_pb2
 
@@ -35,13 +35,33 @@ FILTER_FLAGS: dict[str, tuple[str, str, str]] = {
     "pod": ("either", "source_pod", "destination_pod"),
     "from-pod": ("both", "source_pod", ""),
     "to-pod": ("both", "destination_pod", ""),
-    "namespace": ("either", "source_pod", "destination_pod"),
+    # namespaces qualify the pod and service filters of their side (or select the whole namespace)
+    "namespace": ("namespace", "either", ""),
+    "from-namespace": ("namespace", "source", ""),
+    "to-namespace": ("namespace", "destination", ""),
+    "service": ("either", "source_service", "destination_service"),
+    "from-service": ("both", "source_service", ""),
+    "to-service": ("both", "destination_service", ""),
+    "workload": ("either", "source_workload", "destination_workload"),
+    "from-workload": ("both", "source_workload", ""),
+    "to-workload": ("both", "destination_workload", ""),
+    "identity": ("either", "source_identity", "destination_identity"),
+    "from-identity": ("both", "source_identity", ""),
+    "to-identity": ("both", "destination_identity", ""),
     "label": ("either", "source_label", "destination_label"),
     "from-label": ("both", "source_label", ""),
     "to-label": ("both", "destination_label", ""),
     "ip": ("either", "source_ip", "destination_ip"),
+    "from-ip": ("both", "source_ip", ""),
+    "to-ip": ("both", "destination_ip", ""),
     "fqdn": ("either", "source_fqdn", "destination_fqdn"),
+    "from-fqdn": ("both", "source_fqdn", ""),
+    "to-fqdn": ("both", "destination_fqdn", ""),
     "port": ("either", "source_port", "destination_port"),
+    "from-port": ("both", "source_port", ""),
+    "to-port": ("both", "destination_port", ""),
+    "traffic-direction": ("both", "traffic_direction", ""),
+    "drop-reason-desc": ("both", "drop_reason_desc", ""),
     "verdict": ("both", "verdict", ""),
     "protocol": ("both", "protocol", ""),
     "http-status": ("both", "http_status_code", ""),
@@ -49,13 +69,35 @@ FILTER_FLAGS: dict[str, tuple[str, str, str]] = {
     "http-path": ("both", "http_path", ""),
     "type": ("both", "event_type", ""),
     "node-name": ("both", "node_name", ""),
+    "cel-expression": ("both", "cel_expression", ""),
 }
 
 HELP = {
     "pod": "flows from or to pod [NAMESPACE/]PREFIX (no namespace = default)",
     "from-pod": "flows from pod [NAMESPACE/]PREFIX",
     "to-pod": "flows to pod [NAMESPACE/]PREFIX",
-    "namespace": "flows from or to any pod in NAMESPACE (hubble's -n; the Processes pane uses --tetragon-namespace)",
+    "namespace": "flows from or to any pod in NAMESPACE; with --pod/--service, the namespace of those names "
+                 "(hubble's -n; the Processes pane uses --tetragon-namespace)",
+    "from-namespace": "flows from pods in NAMESPACE (qualifies --from-pod/--from-service)",
+    "to-namespace": "flows to pods in NAMESPACE (qualifies --to-pod/--to-service)",
+    "service": "flows from or to service [NAMESPACE/]PREFIX (no namespace = default)",
+    "from-service": "flows from service [NAMESPACE/]PREFIX",
+    "to-service": "flows to service [NAMESPACE/]PREFIX",
+    "workload": "flows from or to workload [KIND/]NAME (e.g. Deployment/api)",
+    "from-workload": "flows from workload [KIND/]NAME",
+    "to-workload": "flows to workload [KIND/]NAME",
+    "identity": "flows from or to security identity N or a reserved name (world, host, health, …)",
+    "from-identity": "flows from security identity N or a reserved name",
+    "to-identity": "flows to security identity N or a reserved name",
+    "from-ip": "flows from this IP or CIDR",
+    "to-ip": "flows to this IP or CIDR",
+    "from-fqdn": "flows from this DNS name (wildcards like *.example.com)",
+    "to-fqdn": "flows to this DNS name (wildcards like *.example.com)",
+    "from-port": "flows from this L4 port",
+    "to-port": "flows to this L4 port",
+    "traffic-direction": "ingress or egress",
+    "drop-reason-desc": "drop reason name, e.g. POLICY_DENIED, POLICY_DENY, STALE_OR_UNROUTABLE_IP",
+    "cel-expression": "CEL expression over `_flow`, evaluated by the server (a replay cannot evaluate it)",
     "label": "flows from or to endpoints matching the label selector (e.g. k8s:app=api, reserved:world)",
     "from-label": "flows from endpoints matching the label selector",
     "to-label": "flows to endpoints matching the label selector",
@@ -71,8 +113,9 @@ HELP = {
     "node-name": "node name pattern (e.g. k8s*, cluster/node)",
 }
 
-EXCLUSIVE = (("pod", "namespace"), ("from-pod", "namespace"), ("to-pod", "namespace"),
-             ("label", "from-label"), ("label", "to-label"))
+# hubble: "filters --a and --b cannot be combined" (an either-flag and a one-side flag of the same kind)
+EXCLUSIVE = tuple((kind, f"{side}-{kind}") for kind in ("label", "ip", "fqdn", "port", "identity")
+                  for side in ("from", "to"))
 
 
 @dataclass(frozen=True)
@@ -111,6 +154,25 @@ def add_filter_arguments(group: argparse._ArgumentGroup) -> None:
     for name in FILTER_FLAGS:
         group.add_argument(f"--{name}", action=_FilterAction, dest=argparse.SUPPRESS,
                            default=argparse.SUPPRESS, metavar=name.split("-")[-1].upper(), help=HELP[name])
+    group.add_argument("--print-raw-filters", action="store_true",
+                       help="print the allowlist/denylist these flags make (YAML, as hubble) and exit")
+
+
+def raw_filters_yaml(request: observer_pb2.GetFlowsRequest) -> str:
+    """What `hubble observe --print-raw-filters` prints: each FlowFilter as JSON in a YAML list.
+
+    The output can go into hubble's config file or an exporter's allowlist/denylist as it is.
+    """
+    from tui.proto.protojson import to_go_json
+
+    def block(key: str, filters: Sequence[flow_pb2.FlowFilter]) -> str:
+        if not filters:
+            return ""
+        items = "".join("    - '" + to_go_json(f).replace("'", "''") + "'\n" for f in filters)
+        return f"{key}:\n{items}"
+
+    text = block("allowlist", request.whitelist) + block("denylist", request.blacklist)
+    return text or "{}\n"
 
 
 def check_trailing_not(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -140,8 +202,42 @@ def _event_type_filter(value: str) -> flow_pb2.EventTypeFilter:
     return result
 
 
+def _workload(value: str) -> flow_pb2.Workload:
+    kind, sep, name = value.rpartition("/")
+    if not name:
+        raise FilterError(f"--workload {value!r}: expected [KIND/]NAME")
+    return flow_pb2.Workload(kind=kind if sep else "", name=name)
+
+
+def _identity(name: str, value: str) -> int:
+    if value.isdigit():
+        return int(value)
+    number = RESERVED_BY_NAME.get(value.removeprefix("reserved:"))
+    if number is None:
+        raise FilterError(f"--{name} {value!r}: not a number or a reserved identity "
+                          f"({', '.join(sorted(RESERVED_BY_NAME))})")
+    return number
+
+
 def _check_value(flag: FilterFlag) -> object:
     name, value = flag.name, flag.value
+    base = name.removeprefix("from-").removeprefix("to-")
+    if base == "workload":
+        return _workload(value)
+    if base == "identity":
+        return _identity(name, value)
+    if name == "traffic-direction":
+        upper = value.upper()
+        if upper not in ("INGRESS", "EGRESS"):
+            raise FilterError(f"--traffic-direction {value!r}: expected ingress or egress")
+        return flow_pb2.TrafficDirection.Value(upper)
+    if name == "drop-reason-desc":
+        upper = value.upper()
+        if upper not in flow_pb2.DropReason.DESCRIPTOR.values_by_name or upper == "DROP_REASON_UNKNOWN":
+            raise FilterError(f"--drop-reason-desc {value!r}: not a drop reason (e.g. POLICY_DENIED, POLICY_DENY)")
+        return flow_pb2.DropReason.Value(upper)
+    if base == "port" and not (value.isdigit() and 0 < int(value) < 65536):
+        raise FilterError(f"--{name} {value!r}: not a port number")
     if name == "verdict":
         upper = value.upper()
         if upper not in set(flow_pb2.Verdict.keys()) or upper == "VERDICT_UNKNOWN":
@@ -156,10 +252,8 @@ def _check_value(flag: FilterFlag) -> object:
         raise FilterError(f"--port {value!r}: not a port number")
     if name == "http-status" and not re.fullmatch(r"\d{3}|\d\+", value):
         raise FilterError(f"--http-status {value!r}: expected a code like 404 or a class like 5+")
-    if not value and name not in ("namespace",):
+    if not value:
         raise FilterError(f"--{name}: empty value")
-    if name == "namespace":
-        return f"{value}/"
     return value
 
 
@@ -170,6 +264,7 @@ class _Tracker:
         self.left: flow_pb2.FlowFilter | None = None
         self.right: flow_pb2.FlowFilter | None = None
         self.used: set[str] = set()
+        self.namespaces: dict[str, list[str]] = {"either": [], "source": [], "destination": []}
 
     def _side(self, which: str) -> flow_pb2.FlowFilter:
         current = getattr(self, which)
@@ -184,6 +279,13 @@ class _Tracker:
                 raise FilterError(f"filters --{first} and --{second} cannot be combined")
         self.used.add(flag.name)
         mode, left_field, right_field = FILTER_FLAGS[flag.name]
+        if mode == "namespace":
+            if not flag.value or "/" in flag.value:
+                raise FilterError(f"--{flag.name} {flag.value!r}: not a namespace name")
+            self.namespaces[left_field].append(flag.value)
+            self._side("left")
+            self._side("right")
+            return
         value = _check_value(flag)
         if mode == "either":
             _append(self._side("left"), left_field, value)
@@ -192,7 +294,29 @@ class _Tracker:
             _append(self._side("left"), left_field, value)
             _append(self._side("right"), left_field, value)
 
+    def _qualify(self, target: flow_pb2.FlowFilter, side: str, namespaces: list[str]) -> None:
+        """hubble: a namespace qualifies the side's pod and service names; alone it selects `ns/`."""
+        names = [f"{side}_pod", f"{side}_service"]
+        if not any(len(getattr(target, field)) for field in names):
+            getattr(target, f"{side}_pod").extend(f"{ns}/" for ns in namespaces)
+            return
+        for field in names:
+            values = list(getattr(target, field))
+            if not values:
+                continue
+            qualified = [v if "/" in v else f"{ns}/{v}" for v in values for ns in namespaces]
+            target.ClearField(field)
+            getattr(target, field).extend(dict.fromkeys(qualified))
+
     def filters(self) -> list[flow_pb2.FlowFilter]:
+        if self.left is not None and self.right is not None:
+            if self.namespaces["either"]:
+                self._qualify(self.left, "source", self.namespaces["either"])
+                self._qualify(self.right, "destination", self.namespaces["either"])
+            for side in ("source", "destination"):
+                if self.namespaces[side]:
+                    self._qualify(self.left, side, self.namespaces[side])
+                    self._qualify(self.right, side, self.namespaces[side])
         if self.left is None and self.right is None:
             return []
         if self.left == self.right:
@@ -201,8 +325,11 @@ class _Tracker:
 
 
 def _append(target: flow_pb2.FlowFilter, field: str, value: object) -> None:
+    if field == "cel_expression":
+        target.experimental.cel_expression.append(str(value))
+        return
     repeated = getattr(target, field)
-    if isinstance(value, flow_pb2.EventTypeFilter):
+    if isinstance(value, (flow_pb2.EventTypeFilter, flow_pb2.Workload)):
         repeated.add().CopyFrom(value)
     else:
         repeated.append(value)

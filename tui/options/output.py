@@ -84,3 +84,18 @@ def flow_printer(args: argparse.Namespace, out: TextIO, err: TextIO, color: bool
     output = flow_output(args)
     options = replace(compact_options(args), time_format=getattr(args, "time_format", DEFAULT_TIME_FORMAT))
     return FlowPrinter(output, options, color=color, debug=bool(getattr(args, "debug", False)), out=out, err=err)
+
+
+def print_raw_filters(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`--print-raw-filters`: the request's allowlist/denylist as hubble prints them; exit 0 (2 on a bad flag)."""
+    from tui.filters import FilterError
+    from tui.filters.hubble import build_request, raw_filters_yaml
+    from tui.options.flows import filter_flags, history_of
+
+    try:
+        request = build_request(filter_flags(args), history_of(args), live=not getattr(args, "batch", False))
+    except FilterError as error:
+        print(f"ebtop: {error}", file=err)
+        return 2
+    out.write(raw_filters_yaml(request))
+    return 0
