@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_notices = [str(problem) for problem in problems]
     for notice in args.config_notices:
         print(f"ebtop: config: {notice}", file=sys.stderr)
+    if getattr(args, "print_raw_filters", False):  # hubble observe --print-raw-filters: print and exit
+        from tui.options.output import print_raw_filters
+
+        return print_raw_filters(args, sys.stdout, sys.stderr)
     if args.serve is not None:
         return serve_in_browser(args.serve, argv)
     demo = None
