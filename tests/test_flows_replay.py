@@ -87,7 +87,7 @@ def test_batch_reports_bad_lines_with_numbers_and_keeps_the_rest(tmp_path: Path)
     assert f"{path}:4: skipped bad line: not JSON" in err
     assert f"{path}:6: skipped bad line: expected a JSON object" in err
     assert f"{path}:7: skipped bad line:" in err
-    assert f"{path}: 10 lines read, 3 bad lines skipped (line 4, 6, 7)" in err
+    assert f"{path}: 10 responses, 3 bad lines skipped (line 4, 6, 7)" in err
 
 
 def test_batch_file_with_no_readable_line_is_a_failure(tmp_path: Path) -> None:

@@ -144,9 +144,9 @@ class JsonLinesReplay(Source[T], Generic[M, T]):
         return f"{self.bad_lines} bad line{'s' if self.bad_lines != 1 else ''} skipped (line {first}{more})"
 
     def summary(self) -> str:
-        text = f"end of {self.name}: {self.read:,} lines read"
+        text = f"end of {self.name}: {self.delivered:,} responses"
         if self.filtered:
-            text += f", {self.filtered:,} filtered out"
+            text += f" ({self.filtered:,} more filtered out)"
         if self.bad_lines:
             text += f", {self.bad_lines_text()}"
         if self.bad_lines and not self.read:
@@ -154,10 +154,7 @@ class JsonLinesReplay(Source[T], Generic[M, T]):
         return text
 
     def counters(self) -> dict[str, int]:
-        return {**super().counters(), "lines": self.read, "filtered": self.filtered, "bad lines": self.bad_lines}
-
-    def facts(self) -> list[str]:
-        return [f"replay {self.name}"]
+        return {**super().counters(), "filtered out": self.filtered, "bad lines": self.bad_lines}
 
     def run_sync(self) -> None:
         """Read the whole input in the calling thread (tests, snapshots)."""
