@@ -130,8 +130,8 @@ class FlowJoiner:
         self.flows_joined = 0
 
     def add_event(self, response: Any) -> SockEvent | None:
-        """Feed one Tetragon response; returns the socket fact it carried, if any."""
-        event = sock_event(response)
+        """Feed one Tetragon response (or a kernel SockEvent); returns the socket fact, if any."""
+        event = response if isinstance(response, SockEvent) else sock_event(response)
         if event is not None:
             self.add_sock_event(event)
         return event
@@ -171,6 +171,8 @@ DEFAULT_LOOKAHEAD_NS = 1_000_000_000
 
 
 def _event_ns(response: Any) -> int:
+    if isinstance(response, SockEvent):
+        return response.t_ns
     return response.time.ToNanoseconds() if response.HasField("time") else 0
 
 

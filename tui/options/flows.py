@@ -193,7 +193,7 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             return batch.usage_error("--print-process needs the compact output (-o compact)", err)
         try:
             annotator = print_process.annotator_for(
-                args, lambda response, tail: _print_response(response, opts, color, out, err, tail))
+                args, lambda response, tail: _print_response(response, opts, color, out, err, tail), err)
         except OSError as error:
             return batch.usage_error(f"cannot read {args.tetragon_file}: {error.strerror or error}", err)
         annotator.start()

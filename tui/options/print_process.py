@@ -10,6 +10,7 @@ same files gives the same lines every time; a live event stream that is late hol
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -34,23 +35,35 @@ def suffix(process: Any) -> str:
 
 
 def event_source(args: argparse.Namespace) -> Any:
-    """Where the socket events come from: the Tetragon file, else the Tetragon agent(s)."""
+    """Where the socket events come from: the Tetragon file, the Tetragon agent(s), or this node's kernel.
+
+    `--processes-source local` (or no `--tetragon-server` and no agent socket on this node) reads the
+    local kernel's `sock:inet_sock_set_state` instead (root): the node's own processes and pods.
+    """
     from tui.sources.event_replay import ReplaySource
 
     if getattr(args, "tetragon_file", None):
         return ReplaySource(args.tetragon_file)
-    from tui.sources.tetragon import EventFilters, TetragonSource, default_targets
+    from tui.sources.tetragon import DEFAULT_SOCKET, EventFilters, TetragonSource, default_targets
 
-    targets = getattr(args, "tetragon_server", None) or default_targets()
-    return TetragonSource(targets, EventFilters(event_types=["PROCESS_KPROBE"]))
+    servers = getattr(args, "tetragon_server", None)
+    local = getattr(args, "processes_source", "auto") == "local" or (
+        not servers and getattr(args, "processes_source", "auto") == "auto" and not os.path.exists(DEFAULT_SOCKET))
+    if local:
+        from tui.sources.kernel_sockets import KernelSocketSource
+
+        return KernelSocketSource()
+    return TetragonSource(servers or default_targets(), EventFilters(event_types=["PROCESS_KPROBE"]))
 
 
 class ProcessAnnotator:
     """Wraps the flow printer: holds each flow until the join can answer, then prints it with its process."""
 
     def __init__(self, events: Any, print_line: Callable[[Any, str], None], *, live_events: bool,
-                 wait_s: float = WAIT_S, clock: Callable[[], float] = time.monotonic) -> None:
+                 wait_s: float = WAIT_S, clock: Callable[[], float] = time.monotonic,
+                 err: TextIO | None = None) -> None:
         self.events = events
+        self.err = err
         self.print_line = print_line
         self.join = OrderedJoin()
         self.live_events = live_events
@@ -91,17 +104,24 @@ class ProcessAnnotator:
             time.sleep(0.01)
         self._pull_events()
         self._print(self.join.finish())
+        if self.err is not None:
+            for problem in getattr(self.events, "problems", []):
+                print(f"ebtop: {problem}", file=self.err)
+            if not self.join.joiner.socket_events:
+                print(f"ebtop: --print-process: no socket events from {getattr(self.events, 'label', 'the source')} "
+                      "(a Tetragon agent needs deploy/tracingpolicy-join.yaml)", file=self.err)
 
     def _print(self, ready: list[tuple[Any, Any, Any]]) -> None:
         for response, _, process in ready:
             self.print_line(response, suffix(process))
 
 
-def annotator_for(args: argparse.Namespace, print_line: Callable[[Any, str], None]) -> ProcessAnnotator:
+def annotator_for(args: argparse.Namespace, print_line: Callable[[Any, str], None],
+                  err: TextIO | None = None) -> ProcessAnnotator:
     events = event_source(args)
     if hasattr(events, "open"):
         events.open()  # a missing file is a usage error now, not a silent absence of processes
-    return ProcessAnnotator(events, print_line, live_events=not getattr(args, "tetragon_file", None))
+    return ProcessAnnotator(events, print_line, live_events=not getattr(args, "tetragon_file", None), err=err)
 
 
 def print_with_suffix(response: Any, text_suffix: str, line_of: Callable[[Any], str | None], out: TextIO) -> None:
