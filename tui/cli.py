@@ -18,6 +18,7 @@ from tui import batch as batch_flags
 from tui.batch import EXIT_CODES
 from tui.config import apply_defaults, config_path
 from tui.options import flows, processes, profile, syscalls
+from tui.threads import name_threads
 
 COLOR_SYSTEMS = {"auto": "auto", "16": "standard", "256": "256", "truecolor": "truecolor", "never": None}
 FAMILIES = {"flows": flows, "processes": processes, "syscalls": syscalls, "profile": profile}
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return print_raw_filters(args, sys.stdout, sys.stderr)
     if args.serve is not None:
         return serve_in_browser(args.serve, argv)
+    name_threads()  # `top -H` shows ebtop-ui, hubble-reader, … instead of python
     demo = None
     if args.demo:
         from tui.demo.runner import spawn_demo

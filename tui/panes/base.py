@@ -24,6 +24,48 @@ DRAIN_LIMIT = 20_000  # items taken from one source per tick: a burst spreads ov
 QUIET_COUNTERS = frozenset({"received", "dropped"})  # the pane shows these its own way
 
 
+class FrameGovernor:
+    """How often a fast-moving view redraws: every tick while rows trickle in, less as they pour.
+
+    A person reads nothing from 10 repaints a second of a list scrolling 500 lines/s, and each repaint
+    is a full compositor pass (most of the UI's CPU, bench/README.md UI cost); the peers redraw at
+    1-5 Hz. Keys never wait for it: handlers redraw at once.
+    """
+
+    def __init__(self, fastest: float = 0.1, slowest: float = 0.5, rows_per_second_at_fastest: float = 200.0) -> None:
+        self.fastest = fastest
+        self.slowest = slowest
+        self.calm_rate = rows_per_second_at_fastest
+        self.rate = 0.0  # rows/s, smoothed
+        self._last_tick: float | None = None
+        self._last_frame = float("-inf")
+        self._pending = 0  # rows arrived since the last frame
+
+    def interval(self) -> float:
+        """Seconds between frames at the current rate: `fastest` up to the calm rate, then longer."""
+        if self.rate <= self.calm_rate:
+            return self.fastest
+        return min(self.slowest, self.fastest * self.rate / self.calm_rate)
+
+    def due(self, arrived: int, now: float) -> bool:
+        """Note `arrived` rows at `now`; whether a frame should be drawn now."""
+        if self._last_tick is not None and now > self._last_tick:
+            sample = arrived / (now - self._last_tick)
+            self.rate += (sample - self.rate) * 0.3
+        self._last_tick = now
+        self._pending += arrived
+        if not self._pending or now - self._last_frame < self.interval():
+            return False
+        self._last_frame = now
+        self._pending = 0
+        return True
+
+    def drawn(self, now: float) -> None:
+        """A frame was drawn for another reason (a key, a resize): nothing is pending any more."""
+        self._last_frame = now
+        self._pending = 0
+
+
 class LivePane(Widget):
     """A tab's content, fed by its own sources.
 

@@ -20,6 +20,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from tui.model.flows import FlowRecord
 
@@ -111,7 +112,19 @@ class FlowList(ScrollView, can_focus=True):
         return int(self.scroll_x)
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(max(self._widths[self.narrow], self.size.width), len(self.rows))
+        size = Size(max(self._widths[self.narrow], self.size.width), len(self.rows))
+        old = self.virtual_size
+        if size == old:
+            return
+        screen_rows = self.scrollable_content_region.height
+        if old.width == size.width and min(old.height, size.height) > screen_rows > 0:
+            # Only the row count moved, and it was and stays beyond one screen: the scrollbars stay
+            # as they are. Assigning `virtual_size` (a layout reactive) would make every tick a full
+            # layout pass while the ring fills (most of the UI's CPU, bench/README.md UI cost).
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+            return
+        self.virtual_size = size
 
     def action_toggle_narrow(self) -> None:
         self.narrow_override = not self.narrow

@@ -21,7 +21,7 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
 from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
-from tui.panes.base import LivePane
+from tui.panes.base import FrameGovernor, LivePane
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_map import FlowMapView
@@ -41,8 +41,6 @@ from tui.render.safe import escape_control
 from tui.sources.base import Source, SourceState
 
 MAX_DRAIN_PER_TICK = 10_000
-BUSY_TICK_RECORDS = 500  # above this many new records per tick the list repaints at most …
-BUSY_LIST_INTERVAL = 0.2  # … every 0.2 s: a full repaint costs ~10 ms, the frame stays live
 VIEW_REFRESH_SECONDS = 1.0
 FILTER_SECONDS_PER_TICK = 0.02  # time spent per tick making records searchable while filtering
 FILTER_FIRST_SECONDS = 0.1  # … and on the keystroke that changes the filter
@@ -94,7 +92,7 @@ class FlowsPane(LivePane):
         self._filtered_upto = -1
         self._backfill_from = 0
         self._views_refreshed = float("-inf")
-        self._list_refreshed = float("-inf")
+        self._list_frames = FrameGovernor()  # the list redraws less often as flows pour in
         self._header = ""
         if problem:
             store.add(marker(RecordKind.NOTE, f"cannot start the Hubble source: {problem}"))
@@ -138,8 +136,7 @@ class FlowsPane(LivePane):
         self._update_header()
         now = self._clock()
         if self.view == "list":
-            if drained < BUSY_TICK_RECORDS or now - self._list_refreshed >= BUSY_LIST_INTERVAL:
-                self._list_refreshed = now
+            if self._list_frames.due(drained, now):
                 self._refresh_list()
         elif now - self._views_refreshed >= VIEW_REFRESH_SECONDS:
             self._views_refreshed = now
@@ -164,6 +161,7 @@ class FlowsPane(LivePane):
                     self._update_header()
 
     def _refresh_list(self) -> None:
+        self._list_frames.drawn(self._clock())
         self.flow_list.set_rows(self._visible_rows())
 
     def _visible_rows(self, budget: float = 0.0) -> list[FlowRecord]:
