@@ -54,7 +54,8 @@ class FrameGovernor:
             self.rate += (sample - self.rate) * 0.3
         self._last_tick = now
         self._pending += arrived
-        if not self._pending or now - self._last_frame < self.interval():
+        # a timer tick comes a little early or late: a quarter of the fastest interval is slack
+        if not self._pending or now - self._last_frame < self.interval() - self.fastest / 4:
             return False
         self._last_frame = now
         self._pending = 0
