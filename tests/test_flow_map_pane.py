@@ -186,3 +186,32 @@ def test_snapshot_map_120x40(snap_compare) -> None:
 
 def test_snapshot_map_80x24(snap_compare) -> None:
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=_press_m)
+
+
+async def test_d_drafts_a_policy_for_the_selected_workload_and_w_writes_it(tmp_path, monkeypatch) -> None:
+    import yaml
+
+    from tui.panes.policy_draft_screen import DraftScreen
+
+    monkeypatch.chdir(tmp_path)
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_map(pilot, pane)
+        canvas = view.canvas
+        picture = canvas.picture
+        assert picture is not None
+        postgres = next(n for n in picture.placed if n.label == "shop/postgres")
+        canvas.selected = postgres
+        await pilot.press("d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DraftScreen) and screen.workload == postgres
+        assert screen.drops  # loadgen -> postgres was denied: the draft keeps dropping it
+        await pilot.press("w")
+        await pilot.pause()
+        written = tmp_path / "ebtop-policy-shop-postgres.yaml"
+        policy = yaml.safe_load(written.read_text())
+        assert policy["kind"] == "CiliumNetworkPolicy" and policy["metadata"]["namespace"] == "shop"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is pane.screen

@@ -30,7 +30,7 @@ from textual.widgets.option_list import Option
 
 from tui.model.flow_aggregates import digest
 from tui.model.flows import FlowRecord, FlowStore, RecordKind
-from tui.model.map_digest import MapNode
+from tui.model.map_digest import KIND_WORKLOAD, MapNode
 from tui.model.service_map import MapEdge, MapSnapshot
 from tui.render.glyphs import UNICODE, glyphs
 from tui.render.map_layout import LayoutEdge, LayoutNode, MapLayout, layout
@@ -78,6 +78,7 @@ class FlowMap(ScrollView, can_focus=True):
         Binding("right", "move(1, 0)", "Right", show=False),
         Binding("enter", "open", "Edges"),
         Binding("slash", "choose_namespace", "Namespace"),
+        Binding("d", "draft", "Draft policy"),
     ]
 
     class Selected(Message):
@@ -92,6 +93,11 @@ class FlowMap(ScrollView, can_focus=True):
 
     class ChooseNamespace(Message):
         pass
+
+    class Draft(Message):
+        def __init__(self, node: Hashable) -> None:
+            super().__init__()
+            self.node = node
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -143,6 +149,10 @@ class FlowMap(ScrollView, can_focus=True):
     def action_open(self) -> None:
         if self.selected is not None:
             self.post_message(self.Open(self.selected))
+
+    def action_draft(self) -> None:
+        if self.selected is not None:
+            self.post_message(self.Draft(self.selected))
 
     def action_choose_namespace(self) -> None:
         self.post_message(self.ChooseNamespace())
@@ -266,7 +276,7 @@ class FlowMapView(Vertical):
             connects = [e.connect for e in incoming if e.connect is not None]
             if connects:
                 text.append(f"  connect p99 {_ms(max(c.p99_ms for c in connects))} ms")
-            text.append(f"\nEnter edges {g.dot} arrows move {g.dot} / namespace {g.dot} {arrows}", style="dim")
+            text.append(f"\nEnter edges {g.dot} d draft policy {g.dot} / namespace {g.dot} {arrows}", style="dim")
         hidden = self.canvas.picture.hidden_edges if self.canvas.picture is not None else 0
         if hidden:
             text.append(f"  {hidden} edge(s) closing a cycle: in the edge lists", style="dim")
@@ -285,6 +295,17 @@ class FlowMapView(Vertical):
         records = edge_records(self.pane.store, edge.client, edge.server)
         title = f"{edge.client.label} -> {edge.server.label} {edge.ports_text()}"
         self.app.push_screen(FilteredFlowsScreen(title, records, self.pane.line_pieces, self.pane.render_record))
+
+    @on(FlowMap.Draft)
+    def _draft(self, event: FlowMap.Draft) -> None:
+        event.stop()
+        node = event.node
+        if isinstance(node, MapNode) and node.kind == KIND_WORKLOAD:
+            from tui.panes.policy_draft_screen import open_draft
+
+            open_draft(self.app, self.pane.store, node)
+        else:
+            self.app.notify("a policy is drafted for a workload (not a reserved identity or an address)")
 
     @on(FlowMap.ChooseNamespace)
     def _choose(self, event: FlowMap.ChooseNamespace) -> None:
