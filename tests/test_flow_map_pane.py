@@ -215,3 +215,17 @@ async def test_d_drafts_a_policy_for_the_selected_workload_and_w_writes_it(tmp_p
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is pane.screen
+
+
+async def test_view_map_flag_opens_the_pane_on_the_map() -> None:
+    from pathlib import Path
+
+    from tui.cli import build_parser
+    from tui.options.flows import create_pane
+
+    data = Path(__file__).parent / "data" / "hubble_flows.jsonl"
+    pane = create_pane(build_parser().parse_args(["--hubble-file", str(data), "--view", "map"]))
+    app = EbtopApp([pane])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert pane.view == "map" and isinstance(app.focused, FlowMap)

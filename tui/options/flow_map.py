@@ -13,13 +13,18 @@ import sys
 from typing import TextIO
 
 VIEWS = ("list", "map")
+BATCH_VIEWS = VIEWS
 EVERYTHING_READ = 10**12  # seconds: a window no replay outlasts
 
 
 def add_view_argument(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--view", choices=VIEWS, default="list",
+    from tui.options.latency import SYSCALL_VIEWS
+
+    group.add_argument("--view", choices=(*VIEWS, *SYSCALL_VIEWS), default="list",
                        help="flows view: list (the flow lines, default) or map (the service map; in batch "
-                            "mode one edge a line over everything read, -o dot for Graphviz)")
+                            "mode one edge a line over everything read, -o dot for Graphviz); syscalls "
+                            "batch: top (default), runqlat, biolatency, syscall-latency, connect-latency "
+                            "(histograms as bpftrace prints hist()) or counters (--count)")
 
 
 def run_map_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:

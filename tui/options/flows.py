@@ -25,6 +25,7 @@ from tui.filters.hubble import (
 )
 from tui.options import print_process
 from tui.options.common import positive_int
+from tui.options.flow_map import BATCH_VIEWS  # noqa: F401 - the views --view accepts for flows
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
@@ -245,5 +246,7 @@ def create_pane(args: argparse.Namespace) -> LivePane:
         problem = ""
     except (FilterError, ConnectionConfigError) as error:
         source, problem = None, str(error)
-    return FlowsPane(store, source, options=compact_options(args),
+    pane = FlowsPane(store, source, options=compact_options(args),
                      filters=describe_filters(filter_flags(args)), problem=problem)
+    pane.start_view = getattr(args, "view", "list") or "list"
+    return pane

@@ -87,6 +87,7 @@ class FlowsPane(LivePane):
         self.problem = problem
         self.filter_text = ""
         self.view = "list"
+        self.start_view = "list"  # --view: the view shown first (list or map)
         self._clock = clock
         self._filtered: list[FlowRecord] = []
         self._filtered_upto = -1
@@ -111,6 +112,8 @@ class FlowsPane(LivePane):
 
     def on_mount(self) -> None:
         self._update_header()
+        if self.start_view != "list":
+            self.call_after_refresh(self.action_show_view, self.start_view)
         self.call_after_refresh(self._focus_view)
 
     def on_show(self) -> None:
