@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 HOSTILE = st.sampled_from(["[/x]", "[bold]", "\x1b[2J", "\x1b]0;pwned\x07", "\r", "\n", "\t", "\x00", "\x7f",
                            "\u202e", "é", "🚀", " ", "\"", "\\", "%s", "{}", "a b", "/etc/shadow", "::1",
-                           "10.0.0.1", "k8s:app=x"])
+                           "10.0.0.1", "k8s:app=x", "\x85", "\x9b2J", "\x08", "\u2028", "\u200b", "\u2066",
+                           "\ufeff", "\U000e0041", "@[x]: 1"])
 TEXT = st.one_of(st.text(max_size=12), HOSTILE, st.lists(HOSTILE, max_size=4).map("".join))
 
 _INT_BOUNDS = {
