@@ -138,6 +138,8 @@ class ProcessForest:
         self.clock = 0.0
         self._n_events = self._n_exec = self._n_exit = self._n_policy = self._n_other = 0
         self._n_pruned = self._n_evicted = self._n_cycles = self._n_cached = 0
+        self.policy_counts: dict[str, int] = {}  # events seen per tracing policy name
+        self.rate_limited = 0  # events the agent's rate limiter said it dropped (RATE_LIMIT_INFO)
         self._exited: deque[tuple[float, str]] = deque()
         self._waiting: dict[str, dict[str, None]] = {}  # parent exec_id not seen yet -> children
         self._expired: set[str] = set()
@@ -181,6 +183,8 @@ class ProcessForest:
         elif kind in POLICY_KINDS:
             self._n_policy += 1
             event = getattr(response, kind)
+            if event.policy_name:
+                self.policy_counts[event.policy_name] = self.policy_counts.get(event.policy_name, 0) + 1
             if event.HasField("process"):
                 node = self._touch(response.node_name, event.process,
                                    event.parent if event.HasField("parent") else None, event.ancestors, when)
@@ -194,6 +198,9 @@ class ProcessForest:
                 exec_id = node.exec_id
                 if exec_id not in self.added:
                     self.updated[exec_id] = None
+        elif kind == "rate_limit_info":
+            self.rate_limited += response.rate_limit_info.number_of_dropped_process_events
+            self._n_other += 1
         else:
             self._n_other += 1
         if len(self.nodes) > self.max_nodes:

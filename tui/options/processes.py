@@ -149,8 +149,10 @@ def create_pane(args: argparse.Namespace) -> LivePane:
 
         return ProblemPane("Processes", "processes", str(error))
     forest = ProcessForest(retention=args.retention, max_nodes=args.max_processes)
+    from tui.sources.tetragon_state import state_source_for
+
     return ProcessesPane(source, forest=forest, timestamps=args.timestamps,
-                         live_clock=not args.tetragon_file)
+                         live_clock=not args.tetragon_file, state=state_source_for(source))
 
 
 # --- batch mode ------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, RichLog, Tree
+from textual.widgets import DataTable, Input, RichLog, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.model.processes import Group, ProcessForest, ProcessNode
@@ -28,7 +28,10 @@ from tui.render.glyphs import glyphs
 from tui.render.numbers import count_text
 from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.tetra_compact import CompactEncodeError, render_text
+from tui.render.tetra_policies import header as policy_header
+from tui.render.tetra_policies import policy_rows, row_texts
 from tui.sources.base import Source
+from tui.sources.tetragon_state import PolicyList, ProcessCacheDump
 
 DRAIN_CHUNK = 200
 DRAIN_BUDGET_S = 0.015      # model work per tick (~1,500 events); the rest waits in the bounded buffer
@@ -104,6 +107,9 @@ class ProcessesPane(LivePane):
     ProcessesPane.-filtering #process-filter { display: block; }
     ProcessesPane #process-tree { height: 1fr; }
     ProcessesPane #process-log { height: 7; border-top: solid $panel-lighten-2; }
+    ProcessesPane #policy-table { display: none; height: 1fr; }
+    ProcessesPane.-policies #policy-table { display: block; }
+    ProcessesPane.-policies #process-tree { display: none; }
     """
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
@@ -114,6 +120,7 @@ class ProcessesPane(LivePane):
         Binding("j", "jump_pod", "Next pod"),
         Binding("t", "toggle_timestamps", "Timestamps", show=False),
         Binding("e", "toggle_log", "Event log", show=False),
+        Binding("y", "toggle_policies", "Policies"),
     ]
 
     drain_budget = DRAIN_BUDGET_S
@@ -121,9 +128,14 @@ class ProcessesPane(LivePane):
 
     def __init__(self, source: Source[Any] | None, *, forest: ProcessForest | None = None,
                  timestamps: bool = False, live_clock: bool = True, follow: bool = True,
-                 clock: Callable[[], float] = time.time, pane_id: str = "processes") -> None:
-        super().__init__(id=pane_id, sources=[source] if source is not None else [])
+                 clock: Callable[[], float] = time.time, pane_id: str = "processes",
+                 state: Source[Any] | None = None) -> None:
+        sources = [s for s in (source, state) if s is not None]
+        super().__init__(id=pane_id, sources=sources)
         self.source = source
+        self.state = state  # TetragonStateSource: process-cache dumps and the agents' tracing policies
+        self._policies: dict[str, tuple[Any, ...]] = {}
+        self._policies_dirty = False
         self.forest = forest or ProcessForest()
         self.timestamps = timestamps
         self.live_clock = live_clock
@@ -149,6 +161,8 @@ class ProcessesPane(LivePane):
             tree.auto_expand = False
             tree.guide_depth = 2
             yield tree
+            table: DataTable[Text] = DataTable(id="policy-table", cursor_type="row", zebra_stripes=False)
+            yield table
             yield RichLog(id="process-log", max_lines=LOG_LINES, wrap=False, markup=False, auto_scroll=True)
 
     def on_show(self) -> None:
@@ -173,6 +187,14 @@ class ProcessesPane(LivePane):
         """Apply a batch to the model (the template's drain does this with what the source buffered)."""
         if not responses:
             return
+        if source is not None and source is self.state:
+            for item in responses:
+                if isinstance(item, ProcessCacheDump):  # processes started before we connected
+                    self.forest.bootstrap(item.processes)
+                elif isinstance(item, PolicyList):
+                    self._policies[item.target] = item.policies
+                    self._policies_dirty = True
+            return
         self.forest.add_many(responses)
         pending = self._log_pending
         if len(responses) > pending.maxlen:
@@ -191,6 +213,32 @@ class ProcessesPane(LivePane):
 
     def render_view(self, drained: int) -> None:
         self.refresh_view()
+        if self._policies_dirty and self.has_class("-policies"):
+            self._fill_policies()
+
+    def _fill_policies(self) -> None:
+        """The policies view: `tetra tracingpolicy list`'s columns, failed policies first and marked."""
+        self._policies_dirty = False
+        table = self.query_one("#policy-table", DataTable)
+        with_node = len(self._policies) > 1
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns(*policy_header(with_node))
+        for row in policy_rows(self._policies, self.forest.policy_counts):
+            table.add_row(*row_texts(row, with_node))
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def action_toggle_policies(self) -> None:
+        """`y`: the agents' loaded tracing policies in place of the tree (again: back to the tree)."""
+        self.toggle_class("-policies")
+        if self.has_class("-policies"):
+            if self.state is None:
+                self.notify("no Tetragon agent: policies come from ListTracingPolicies", severity="warning")
+            self._fill_policies()
+            self.query_one("#policy-table", DataTable).focus()
+        else:
+            self.tree.focus()
 
     def refresh_view(self) -> None:
         """Apply the model's changes to the tree (bounded per tick) and write pending log lines."""
@@ -482,7 +530,17 @@ class ProcessesPane(LivePane):
     def status_parts(self) -> list[str]:
         parts = ["Processes"]
         for source in self.sources:
-            parts += self.source_parts(source)
+            if source is not self.state:
+                parts += self.source_parts(source)
+        if self.forest.rate_limited:
+            parts.append(f"agent rate limit dropped {count_text(self.forest.rate_limited)}")
+        cached = self.forest.counts.get("cached", 0)
+        if cached:
+            parts.append(f"{count_text(cached)} from the agent's cache")
+        if self._policies:
+            rows = policy_rows(self._policies)
+            failed = sum(row.failed for row in rows)
+            parts.append(f"{len(rows)} policies" + (f", {failed} FAILED" if failed else ""))
         parts.append(f"{self.events_per_second():,.0f} ev/s")
         parts.append(f"{count_text(len(self.forest))} procs")
         parts.append(f"dropped {count_text(self.dropped_by_ebtop())}")

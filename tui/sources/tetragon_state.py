@@ -68,6 +68,24 @@ def list_tracing_policies(channel: grpc.Channel, timeout: float = LIST_TIMEOUT_S
     return list(response.policies)
 
 
+def plain_channel(target: str) -> grpc.Channel:
+    """The channel the event streams use (plaintext; large messages allowed for big cache dumps)."""
+    from tui.sources.tetragon import CHANNEL_OPTIONS
+
+    return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+
+def state_source_for(source: Any, make_channel: Callable[[str], grpc.Channel] = plain_channel
+                     ) -> TetragonStateSource | None:
+    """The state source that goes with an events source reading Tetragon agents (None for replays, local)."""
+    from tui.sources.tetragon import TetragonSource
+
+    inner = getattr(source, "tetragon", source)  # FallbackSource wraps the agents' source
+    if not isinstance(inner, TetragonSource):
+        return None
+    return TetragonStateSource(inner.targets, make_channel, inner.state)
+
+
 class TetragonStateSource(Source[ProcessCacheDump | PolicyList]):
     """Process-cache dumps (at start, after each reconnect of the event stream) and policy lists.
 
@@ -138,7 +156,7 @@ class TetragonStateSource(Source[ProcessCacheDump | PolicyList]):
             if self.dump and state is SourceState.STREAMING and last_state is not SourceState.STREAMING:
                 self.fetch_dumps()
             last_state = state
-            if self.policies and clock >= next_policies:
+            if self.policies and state is SourceState.STREAMING and clock >= next_policies:
                 self.fetch_policies()
                 next_policies = clock + self.policy_interval
             self.stopping.wait(_POLL_S)
