@@ -54,7 +54,7 @@ def test_batch_without_privileges_fails_clearly(tmp_path: Path) -> None:
     done = subprocess.run([*prefix, sys.executable, "-m", "tui.cli", "-b", "--pane", "syscalls", "-n", "1"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
-    assert done.returncode == 2
+    assert done.returncode == 1  # a runtime failure (no privileges), as in every pane; 2 is for usage
     assert done.stdout == ""
     assert "eBPF needs privileges" in done.stderr and "Failed to compile" not in done.stderr
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ Exit codes (every pane, batch mode and interactive):
 """
 
 POLL_SECONDS = 0.02
+_RETRY_PREFIX = re.compile(r"^retrying in \d+s: ")
 DRAIN_LIMIT = 1000
 
 
@@ -72,8 +74,11 @@ def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: T
             shown = _report_problems(source, shown, err)
             state = source.state()
             streamed = streamed or state is SourceState.STREAMING
-            if state is not last_state and state in (SourceState.RETRYING, SourceState.FAILED):
-                print(f"ebtop: {source.label}: {source.describe()}", file=err)
+            if state is not last_state and (state is SourceState.FAILED
+                                            or (state is SourceState.RETRYING and reconnect)):
+                text = source.describe()
+                if not any(str(problem) in text for problem in source.problems):  # said already
+                    print(f"ebtop: {source.label}: {text}", file=err)
             last_state = state
             if state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
                 out.flush()
@@ -84,7 +89,8 @@ def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: T
             if not reconnect and not len(source.buffer):
                 if state is SourceState.RETRYING:
                     what = "stream broken" if streamed else "unreachable"
-                    print(f"ebtop: {source.label}: {what} (--reconnect keeps retrying)", file=err)
+                    why = _RETRY_PREFIX.sub("", source.describe())
+                    print(f"ebtop: {source.label}: {what}: {why} (--reconnect keeps retrying)", file=err)
                     return EXIT_FAILURE
                 if (connect_timeout and source.remote and not streamed
                         and state in (SourceState.IDLE, SourceState.CONNECTING)

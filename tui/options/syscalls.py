@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallTop, bpftrace_lines
 from tui.options.common import positive_float
@@ -88,37 +87,33 @@ def _key_part(part: object) -> str:
     return escape_control(str(part))
 
 
-def run_batch(args: argparse.Namespace) -> int:
-    """Print `-n` intervals (all until interrupted when 0); non-zero when eBPF cannot run here."""
-    from tui.sources.base import SourceState
+def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print `-n` intervals (all until interrupted when 0); exit 1 when eBPF cannot run here (see tui.batch)."""
+    from tui import batch
+    from tui.model.syscalls import SyscallInterval
 
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from tui.options.latency import route_batch
+
+    routed = route_batch(args)  # histogram views and custom counters (issue 14)
+    if routed is not None:
+        return routed
     source = make_source(args, batch=True)
-    source.start()
     top = SyscallTop()
     printed = 0
-    shown_problems = 0
-    try:
-        while args.count <= 0 or printed < args.count:
-            for problem in source.problems[shown_problems:]:
-                print(f"ebtop: {problem.line()}", file=sys.stderr)
-            shown_problems = len(source.problems)
-            status = source.status.get()
-            if status.state is SourceState.FAILED:
-                if not source.problems:
-                    print(f"ebtop: syscall counting failed: {status.reason}", file=sys.stderr)
-                return 2
-            for interval in source.buffer.drain():  # batch loads no probes: intervals only
-                top.add(interval)
-                print("\n".join(interval_lines(top, args)), end="\n\n", flush=True)
-                printed += 1
-                if args.count > 0 and printed >= args.count:
-                    break
-            time.sleep(0.05)
-    except BrokenPipeError:
-        return 0
-    finally:
-        source.stop()
-    return 0
+
+    def emit(item: object) -> None:
+        nonlocal printed
+        if not isinstance(item, SyscallInterval):  # batch loads no probes: intervals only
+            return
+        top.add(item)
+        out.write("\n".join(interval_lines(top, args)) + "\n\n")
+        out.flush()
+        printed += 1
+
+    return batch.run(source, emit, out=out, err=err, done=lambda: 0 < args.count <= printed,
+                     connect_timeout=None)
 
 
 def create_pane(args: argparse.Namespace) -> LivePane:

@@ -67,6 +67,8 @@ class Problem:
             text += " (note)"
         return text
 
+    __str__ = line  # a source's problems print as their line (batch mode's stderr)
+
 
 @dataclass
 class Environment:

@@ -82,6 +82,7 @@ class HubbleSource(Source[FlowRecord]):
     """One GetFlows stream with reconnects, plus a ServerStatus poller; thread-based, no Textual."""
 
     thread_name = "hubble-reader"
+    remote = True
 
     def __init__(self, endpoint: Endpoint, request: observer_pb2.GetFlowsRequest, *,
                  buffer: BoundedBuffer[FlowRecord] | None = None, status_interval: float = 2.0,
@@ -291,9 +292,9 @@ class HubbleSource(Source[FlowRecord]):
                 return
 
     def _status_error(self, text: str) -> None:
-        """Counted, and shown once per new reason (the stream itself may still be fine)."""
+        """Counted; shown once per new reason while the stream works (else the stream's error says it)."""
         self.status_errors += 1
-        if text != self.server.error:
+        if text != self.server.error and self.status.get().state is SourceState.STREAMING:
             self.add_problem(f"{self.label}: {text}")
         self.server.error = text
 

@@ -121,6 +121,7 @@ class ProcessHubbleSource(Source[FlowRecord]):
     """HubbleSource's stream read in a child process; `run()` is the parent's receiver."""
 
     thread_name = "hubble-receiver"
+    remote = True
 
     def __init__(self, endpoint: Endpoint, request: observer_pb2.GetFlowsRequest, *,
                  buffer: BoundedBuffer[FlowRecord] | None = None, status_interval: float = 2.0,

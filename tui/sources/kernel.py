@@ -21,9 +21,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tui.model.syscalls import SyscallInterval
 from tui.sources import bpf_env
-from tui.sources.base import BoundedBuffer, SourceState, StatusHolder
+from tui.sources.base import Source, SourceState
 from tui.sources.bpf_env import BpfUnavailable, Problem
 
 INTERVAL_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0)
@@ -40,16 +39,21 @@ def step_interval(current: float, direction: int) -> float:
     return next((s for s in reversed(INTERVAL_STEPS) if s < current - 1e-9), INTERVAL_STEPS[0])
 
 
-class KernelSource:
-    """Syscall counts per interval plus the event probes, produced on one worker thread."""
+class KernelSource(Source[object]):
+    """Syscall counts per interval plus the event probes, produced on one worker thread.
+
+    `problems` are `Problem`s (str() is the line to show): each says which views it turns off.
+    """
+
+    thread_name = "ebtop-kernel"
 
     def __init__(self, interval: float = 5.0, mode: str = "comm", failed: bool = False,
                  latency: bool = False, probes: Iterable[str] = ALL_PROBES, slow_ms: float = 10.0,
                  cost: bool = False, mount_tracefs: bool = True, first_interval: float | None = FIRST_INTERVAL,
                  preconditions: Callable[[], list[Problem]] | None = None) -> None:
-        self.status = StatusHolder()
-        self.problems: list[Problem] = []
-        self.buffer: BoundedBuffer[SyscallInterval | object] = BoundedBuffer(maxlen=50_000)
+        super().__init__("local eBPF (bcc)", maxlen=50_000)
+        self.findings: list[Problem] = []
+        self.decode_errors = 0
         self.interval = float(interval)
         self.mode = mode
         self.failed = failed
@@ -67,8 +71,7 @@ class KernelSource:
         self._preconditions = preconditions
         self._pending: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop = self.stopping
         self._wake_read = threading.Event()
 
     # -- control, from any thread -------------------------------------------------------------
@@ -78,19 +81,16 @@ class KernelSource:
         _LIVE.add(self)
         install_exit_handlers()
         self.started_at = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="ebtop-kernel", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        """The worker detaches every probe on its way out; give it time to."""
+        super().stop(timeout)
         _LIVE.discard(self)
 
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def problems(self) -> list[Problem]:  # type: ignore[override]
+        return list(self.findings)
 
     # -- what panes read (the Source contract) ---------------------------------------------------
     def describe(self, now: float | None = None) -> str:
@@ -100,7 +100,8 @@ class KernelSource:
         return []
 
     def counters(self) -> dict[str, int]:
-        return {"received": self.buffer.received, "dropped": self.buffer.dropped}
+        return {"received": self.buffer.received, "dropped": self.buffer.dropped,
+                "decode errors": self.decode_errors}
 
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.2, float(seconds))
@@ -122,14 +123,14 @@ class KernelSource:
         self._wake_read.set()
 
     # -- the worker ---------------------------------------------------------------------------
-    def _run(self) -> None:
+    def run(self) -> None:
         counter = None
         probes: list[Any] = []
         try:
             self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
             check = self._preconditions or (lambda: bpf_env.check_preconditions(mount=self.mount_tracefs))
             problems = check()
-            self.problems = list(problems)
+            self.findings = list(problems)
             if bpf_env.fatal(problems):
                 first = next(p for p in problems if p.fatal)
                 self.status.set(SourceState.FAILED, first.line())
@@ -168,7 +169,16 @@ class KernelSource:
         return f"counting syscalls every {self.interval:g}s; probes: {names}"
 
     def _add_problem(self, problem: Problem) -> None:
-        self.problems = [*self.problems, problem]
+        self.findings = [*self.findings, problem]
+
+    def _count_decode_errors(self, probes: list[Any], reported: set[str]) -> None:
+        """A probe event that does not decode is skipped; counted, and said once per probe."""
+        self.decode_errors = sum(probe.errors for probe in probes)
+        for probe in probes:
+            if probe.errors and probe.name not in reported:
+                reported.add(probe.name)
+                self._add_problem(Problem(f"{probe.name} probe: events that could not be decoded are skipped "
+                                          f"({probe.errors} so far)", ""))
 
     def _load_probes(self, off: set[str]) -> list[Any]:
         from tui.sources.kernel_probes import PROBE_VIEWS, PROBES, BlockProbe
@@ -222,6 +232,7 @@ class KernelSource:
         compiled after the first counts are out, so the top-10 shows as early as possible."""
         probes_pending = True
         cost_deadline = 0.0
+        reported: set[str] = set()
         while not self._stop.is_set():
             now = time.monotonic()
             self._stop.wait(max(0.0, min(POLL_SECONDS, deadline - now)))
@@ -243,6 +254,7 @@ class KernelSource:
                     self.first_counts_at = now
                 for probe in probes:
                     probe.read_interval()
+                self._count_decode_errors(probes, reported)
                 deadline = now + self.interval
                 if probes_pending:
                     probes_pending = False
