@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.render.safe import escape_control, has_unsafe, safe_text
+from tui.render.safe import escape_control, has_unsafe, safe_json, safe_text
 
 
 def test_escapes_ansi_and_osc_as_hubble_does() -> None:
@@ -30,3 +30,13 @@ def test_markup_is_literal() -> None:
     text = safe_text("[/x][bold]boom")
     assert text.plain == "[/x][bold]boom"
     assert not text.spans
+
+
+def test_safe_json_keeps_the_meaning_and_drops_the_raw_characters() -> None:
+    import json
+
+    value = {"pod": "a\x9b2J\u202eb\u2028c\x7f\U000e0041🚀é", "n": 1}
+    line = json.dumps(value, ensure_ascii=False)
+    safe = safe_json(line)
+    assert not has_unsafe(safe) and "é" in safe
+    assert json.loads(safe) == json.loads(line)

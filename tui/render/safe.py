@@ -54,6 +54,23 @@ def has_unsafe(value: str) -> bool:
     return _UNSAFE.search(value) is not None
 
 
+def _json_escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code > 0xFFFF:  # a JSON escape is UTF-16: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def safe_json(line: str) -> str:
+    """A JSON text with the same meaning but no raw control, bidi or invisible character.
+
+    `json.dumps(..., ensure_ascii=False)` escapes C0 but leaves DEL, C1 (CSI `\\x9b`), U+2028 and bidi
+    overrides raw; those can only sit inside JSON strings, where `\\uXXXX` means the same character.
+    """
+    return _UNSAFE.sub(_json_escape_char, line)
+
+
 def safe_text(value: str, style: str = "") -> Text:
     """A Rich `Text` holding `value` literally, with control characters escaped."""
     return Text(escape_control(value), style=style)
