@@ -17,6 +17,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Static, TabbedContent, TabPane
 
 from tui import __version__
+from tui.colors import NO_COLOR_CSS, strip_colors
 from tui.help_screen import HelpScreen, binding_rows
 from tui.panes.base import LivePane
 from tui.panes.footer import BoundedFooter
@@ -43,9 +44,10 @@ class EbtopApp(App[int]):
     TITLE = "ebtop"
     CSS = """
     #status { height: 1; background: $panel; color: $text; padding: 0 1; }
+    #status.-two-lines { height: 2; }
     #tabs { height: 1fr; }
     TabPane { padding: 0; }
-    """
+    """ + NO_COLOR_CSS
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -69,6 +71,7 @@ class EbtopApp(App[int]):
         self._status_text = ""
         self._watchdog_started = False
         self.sub_title = f"v{__version__}"
+        strip_colors(self)  # NO_COLOR / --colors never: no colour codes at all (tui/colors.py)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial=self.initial, id="tabs"):
@@ -173,9 +176,16 @@ class EbtopApp(App[int]):
             pane.tick(pane is active)
         if active is not None and status is not None:
             text = active.status_line()
-            if text != self._status_text:  # fixed one-line size: no layout pass needed
+            if text != self._status_text:  # same height: no layout pass needed
                 self._status_text = text
-                status.update(text, layout=False)
+                # Wider than the terminal: a second line rather than losing the end (lost events
+                # and ebtop's drops come first in every pane's status, so 80 columns show them).
+                two = len(text) > max(1, status.size.width)
+                if two != status.has_class("-two-lines"):
+                    status.set_class(two, "-two-lines")
+                    status.update(text)
+                else:
+                    status.update(text, layout=False)
 
     def action_show_tab(self, tab: str) -> None:
         self._user_chose_tab = True

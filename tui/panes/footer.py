@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 def live_watchers(node: Any) -> dict[str, int]:
@@ -33,8 +35,17 @@ def prune_dead_watchers(node: Any) -> int:
     return dropped
 
 
+PINNED_ACTIONS = ("quit", "help")  # first in the footer, so 80 columns always show `q` and `?`
+
+
 class BoundedFooter(Footer):
-    """Textual's Footer whose watcher list does not grow with every recompose."""
+    """Textual's Footer whose watcher list does not grow with every recompose; `q` and `?` come first."""
+
+    def compose(self) -> ComposeResult:
+        keys = list(super().compose())  # ebtop's bindings use no groups: a flat list of keys
+        pinned = [key for action in PINNED_ACTIONS for key in keys
+                  if isinstance(key, FooterKey) and key.action == action]
+        yield from pinned + [key for key in keys if key not in pinned]
 
     async def recompose(self) -> None:
         await super().recompose()

@@ -38,10 +38,14 @@ _POD_HASH = re.compile(r"^(?P<workload>.+?)-(?P<hash>[a-z0-9]{5,10})-(?P<pod>[a-
 
 
 def verdict_index(pieces: Pieces) -> int | None:
-    """Index of the verdict piece: the one before the summary's ` (` opener."""
+    """Index of the verdict piece: the one before the summary's ` (` opener, or the last one of a
+    fitted line whose summary was left out."""
     for index, piece in enumerate(pieces):
         if piece == (" (", PLAIN) and index > 0:
             return index - 1
+    if pieces and pieces[-1][1] in (GOOD, BAD, WARN) and any(text == " -> " or text == " <- " or text == " <> "
+                                                             for text, _ in pieces):
+        return len(pieces) - 1
     return None
 
 
