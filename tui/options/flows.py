@@ -246,7 +246,13 @@ def create_pane(args: argparse.Namespace) -> LivePane:
         problem = ""
     except (FilterError, ConnectionConfigError) as error:
         source, problem = None, str(error)
+    nodes = None
+    endpoint = getattr(source, "endpoint", None)
+    if endpoint is not None:  # a server (not a replay): Relay's node list for the nodes view (g)
+        from tui.sources.hubble_nodes import HubbleNodesSource
+
+        nodes = HubbleNodesSource(endpoint)
     pane = FlowsPane(store, source, options=compact_options(args),
-                     filters=describe_filters(filter_flags(args)), problem=problem)
+                     filters=describe_filters(filter_flags(args)), problem=problem, nodes_source=nodes)
     pane.start_view = getattr(args, "view", "list") or "list"
     return pane

@@ -21,10 +21,12 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Input, Static
 
 from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
+from tui.model.hubble_nodes import NodeTable
 from tui.panes.base import FrameGovernor, LivePane
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_map import FlowMapView
+from tui.panes.flow_nodes import NodesView
 from tui.panes.flow_policies import PoliciesView
 from tui.panes.flow_views import VIEWS, AggregateTable
 from tui.render.flow_fit import fit_pieces, line_styles
@@ -47,6 +49,8 @@ FILTER_FIRST_SECONDS = 0.1  # … and on the keystroke that changes the filter
 
 
 EXTRA_VIEWS: dict[str, type[FlowMapView] | type[PoliciesView]] = {"map": FlowMapView, "policies": PoliciesView}
+
+EXTRA_VIEWS["nodes"] = NodesView  # type: ignore[assignment] - Relay's nodes (g)
 
 
 class FlowsPane(LivePane):
@@ -72,14 +76,17 @@ class FlowsPane(LivePane):
         Binding("h", "show_view('http')", "HTTP"),
         Binding("m", "show_view('map')", "Map"),
         Binding("y", "show_view('policies')", "Policies"),
+        Binding("g", "show_view('nodes')", "Nodes"),
     ]
 
     drain_limit = MAX_DRAIN_PER_TICK
 
     def __init__(self, store: FlowStore, source: Source[FlowRecord] | None, *,
                  options: CompactOptions | None = None, filters: str = "", problem: str = "",
-                 id: str = "flows", clock: Any = time.monotonic) -> None:
-        super().__init__(id=id, sources=[source] if source is not None else [])
+                 id: str = "flows", clock: Any = time.monotonic, nodes_source: Source[Any] | None = None) -> None:
+        super().__init__(id=id, sources=[s for s in (source, nodes_source) if s is not None])
+        self.nodes = NodeTable()  # Relay's nodes: GetNodes polls and the stream's node events
+        self.nodes_source = nodes_source
         self.store = store
         self.source = source
         self.options = options or CompactOptions()
@@ -130,7 +137,17 @@ class FlowsPane(LivePane):
 
     # -- the template's hooks (tui/panes/base.py drains, pauses and starts) -------------------------
     def ingest(self, source: Source[FlowRecord], items: list[FlowRecord]) -> None:
+        if source is not None and source is self.nodes_source:
+            for snapshot in items:
+                if getattr(snapshot, "unsupported", False):
+                    self.nodes.unsupported = True
+                else:
+                    self.nodes.apply_nodes(snapshot.nodes, snapshot.when)  # type: ignore[attr-defined]
+            return
         self.store.add_many(items)
+        for record in items:
+            if record.kind is RecordKind.NODE:  # a peer changed state: show it before the next poll
+                self.nodes.apply_status(record.response().node_status, time.time())
 
     def render_paused(self) -> None:
         self._update_header()
