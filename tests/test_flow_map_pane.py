@@ -229,3 +229,21 @@ async def test_view_map_flag_opens_the_pane_on_the_map() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
         assert pane.view == "map" and isinstance(app.focused, FlowMap)
+
+
+async def test_connect_view_lists_p50_p90_p99_by_destination_slowest_first() -> None:
+    from tui.panes.flow_connect import ConnectTable
+
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("l")
+        await pilot.pause()
+        table = pane.query_one("#connect", ConnectTable)
+        assert pane.view == "connect" and table.row_count >= 5
+        rows = pane.store.service_map.connect.by_destination()
+        first = [str(table.get_cell_at((0, i))) for i in range(6)]
+        assert first[-1] == rows[0].destination and rows[0].destination.endswith(".example.com") or \
+            rows[0].destination.endswith(".example.net")
+        assert float(first[4]) == round(rows[0].p99_ms, 2)
+        assert "TCP connect" in pane.query_one("#flows-header").render().plain  # type: ignore[attr-defined]

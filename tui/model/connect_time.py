@@ -36,6 +36,8 @@ class ConnectRow:
 
     destination: str
     connects: int
+    rate: float
+    """Connections per second over the window."""
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -127,16 +129,17 @@ class ConnectTimes:
             else:
                 for index, value in enumerate(values):
                     total[index] += value
-        rows = [_row(name, values) for name, values in merged.items()]
+        span = self.histograms.span() or 1
+        rows = [_row(name, values, span) for name, values in merged.items()]
         rows.sort(key=lambda r: (-r.p99_ms, r.destination))
         return rows[:limit]
 
     def for_edge(self, client: MapNode, server: MapNode) -> ConnectRow | None:
         values = self.histograms.totals.get((client, server))
-        return None if values is None else _row(server.label, values)
+        return None if values is None else _row(server.label, values, self.histograms.span() or 1)
 
 
-def _row(name: str, values: list[int]) -> ConnectRow:
+def _row(name: str, values: list[int], span: int) -> ConnectRow:
     count = values[0]
     p50, p90, p99 = (percentile_ms(values, 1, count, q) for q in QUANTILES)
-    return ConnectRow(name, count, p50, p90, p99)
+    return ConnectRow(name, count, count / span, p50, p90, p99)

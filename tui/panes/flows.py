@@ -23,6 +23,7 @@ from textual.widgets import ContentSwitcher, Input, Static
 from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
 from tui.model.hubble_nodes import NodeTable
 from tui.panes.base import FrameGovernor, LivePane
+from tui.panes.flow_connect import ConnectTable
 from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_map import FlowMapView
@@ -48,7 +49,8 @@ FILTER_SECONDS_PER_TICK = 0.02  # time spent per tick making records searchable 
 FILTER_FIRST_SECONDS = 0.1  # … and on the keystroke that changes the filter
 
 
-EXTRA_VIEWS: dict[str, type[FlowMapView] | type[PoliciesView]] = {"map": FlowMapView, "policies": PoliciesView}
+EXTRA_VIEWS: dict[str, type[FlowMapView] | type[PoliciesView] | type[ConnectTable]] = {
+    "map": FlowMapView, "policies": PoliciesView, "connect": ConnectTable}
 
 EXTRA_VIEWS["nodes"] = NodesView  # type: ignore[assignment] - Relay's nodes (g)
 
@@ -76,6 +78,7 @@ class FlowsPane(LivePane):
         Binding("h", "show_view('http')", "HTTP"),
         Binding("m", "show_view('map')", "Map"),
         Binding("y", "show_view('policies')", "Policies"),
+        Binding("l", "show_view('connect')", "Connect"),
         Binding("g", "show_view('nodes')", "Nodes"),
     ]
 
@@ -173,12 +176,11 @@ class FlowsPane(LivePane):
         """Update the visible aggregate table in place."""
         if self.view != "list":
             with self.app.batch_update():
-                widget = self.query_one(f"#{self.view}")
-                if isinstance(widget, AggregateTable):
-                    widget.update_rows(self.store.aggregates)
-                else:  # the service map and the policies view read the store themselves
-                    widget.update_store(self.store)
+                if self.view in EXTRA_VIEWS:  # the map, policies and connect views read the store themselves
+                    self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).update_store(self.store)
                     self._update_header()
+                else:
+                    self.query_one(f"#{self.view}", AggregateTable).update_rows(self.store.aggregates)
 
     def _refresh_list(self) -> None:
         self._list_frames.drawn(self._clock())
