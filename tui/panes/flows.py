@@ -52,7 +52,7 @@ FILTER_FIRST_SECONDS = 0.1  # … and on the keystroke that changes the filter
 EXTRA_VIEWS: dict[str, type[FlowMapView] | type[PoliciesView] | type[ConnectTable]] = {
     "map": FlowMapView, "policies": PoliciesView, "connect": ConnectTable}
 
-EXTRA_VIEWS["nodes"] = NodesView  # type: ignore[assignment] - Relay's nodes (g)
+EXTRA_VIEWS["nodes"] = NodesView  # type: ignore[assignment] - Relay's nodes (a)
 
 
 class FlowsPane(LivePane):
@@ -79,7 +79,7 @@ class FlowsPane(LivePane):
         Binding("m", "show_view('map')", "Map"),
         Binding("y", "show_view('policies')", "Policies"),
         Binding("l", "show_view('connect')", "Connect"),
-        Binding("g", "show_view('nodes')", "Nodes"),
+        Binding("a", "show_view('nodes')", "Nodes (agents behind Relay)"),
     ]
 
     drain_limit = MAX_DRAIN_PER_TICK
