@@ -1,4 +1,4 @@
-"""Relay's nodes in the Flows pane (`g`): GetNodes from the demo server over gRPC, node events at once."""
+"""Relay's nodes in the Flows pane (`a`): GetNodes from the demo server over gRPC, node events at once."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ async def test_nodes_view_in_the_pane() -> None:
             while not pane.nodes.polled and time.monotonic() < deadline:
                 await pilot.pause(0.1)
                 pane.tick(True)
-            await pilot.press("g")
+            await pilot.press("a")
             await pilot.pause(0.2)
             record = record_from_response(_status(relay_pb2.NODE_UNAVAILABLE, "worker-1"))
             pane.ingest(None, [record])  # a peer change arriving in the flow stream

@@ -1,4 +1,4 @@
-"""The Flows pane's nodes view (`g`): every node behind Relay with its state and version, and the changes.
+"""The Flows pane's nodes view (`a`): every node behind Relay with its state and version, and the changes.
 
 Rows come from Relay's GetNodes (polled) and from the stream's node events (at once); problems first,
 the last peer changes below. Untrusted strings (node names, versions, messages) are shown as data.
