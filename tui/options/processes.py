@@ -191,8 +191,9 @@ class BatchPrinter:
 
         if self.json:  # tetra -o json: the event's protojson, one line
             from tui.proto.protojson import to_go_json
+            from tui.render.safe import safe_json
 
-            self.out.write(to_go_json(response, html_escape=False) + "\n")
+            self.out.write(safe_json(to_go_json(response, html_escape=False)) + "\n")
             self.printed += 1
             return
         try:

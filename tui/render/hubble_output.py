@@ -5,7 +5,8 @@ stderr, only NODE_ERROR and NODE_UNAVAILABLE unless `--debug` (then all). `dict`
 `KEY: value` block per flow separated by `------------`; `table` buffers every row and pads the columns
 at the end as Go's tabwriter does (minimum width 2, padding 3, no colours), which is why hubble refuses
 `table` together with `--follow`. `json` and `jsonpb` are the same on hubble 1.19: the whole
-GetFlowsResponse as protojson, one object a line.
+GetFlowsResponse as protojson, one object a line (control, bidi and invisible characters inside strings
+written as \\u escapes: the same JSON, but nothing a terminal acts on).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tui.render.hubble_compact import (
     pieces_ansi,
     pieces_plain,
 )
-from tui.render.safe import escape_control
+from tui.render.safe import escape_control, safe_json
 
 OUTPUTS = ("compact", "dict", "table", "json", "jsonpb")
 """The `-o` values for flows (hubble's); `tab` is hubble's alias for table."""
@@ -124,7 +125,7 @@ class FlowPrinter:
         assert self.out is not None
         flow: flow_pb2.Flow = response.flow  # type: ignore[attr-defined]
         if self.output in ("json", "jsonpb"):
-            self.out.write(to_go_json(response) + "\n")  # type: ignore[arg-type]
+            self.out.write(safe_json(to_go_json(response)) + "\n")  # type: ignore[arg-type]
         elif self.output == "compact":
             self.out.write(self._text(flow_pieces(flow, self.options)) + "\n")
         else:
@@ -155,7 +156,7 @@ class FlowPrinter:
         cpu = lost.cpu.value if lost.HasField("cpu") else 0
         summary = f"CPU({cpu}) - {lost.num_events_lost}"
         if self.output in ("json", "jsonpb"):
-            self.out.write(to_go_json(response) + "\n")  # type: ignore[arg-type]
+            self.out.write(safe_json(to_go_json(response)) + "\n")  # type: ignore[arg-type]
         elif self.output == "compact":
             self.out.write(self._text(lost_events_pieces(response, self.options.time_format)) + "\n")
         elif self.output == "table":
@@ -178,7 +179,7 @@ class FlowPrinter:
             return
         assert self.err is not None
         if self.output in ("json", "jsonpb"):
-            self.err.write(to_go_json(response) + "\n")  # type: ignore[arg-type]
+            self.err.write(safe_json(to_go_json(response)) + "\n")  # type: ignore[arg-type]
         elif self.output == "dict":
             lines = [DICT_SEPARATOR] if self.line else []
             if not self.line:
