@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
-from tui.filters import FilterError
+from tui.filters import FilterError, compile_regexes
 from tui.filters.selectors import split_requirements
 from tui.proto.flow import flow_pb2
 from tui.proto.observer import observer_pb2
@@ -264,14 +264,7 @@ def _http_status_matcher(values: Sequence[str], event_types: Sequence[flow_pb2.E
     return match
 
 
-def _regexes(values: Sequence[str], what: str) -> list[re.Pattern[str]]:
-    compiled = []
-    for value in values:
-        try:
-            compiled.append(re.compile(value))
-        except re.error as exc:
-            raise FilterError(f"invalid {what} regular expression {value!r}: {exc}") from None
-    return compiled
+_regexes = compile_regexes
 
 
 def _http_path_matcher(values: Sequence[str]) -> FlowPredicate:

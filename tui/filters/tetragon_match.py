@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from tui.filters import FilterError
+from tui.filters import FilterError, compile_regexes
 from tui.filters.selectors import split_requirements
 from tui.proto.tetragon import events_pb2, tetragon_pb2
 
@@ -52,14 +52,7 @@ def get_policy_name(response: events_pb2.GetEventsResponse) -> str:
     return body.policy_name if kind in _POLICY_KINDS else ""
 
 
-def _regexes(patterns: Sequence[str], field: str) -> list[re.Pattern[str]]:
-    compiled = []
-    for pattern in patterns:
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as error:
-            raise FilterError(f"invalid regular expression in {field}: {pattern!r}: {error}") from error
-    return compiled
+_regexes = compile_regexes
 
 
 def _any_search(regexes: list[re.Pattern[str]], text: str) -> bool:

@@ -238,7 +238,7 @@ class HubbleSource(Source[FlowRecord]):
         put = self.buffer.put
         parse = observer_pb2.GetFlowsResponse.FromString
         record_of = record_from_response
-        recorder = self.recorder
+        deliver = self._deliver
         delivered = False
         fallback = 0
         for data in call:  # type: ignore[attr-defined]
@@ -257,10 +257,14 @@ class HubbleSource(Source[FlowRecord]):
                 flow_time = response.flow.time
                 self._last_flow_time = (flow_time.seconds, flow_time.nanos)
                 fallback = flow_time.seconds
-            put(record)
-            if recorder is not None:
-                recorder(response)
+            deliver(record, response)
         return delivered
+
+    def _deliver(self, record: FlowRecord, response: observer_pb2.GetFlowsResponse) -> None:
+        """One digested response for the panes (the reader process forwards it instead)."""
+        self.buffer.put(record)
+        if self.recorder is not None:
+            self.recorder(response)
 
     def _retry_wait(self, reason: str) -> bool:
         """Wait out a backoff delay in the RETRYING state; False when stopping."""

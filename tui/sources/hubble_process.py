@@ -55,35 +55,18 @@ class _ForwardingSource(HubbleSource):
         self._outbox.put(("problem", text))
 
     def _read(self, call: object) -> bool:
-        """Forward raw responses; with `digest`, also parse and digest here (plain tuples out)."""
+        """Forward raw responses; with `digest`, parse and digest here (HubbleSource's loop, tuples out)."""
         if not self._digest:
             return self._read_raw(call)
-        put = self._outbox.put
-        parse = observer_pb2.GetFlowsResponse.FromString
-        delivered = False
-        fallback = 0
-        for data in call:  # type: ignore[attr-defined]
-            response = parse_or_none(parse, data)
-            if response is None:
-                self.malformed += 1
-                put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=self.malformed)))
-                continue
-            record = record_from_response(response, data, fallback)
-            if record is None:
-                continue
-            if not delivered:
-                delivered = True
-                self._on_connected()
-            item = record.digest
-            if item is not None:
-                fallback = item.second
-                flow_time = response.flow.time
-                self._last_flow_time = (flow_time.seconds, flow_time.nanos)
-                put((data, int(record.kind), record.verdict, record.lost, item.second, item.talker,
-                     item.verdict_class, item.drop, item.dns, item.http, item.latency_ms))
-            else:
-                put((data, int(record.kind), record.verdict, record.lost))
-        return delivered
+        return super()._read(call)
+
+    def _deliver(self, record: FlowRecord, response: observer_pb2.GetFlowsResponse) -> None:
+        item = record.digest
+        if item is not None:
+            self._outbox.put((record.data, int(record.kind), record.verdict, record.lost, item.second, item.talker,
+                              item.verdict_class, item.drop, item.dns, item.http, item.latency_ms))
+        else:
+            self._outbox.put((record.data, int(record.kind), record.verdict, record.lost))
 
     def _read_raw(self, call: object) -> bool:
         put = self._outbox.put
