@@ -65,9 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="batch mode: print plain lines of one pane (--pane) to stdout and exit")
     general.add_argument("--pane", choices=sorted(FAMILIES), default="flows",
                          help="pane shown first, or printed in batch mode (default flows)")
-    general.add_argument("-n", "--count", type=int, default=0, metavar="N",
+    general.add_argument("-n", "--iterations", dest="count", type=int, default=0, metavar="N",
                          help="batch mode: flows: the last N (as --last); processes: stop after N events; "
-                              "syscalls: N intervals")
+                              "syscalls: N intervals (--count is a custom tracepoint counter)")
     batch_flags.add_arguments(general)
     from tui.options.output import add_output_argument
 
@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_file = _early_config_path(argv)
     problems = apply_defaults(parser, config_file)
     args = parser.parse_args(argv)
+    views = getattr(FAMILIES[args.pane], "BATCH_VIEWS", None)
+    if views is not None and getattr(args, "view", None) not in views:
+        parser.error(f"--view {args.view} is not a view of the {args.pane} pane (choose from {', '.join(views)})")
     args.config_notices = [str(problem) for problem in problems]
     for notice in args.config_notices:
         print(f"ebtop: config: {notice}", file=sys.stderr)

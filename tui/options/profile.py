@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tui.sources.profile import ProfileSource
 
 MAX_HZ = 1000
+BATCH_VIEWS = ("list",)  # folded stacks only; --view has no other meaning here
 
 
 def profile_hz(text: str) -> int:

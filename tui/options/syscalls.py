@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tui.sources.kernel import KernelSource
 
 PROBE_CHOICES = ("opens", "tcp", "blockio")
+BATCH_VIEWS = ("list", "top", "runqlat", "biolatency", "syscall-latency", "connect-latency", "counters")
 
 
 def _probe_list(text: str) -> tuple[str, ...]:
@@ -51,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="do not mount tracefs when it is missing (fall back to raw tracepoints)")
     group.add_argument("--slow-io-ms", type=positive_float, default=10.0, metavar="MS",
                        help="block I/O slower than this is listed (default 10)")
+    from tui.options import counters, latency
+
+    latency.add_arguments(group)
+    counters.add_arguments(group)
 
 
 def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
@@ -94,6 +99,11 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 
     out = out or sys.stdout
     err = err or sys.stderr
+    from tui.options.latency import route_batch
+
+    routed = route_batch(args)  # histogram views and custom counters (issue 14)
+    if routed is not None:
+        return routed
     from tui.options.latency import route_batch
 
     routed = route_batch(args)  # histogram views and custom counters (issue 14)

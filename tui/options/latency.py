@@ -1,0 +1,115 @@
+"""Batch mode of the Syscalls pane's latency views: histograms printed as bpftrace prints `hist()`.
+
+`ebtop -b --pane syscalls --view runqlat -n 1 --interval 5` prints, every interval, a `[HH:MM:SS]`
+line and the map, then starts the next interval from zero, as
+`bpftrace -e '... @usecs = hist(...); interval:s:5 { time("[%H:%M:%S]\\n"); print(@usecs);
+clear(@usecs); }'` does (runqlat.bt, biolatency.bt). Keys: runqlat by `--hist-by` (all, process as
+`[comm, pid]`, container, pod), biolatency `[dev, op]` (op R, W, D discard, F flush, N other),
+syscall latency `[syscall]` in nanoseconds, connect latency one map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Hashable
+
+from tui.model.latency import UNITS, KeyedHistograms
+from tui.render.bpftrace_hist import map_lines
+
+HIST_BY = ("all", "process", "container", "pod")
+HIST_VIEWS = ("runqlat", "biolatency", "syscall-latency", "connect-latency")
+SYSCALL_VIEWS = ("top", *HIST_VIEWS, "counters")
+HOST = "(host)"
+
+
+def add_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--hist-by", choices=HIST_BY, default="all",
+                       help="run-queue latency histograms: one for all (default), per process, per "
+                            "container or per pod (the runqlat view's g key)")
+
+
+def grouping(kind: str, by: str) -> Callable[[tuple], Hashable]:
+    """How the kernel's keys are merged into the histograms one view or batch map shows."""
+    if kind == "runqlat":
+        if by == "process":
+            return lambda key: (key[1], key[0])  # [comm, pid], as runqlat -P prints them
+        if by == "container":
+            return lambda key: (key[2] or HOST,)
+        if by == "pod":
+            return lambda key: (key[3] or HOST,)
+        return lambda key: ()
+    if kind == "connect-latency":
+        return lambda key: ()
+    return lambda key: key
+
+
+def hist_map_lines(kind: str, hists: KeyedHistograms, by: str = "all") -> list[str]:
+    merged = hists.merged(grouping(kind, by))
+    if not merged:
+        return []
+    return map_lines(UNITS[kind], [(key or None, buckets) for key, buckets in merged.items()])
+
+
+def route_batch(args: argparse.Namespace) -> int | None:
+    """The Syscalls batch modes of issue 14: a histogram view, or the custom counters; None = the top-10."""
+    view = getattr(args, "view", "list") or "list"
+    if view in HIST_VIEWS:
+        return run_batch(args)
+    counters = getattr(args, "counters", None) or []
+    if view == "counters" and not counters:
+        print("ebtop: --view counters needs at least one --count TRACEPOINT[:KEY]", file=sys.stderr)
+        return 2
+    if counters:
+        from tui.options.counters import run_batch as run_counters
+
+        return run_counters(args)
+    return None
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Print `-n` intervals of one histogram (all until interrupted when 0); 1 when it cannot load."""
+    from tui.sources.base import SourceState
+    from tui.sources.latency import LatencySource
+
+    kind = args.view
+    count = args.count
+    source = LatencySource(kinds=(kind,), interval=args.interval,
+                           mount_tracefs=getattr(args, "mount_tracefs", True),
+                           duration=args.interval * count if count > 0 else None)
+    hists = KeyedHistograms(kind)
+    printed = 0
+    shown = 0
+    source.start()
+    try:
+        while count <= 0 or printed < count:
+            for line in source.problems[shown:]:
+                print(f"ebtop: {line}", file=sys.stderr)
+            shown = len(source.problems)
+            for delta in source.buffer.drain():
+                hists.clear()
+                hists.add(delta)
+                print(time.strftime("[%H:%M:%S]"))
+                lines = hist_map_lines(kind, hists, getattr(args, "hist_by", "all"))
+                print("\n".join(lines), flush=True)
+                printed += 1
+                if count > 0 and printed >= count:
+                    break
+            state = source.state()
+            if state is SourceState.FAILED:
+                if not source.problems:
+                    print(f"ebtop: {kind}: {source.describe()}", file=sys.stderr)
+                return 1
+            if state is SourceState.ENDED and not len(source.buffer):
+                break
+            time.sleep(0.05)
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        source.stop()
+    return 0
+
+
