@@ -209,3 +209,27 @@ def test_an_invalid_tetragon_filter_is_a_usage_error_in_every_mode(argv: list[st
     status, out, err = ebtop("--pane", "processes", *mode, *argv)
     assert status == 2 and out == ""
     assert message in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--hubble-file", str(DATA), "--verdict", "BOGUS"], "--verdict 'BOGUS': not a verdict"),
+    (["--hubble-server", "127.0.0.1:1", "--ip", "10.0.0.300"], "invalid IP address or CIDR"),
+])
+def test_an_invalid_filter_value_is_the_flows_panes_problem(argv: list[str], message: str) -> None:
+    from tui.cli import build_parser
+    from tui.options import flows
+
+    pane = flows.create_pane(build_parser().parse_args(argv))
+    assert pane.source is None  # nothing runs with a filter the server would refuse
+    assert message in pane.status_line()
+
+
+@pytest.mark.parametrize("mode", [["--tetragon-file", str(EVENTS)], ["--tetragon-server", "127.0.0.1:1"]])
+def test_an_invalid_tetragon_filter_is_the_processes_panes_problem(mode: list[str]) -> None:
+    from tui.cli import build_parser
+    from tui.options import processes
+    from tui.panes.problem import ProblemPane
+
+    pane = processes.create_pane(build_parser().parse_args([*mode, "--event-types", "bogus"]))
+    assert isinstance(pane, ProblemPane)
+    assert "unknown event type 'bogus'" in pane.status_line()
