@@ -27,6 +27,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="Tetragon agent address(es), unix:///path or host:port; give several (after one flag "
                            "or repeated) to watch several nodes at once (default: unix:///var/run/tetragon/tetragon.sock when it exists, else the "
                            "address in /var/run/tetragon/tetragon-info.json, else localhost:54321)")
+    conn.add_argument("--tetragon-tls", action="store_true",
+                      help="TLS to every TCP agent (as a tls:// address does for one)")
+    conn.add_argument("--tetragon-tls-ca-cert-files", nargs="+", metavar="FILE", default=None,
+                      help="CA certificates (PEM) to verify the agents with (default: system roots)")
+    conn.add_argument("--tetragon-tls-client-cert-file", metavar="FILE", default=None,
+                      help="client certificate for mTLS (needs --tetragon-tls or tls://)")
+    conn.add_argument("--tetragon-tls-client-key-file", metavar="FILE", default=None,
+                      help="client key for mTLS (needs --tetragon-tls or tls://)")
+    conn.add_argument("--tetragon-tls-server-name", metavar="NAME", default=None,
+                      help="name to verify the agents' certificate against (one wildcard certificate for every "
+                           "DaemonSet pod: any name under it, e.g. any.tetragon.example)")
+    conn.add_argument("--tetragon-tls-allow-insecure", action="store_true",
+                      help="accept any agent certificate (no verification; tetra --tls-skip-verify)")
     conn.add_argument("--tetragon-file", metavar="FILE", default=None,
                       help="replay Tetragon JSON export lines (tetragon.log, `tetra getevents -o json`) from FILE "
                            "(- = stdin) instead of an agent")
@@ -111,6 +124,18 @@ def local_keep(filters: Any) -> Any:
     return keep
 
 
+def tetragon_tls(args: argparse.Namespace) -> Any:
+    """The --tetragon-tls-* flags as TlsOptions (a tls:// address turns TLS on for that agent alone)."""
+    from tui.sources.hubble_tls import TlsOptions
+
+    return TlsOptions(enabled=bool(getattr(args, "tetragon_tls", False)),
+                      ca_cert_files=tuple(getattr(args, "tetragon_tls_ca_cert_files", None) or ()),
+                      client_cert_file=getattr(args, "tetragon_tls_client_cert_file", None),
+                      client_key_file=getattr(args, "tetragon_tls_client_key_file", None),
+                      server_name=getattr(args, "tetragon_tls_server_name", None),
+                      allow_insecure=bool(getattr(args, "tetragon_tls_allow_insecure", False)))
+
+
 def build_source(args: argparse.Namespace) -> Any:
     """Replay, Tetragon stream(s), local tracepoints, or Tetragon with a local fallback.
 
@@ -129,7 +154,7 @@ def build_source(args: argparse.Namespace) -> Any:
     from tui.sources.tetragon import ProcessTetragonSource, TetragonSource
 
     reader = ProcessTetragonSource if getattr(args, "tetragon_reader", "process") == "process" else TetragonSource
-    source = reader(args.tetragon_server or [], filters, recorder=recorder)
+    source = reader(args.tetragon_server or [], filters, recorder=recorder, tls=tetragon_tls(args))
     if args.processes_source == "auto" and not args.tetragon_server:
         from tui.sources.local_exec import FallbackSource
 
@@ -151,8 +176,14 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     forest = ProcessForest(retention=args.retention, max_nodes=args.max_processes)
     from tui.sources.tetragon_state import state_source_for
 
-    return ProcessesPane(source, forest=forest, timestamps=args.timestamps,
+    pane = ProcessesPane(source, forest=forest, timestamps=args.timestamps,
                          live_clock=not args.tetragon_file, state=state_source_for(source))
+    from tui.options.join import shared_joiner
+
+    joiner = shared_joiner(args)  # this pane feeds it socket events; the Flows pane asks it
+    joiner.forest = forest  # parent chains in the flow detail
+    pane.joiner = joiner
+    return pane
 
 
 # --- batch mode ------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from tui.sources.reader_process import (
     forward,
     quiet_stderr,
 )
+from tui.sources.tetragon_tls import tetragon_channel, tetragon_endpoints
 
 DEFAULT_SOCKET = "/var/run/tetragon/tetragon.sock"
 INFO_FILE = "/var/run/tetragon/tetragon-info.json"
@@ -102,8 +103,10 @@ class TargetStream:
     """One agent: connect, stream into the buffer, recreate the channel and retry on failure."""
 
     def __init__(self, target: str, request: Any, sink: Callable[[Any], None], stop: threading.Event,
-                 backoff: Backoff | None = None, raw: bool = False, status: StatusHolder | None = None) -> None:
+                 backoff: Backoff | None = None, raw: bool = False, status: StatusHolder | None = None,
+                 tls: Any = None) -> None:
         self.target = target
+        self.tls = tls  # TlsOptions for a TLS/mTLS agent (tui/sources/tetragon_tls.py), None: plaintext
         self.request = request
         self.sink = sink
         self.raw = raw  # sink gets serialized responses (the reader process forwards bytes unparsed)
@@ -130,7 +133,11 @@ class TargetStream:
                 self.status.set(SourceState.FAILED, problem)
                 return
             self.status.set(SourceState.CONNECTING, self.target)
-            channel = grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+            try:
+                channel = tetragon_channel(self.target, self.tls, CHANNEL_OPTIONS)
+            except ValueError as error:  # unreadable certificate or key: no retry will fix it
+                self.status.set(SourceState.FAILED, f"{self.target}: {error}")
+                return
             reason = ""
             try:
                 reason = self._stream(channel)
@@ -193,8 +200,12 @@ class TetragonSource(Source[Any]):
 
     def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
                  buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
-                 backoff_factory: Callable[[], Backoff] | None = None) -> None:
-        self.targets = [normalize_target(t) for t in targets] or default_targets()
+                 backoff_factory: Callable[[], Backoff] | None = None, tls: Any = None) -> None:
+        from tui.sources.hubble_tls import TlsOptions
+
+        endpoints = tetragon_endpoints(list(targets) or default_targets(), tls or TlsOptions())
+        self.targets = [endpoint.target for endpoint in endpoints]
+        self.tls_by_target = {e.target: e.tls for e in endpoints if e.tls.enabled}
         super().__init__("tetragon " + ", ".join(self.targets), buffer)
         self.filters = filters or EventFilters()
         self.recorder = recorder
@@ -203,7 +214,8 @@ class TetragonSource(Source[Any]):
         request = self.filters.request()
         sink = self._sink_recording if recorder is not None else self.buffer.put
         self.streams: list[Any] = [TargetStream(t, request, sink, self._stop,
-                                                backoff_factory() if backoff_factory else None)
+                                                backoff_factory() if backoff_factory else None,
+                                                tls=self.tls_by_target.get(t))
                                    for t in self.targets]
 
     def _sink_recording(self, response: Any) -> None:
@@ -265,7 +277,7 @@ class TetragonSource(Source[Any]):
 # --- reading in a second process -------------------------------------------------------------------
 
 def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
-                 backoff: tuple[float, float]) -> None:
+                 backoff: tuple[float, float], tls: dict[str, Any] | None = None) -> None:
     """Child: one raw stream per target; forwards (index, bytes), status and version tuples in batches."""
     quiet_stderr()
     outbox = Outbox()
@@ -277,7 +289,7 @@ def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
             outbox.put((index, data))
 
         streams.append(TargetStream(target, request, sink, stop, Backoff(*backoff), raw=True,
-                                    status=ForwardingStatus(outbox, index)))
+                                    status=ForwardingStatus(outbox, index), tls=(tls or {}).get(target)))
     versions = [""] * len(streams)
 
     def note_versions() -> None:
@@ -320,11 +332,12 @@ class ProcessTetragonSource(TetragonSource):
 
     def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
                  buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
-                 backoff: tuple[float, float] = (0.5, 10.0)) -> None:
-        super().__init__(targets, filters, buffer=buffer, recorder=recorder)
+                 backoff: tuple[float, float] = (0.5, 10.0), tls: Any = None) -> None:
+        super().__init__(targets, filters, buffer=buffer, recorder=recorder, tls=tls)
         self.streams = [_RemoteStream(target) for target in self.targets]
         self._reader = ReaderProcess("ebtop-tetragon-reader", _reader_main,
-                                     (list(self.targets), self.filters.request().SerializeToString(), backoff))
+                                     (list(self.targets), self.filters.request().SerializeToString(), backoff,
+                                      dict(self.tls_by_target)))
 
     def close(self) -> None:
         self._reader.stop()

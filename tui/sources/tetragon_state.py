@@ -75,14 +75,22 @@ def plain_channel(target: str) -> grpc.Channel:
     return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
 
 
-def state_source_for(source: Any, make_channel: Callable[[str], grpc.Channel] = plain_channel
+def state_source_for(source: Any, make_channel: Callable[[str], grpc.Channel] | None = None
                      ) -> TetragonStateSource | None:
-    """The state source that goes with an events source reading Tetragon agents (None for replays, local)."""
-    from tui.sources.tetragon import TetragonSource
+    """The state source that goes with an events source reading Tetragon agents (None for replays, local).
+
+    Its channels are built as the event streams' are: TLS/mTLS for the agents that use it.
+    """
+    from tui.sources.tetragon import CHANNEL_OPTIONS, TetragonSource
+    from tui.sources.tetragon_tls import tetragon_channel
 
     inner = getattr(source, "tetragon", source)  # FallbackSource wraps the agents' source
     if not isinstance(inner, TetragonSource):
         return None
+    tls = dict(getattr(inner, "tls_by_target", {}))
+    if make_channel is None:
+        def make_channel(target: str) -> grpc.Channel:
+            return tetragon_channel(target, tls.get(target), CHANNEL_OPTIONS)
     return TetragonStateSource(inner.targets, make_channel, inner.state)
 
 
