@@ -19,7 +19,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from tui.model.hubble_names import EVENT_DROP, EVENT_POLICY_VERDICT, RESERVED_IDENTITIES, drop_reason_text
-from tui.model.map_digest import MapKeys, PolicyKey, map_keys, policy_of
+from tui.model.map_digest import MapKeys, PolicyKey, describe_endpoint, map_keys_of, policy_of
 from tui.proto.flow import flow_pb2
 
 OTHER = "(other)"
@@ -102,8 +102,10 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
     if has("IP"):
         ip = flow.IP
         ip_src, ip_dst = ip.source, ip.destination
-    src = endpoint_label(flow.source, ip_src, flow.source_names)
-    dst = endpoint_label(flow.destination, ip_dst, flow.destination_names)
+    # The talkers' labels and the service map's nodes, from one read of each endpoint.
+    src_node, src = describe_endpoint(flow.source, ip_src, flow.source_names, flow, True)
+    dst_node, dst = describe_endpoint(flow.destination, ip_dst, flow.destination_names, flow, False)
+    l7_error = False
     proto, sport, dport = _l4(flow)
     reply = has("is_reply") and flow.is_reply.value
     if reply:
@@ -133,11 +135,14 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
                 query = dns.query[:MAX_QUERY_CHARS] or "-"  # a DNS name is <= 253 chars; data may lie
                 # A response travels server -> client: the asking workload is the destination.
                 out.dns = (rcode, qtypes, query, dst)
+                l7_error = dns.rcode != 0
             elif record == "http":
                 http = l7.http
                 out.http = (src, http.method or "-", http.code)
                 out.latency_ms = l7.latency_ns / 1e6
-    out.map = keys = map_keys(flow, ip_src, ip_dst, proto, sport, dport, reply)
+                l7_error = http.code >= 500
+    out.map = keys = map_keys_of(flow, src_node, dst_node, ip_src, ip_dst, proto, sport, dport, reply, l7_error,
+                                 event_type)
     if verdict != _FORWARDED:
         out.policy = policy_of(flow, keys)
     return out

@@ -9,6 +9,7 @@ address. `map_keys` runs in the reader thread beside `flow_aggregates.digest`: i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from tui.model.hubble_names import EVENT_TRACE, RESERVED_IDENTITIES
@@ -46,6 +47,7 @@ class MapNode(NamedTuple):
         return "(reserved)" if self.kind == KIND_RESERVED else "(outside)"
 
 
+@lru_cache(maxsize=4096)
 def workload_name(pod_name: str) -> str:
     """`api-5f6b8d9c4-k7wzn` -> `api`, `postgres-0` -> `postgres`; other names unchanged."""
     stripped = _POD_SUFFIX.sub("", pod_name)
@@ -82,6 +84,34 @@ def node_of(endpoint: flow_pb2.Endpoint, ip: str, names: object, service: flow_p
     return MapNode("", reserved, KIND_RESERVED)
 
 
+def describe_endpoint(endpoint: flow_pb2.Endpoint, ip: str, names: object, flow: flow_pb2.Flow,
+                      source: bool) -> tuple[MapNode, str]:
+    """The map node and the talkers label (`flow_aggregates.endpoint_label`) of one end, each field read once.
+
+    The digest needs both for every flow; reading the endpoint once keeps the map cheap in the reader.
+    """
+    namespace = endpoint.namespace
+    workloads = endpoint.workloads
+    if workloads:
+        name = workloads[0].name
+        label = f"{namespace}/{name}" if namespace else name
+        return MapNode(namespace, name, KIND_WORKLOAD), label
+    pod = endpoint.pod_name
+    if pod:
+        return (MapNode(namespace, workload_name(pod), KIND_WORKLOAD),
+                f"{namespace}/{pod}" if namespace else pod)
+    identity = endpoint.identity
+    reserved = RESERVED_IDENTITIES.get(identity)
+    if len(names):  # type: ignore[arg-type]
+        label = names[0]  # type: ignore[index]
+    elif reserved is not None and identity not in _WORLD:
+        label = f"({reserved})"
+    else:
+        label = ip or "(unknown)"
+    service = flow.source_service if source else flow.destination_service
+    return node_of(endpoint, ip, names, service), label
+
+
 class Handshake(NamedTuple):
     """A SYN or SYN-ACK trace event: enough to pair the two at one observation point."""
 
@@ -97,9 +127,10 @@ class Handshake(NamedTuple):
     """The client is a pod on a Cilium node (else only the server side can measure)."""
 
 
-def handshake_of(flow: flow_pb2.Flow, ip_src: str, ip_dst: str, sport: int, dport: int) -> Handshake | None:
+def handshake_of(flow: flow_pb2.Flow, ip_src: str, ip_dst: str, sport: int, dport: int,
+                 event_type: int | None = None) -> Handshake | None:
     """The handshake step this flow shows, or None (not a TCP SYN / SYN-ACK trace event)."""
-    if flow.event_type.type != _EVENT_TRACE:
+    if (flow.event_type.type if event_type is None else event_type) != _EVENT_TRACE:
         return None
     flags = flow.l4.TCP.flags
     if not flags.SYN or flags.RST or flags.FIN:
@@ -131,6 +162,10 @@ def map_keys(flow: flow_pb2.Flow, ip_src: str, ip_dst: str, protocol: str, sport
                   flow.source_service if not flow.source.pod_name else None)
     dst = node_of(flow.destination, ip_dst, flow.destination_names,
                   flow.destination_service if not flow.destination.pod_name else None)
+    return map_keys_of(flow, src, dst, ip_src, ip_dst, protocol, sport, dport, reply, _l7_error(flow))
+
+
+def _l7_error(flow: flow_pb2.Flow) -> bool:
     error = False
     if flow.HasField("l7") and flow.l7.type == flow_pb2.RESPONSE:
         record = flow.l7.WhichOneof("record")
@@ -138,10 +173,16 @@ def map_keys(flow: flow_pb2.Flow, ip_src: str, ip_dst: str, protocol: str, sport
             error = flow.l7.http.code >= 500
         elif record == "dns":
             error = flow.l7.dns.rcode != 0
-    handshake = handshake_of(flow, ip_src, ip_dst, sport, dport) if protocol == "TCP" else None
+    return error
+
+
+def map_keys_of(flow: flow_pb2.Flow, src: MapNode, dst: MapNode, ip_src: str, ip_dst: str, protocol: str,
+                sport: int, dport: int, reply: bool, l7_error: bool, event_type: int | None = None) -> MapKeys:
+    """`map_keys` for a digest that has the nodes, the L7 error and the event type already."""
+    handshake = handshake_of(flow, ip_src, ip_dst, sport, dport, event_type) if protocol == "TCP" else None
     if reply:
-        return MapKeys(dst, src, sport, protocol, error, handshake)
-    return MapKeys(src, dst, dport, protocol, error, handshake)
+        return MapKeys(dst, src, sport, protocol, l7_error, handshake)
+    return MapKeys(src, dst, dport, protocol, l7_error, handshake)
 
 
 # -- policy verdicts ------------------------------------------------------------------------------
