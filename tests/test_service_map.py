@@ -165,3 +165,27 @@ def test_policy_rows_name_the_policy_or_default_deny_and_put_drops_first() -> No
     ]
     assert rows[-1].verdict_text == "AUDIT: would drop" and rows[0].verdict_text == "DROPPED"
     assert (rows[1].source, rows[1].destination) == ("shop/web", "shop/db")
+
+
+def test_describe_endpoint_gives_the_talkers_label_and_the_map_node() -> None:
+    import itertools
+
+    from tui.demo.hubble_scenario import flow_responses
+    from tui.model.flow_aggregates import endpoint_label
+    from tui.model.map_digest import describe_endpoint
+
+    endpoints = [(ep(identity=2), "1.2.3.4", ["x.example.com"]), (ep(identity=2), "1.2.3.4", []),
+                 (ep(identity=1), "10.0.0.9", []), (ep(identity=0), "", []), (ep("shop", "api-5f6b8d9c4-k7wzn"), "", [])]
+    flow = flow_pb2.Flow()
+    for endpoint, ip, names in endpoints:
+        node, label = describe_endpoint(endpoint, ip, names, flow, True)
+        assert label == endpoint_label(endpoint, ip, names)
+        assert node == node_of(endpoint, ip, names, None)
+    for response in itertools.islice(flow_responses(seed=5), 3000):
+        f = response.flow
+        for endpoint, ip, names, source in ((f.source, f.IP.source, f.source_names, True),
+                                            (f.destination, f.IP.destination, f.destination_names, False)):
+            node, label = describe_endpoint(endpoint, ip, names, f, source)
+            assert label == endpoint_label(endpoint, ip, names)
+            service = (f.source_service if source else f.destination_service) if not endpoint.pod_name else None
+            assert node == node_of(endpoint, ip, names, service)
