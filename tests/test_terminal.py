@@ -6,6 +6,7 @@ promptly (within 5 s) when its terminal goes away or it is told to stop.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -78,20 +79,42 @@ def test_losing_the_terminal_ends_ebtop_within_5s(run_ebtop) -> None:
     assert process_gone(pid, 5.0), "ebtop still running 5 s after its terminal went away"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signals_end_ebtop_within_5s(run_ebtop, signum: int) -> None:
+def assert_terminal_restored(run: TmuxRun) -> None:
+    """What tmux says the program left behind: the normal screen, no mouse reporting."""
+    assert run.terminal_flag("alternate_on") == "0", "left the terminal in the alternate screen"
+    assert run.terminal_flag("mouse_any_flag") == "0", "left mouse reporting on"
+
+
+WAYS_OUT = {"SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP, "SIGINT": signal.SIGINT, "q": None}
+
+
+def leave(run: TmuxRun, pid: int, how: str) -> None:
     import os
 
+    signum = WAYS_OUT[how]
+    if signum is None:
+        run.press(how)
+    else:
+        os.kill(pid, signum)
+
+
+@pytest.mark.parametrize("how", list(WAYS_OUT))
+def test_every_way_out_ends_within_5s_and_restores_the_terminal(run_ebtop, how: str) -> None:
     run = run_ebtop()
-    run.wait_for("Flows")
+    run.wait_for("hubble")  # the status bar: the app is mounted (its mouse mode is on)
+    assert run.terminal_flag("alternate_on") == "1" and run.terminal_flag("mouse_any_flag") == "1"
     pid = run.pid()
-    os.kill(pid, signum)
-    assert process_gone(pid, 5.0), f"ebtop still running 5 s after {signal.Signals(signum).name}"
+    leave(run, pid, how)
+    assert process_gone(pid, 5.0), f"ebtop still running 5 s after {how}"
+    expected = 0 if WAYS_OUT[how] is None else 128 + WAYS_OUT[how]
+    assert run.exit_status() == expected
+    assert_terminal_restored(run)
     assert "Traceback" not in run.stderr()
 
 
-def test_sigterm_ends_ebtop_within_5s_even_when_its_terminal_is_frozen(run_ebtop) -> None:
-    """A stalled SSH session: the terminal stops reading, Textual's writes block, SIGTERM must still win."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signals_end_ebtop_within_5s_even_when_its_terminal_is_frozen(run_ebtop, signum: int) -> None:
+    """A stalled SSH session: the terminal stops reading, Textual's writes block, the signal must still win."""
     import os
     import subprocess
 
@@ -103,10 +126,55 @@ def test_sigterm_ends_ebtop_within_5s_even_when_its_terminal_is_frozen(run_ebtop
     os.kill(int(server), signal.SIGSTOP)  # tmux stops draining the pty
     try:
         time.sleep(2)  # the demo keeps drawing until the pty buffer is full and writes block
-        os.kill(pid, signal.SIGTERM)
-        assert process_gone(pid, 5.0), "ebtop still running 5 s after SIGTERM with a frozen terminal"
+        os.kill(pid, signum)
+        assert process_gone(pid, 5.0), f"ebtop still running 5 s after {signal.Signals(signum).name} " \
+                                       "with a frozen terminal"
     finally:
         os.kill(int(server), signal.SIGCONT)
+
+
+SETSID = """
+import os
+import sys
+
+# ebtop in a session of its own: the pty is not its controlling terminal, so losing it sends no SIGHUP
+# (as under `setsid`, or `su -c` in a tmux that gets killed). The parent keeps the tmux pane's shell busy.
+pid_file = sys.argv[1]
+child = os.fork()
+if child:
+    sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+os.setsid()
+with open(pid_file, "w") as handle:
+    handle.write(str(os.getpid()))
+from tui.cli import main
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.kernel
+def test_losing_the_terminal_without_a_hangup_ends_ebtop_and_unloads_the_probes(tmp_path: Path) -> None:
+    pid_file = tmp_path / "ebtop.pid"
+    run = TmuxRun([str(pid_file), *ARGS], tmp_path, python_args=("-c", SETSID))
+    try:
+        run.wait_for("hubble")
+        deadline = time.monotonic() + 10
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = int(pid_file.read_text())
+        assert os.getsid(pid) == pid  # its own session: no SIGHUP will come
+        ids = _loaded_programs(pid)
+        run.kill_server()
+        assert process_gone(pid, 5.0), f"ebtop still running 5 s after its terminal went away " \
+                                       f"({_cpu_seconds(pid):.1f} s CPU)"
+        assert _still_loaded(ids) == []
+    finally:
+        run.close()
 
 
 CRASH_AFTER_TICKS = """
@@ -174,6 +242,50 @@ def test_a_crash_restores_the_terminal_and_unloads_the_probes(tmp_path: Path) ->
         assert run.terminal_flag("alternate_on") == "0"
         assert run.terminal_flag("mouse_any_flag") == "0"
         assert process_gone(pid, 5.0)
-        assert [prog for prog in ids if _prog_loaded(prog)] == []
+        assert _still_loaded(ids) == []
+    finally:
+        run.close()
+
+
+def _still_loaded(ids: set[int], timeout: float = 2.0) -> list[int]:
+    """Programs of a process that is gone: the kernel frees them after a grace period, not at once."""
+    deadline = time.monotonic() + timeout
+    left = [prog for prog in ids if _prog_loaded(prog)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [prog for prog in left if _prog_loaded(prog)]
+    return left
+
+
+def _loaded_programs(pid: int, settle: float = 2.0, timeout: float = 40.0) -> set[int]:
+    """The BPF programs the process holds, once the set stopped growing for `settle` seconds."""
+    deadline = time.monotonic() + timeout
+    ids: set[int] = set()
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        now = _bpf_prog_ids(pid)
+        if now != ids:
+            ids, stable_since = now, time.monotonic()
+        elif ids and time.monotonic() - stable_since >= settle:
+            return ids
+        time.sleep(0.2)
+    assert ids, "no BPF program was ever loaded"
+    return ids
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("how", list(WAYS_OUT))
+def test_every_way_out_with_all_panes_running_unloads_every_probe(tmp_path: Path, how: str) -> None:
+    """Flows and Processes from the demo servers, Syscalls from the kernel: then leave by `how`."""
+    run = TmuxRun(ARGS, tmp_path, size=(120, 40))
+    try:
+        run.wait_for("hubble")
+        pid = run.pid()
+        ids = _loaded_programs(pid)
+        leave(run, pid, how)
+        assert process_gone(pid, 5.0), f"ebtop still running 5 s after {how}"
+        assert_terminal_restored(run)
+        assert _still_loaded(ids) == [], f"BPF programs left loaded after {how}"
+        assert "Traceback" not in run.stderr()
     finally:
         run.close()

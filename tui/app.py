@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
-import signal
-import threading
-import time
 from collections.abc import Sequence
 
 from textual.app import App, ComposeResult
@@ -18,13 +14,13 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from tui import __version__
 from tui.colors import NO_COLOR_CSS, strip_colors
-from tui.help_screen import HelpScreen, binding_rows
+from tui.help_screen import HelpScreen
+from tui.keys import help_groups
 from tui.panes.base import LivePane
 from tui.panes.footer import BoundedFooter
+from tui.shutdown import SHUTDOWN
 
 TICK_SECONDS = 0.1
-EXIT_GRACE = 2.0  # seconds a normal shutdown gets after SIGTERM/SIGHUP before the watchdog acts
-EXIT_DEADLINE = 4.5  # the process is gone by then, whatever the terminal does
 GC_FULL_THRESHOLD = 50  # CPython's default is 10
 # Textual's discarded widgets (footer keys rebuilt on every tab switch) and cached strips are
 # reference cycles that outlive generation 1; with the threshold above and the frozen start-up
@@ -58,6 +54,10 @@ class EbtopApp(App[int]):
         Binding("4", "show_tab('profile')", "Profile tab", show=False),
         Binding("right_square_bracket", "next_tab", "Next tab", show=False, key_display="]"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False, key_display="["),
+        Binding("tab", "focus_next", "Next widget (the focused one is always marked)", show=False),
+        Binding("shift+tab", "focus_previous", "Previous widget", show=False),
+        Binding("ctrl+z", "suspend_process", "Suspend to the shell (fg resumes)", show=False),
+        Binding("ctrl+p", "command_palette", "Command palette (ebtop's actions)", show=False),
     ]
 
     def __init__(self, panes: Sequence[LivePane], initial: str = "flows",
@@ -69,7 +69,6 @@ class EbtopApp(App[int]):
         self.notices = list(notices)
         self._user_chose_tab = False
         self._status_text = ""
-        self._watchdog_started = False
         self.sub_title = f"v{__version__}"
         strip_colors(self)  # NO_COLOR / --colors never: no colour codes at all (tui/colors.py)
 
@@ -116,46 +115,23 @@ class EbtopApp(App[int]):
         gc.collect()
 
     def on_unmount(self) -> None:
+        SHUTDOWN.detach_app()
         for pane in self.panes:
             pane.stop()
 
     def _install_signal_handlers(self) -> None:
-        """SIGTERM and SIGHUP (a lost SSH or `kubectl exec` terminal) end ebtop within 5 s.
+        """Hand the way out to `tui.shutdown` (signals, a lost terminal): it asks this app to exit.
 
-        A plain signal handler, not the event loop's: it runs even while the loop is blocked (a
-        frozen terminal blocks Textual's writes). It starts the exit watchdog, asks the app to exit,
-        then chains to the handler found before (the kernel source's, which detaches its probes).
+        The request comes from a signal handler or the terminal watcher, so it goes through the
+        loop's thread-safe call; the watchdog there ends the process if the normal exit hangs.
         """
-        if threading.current_thread() is not threading.main_thread():
-            return  # tests run the app off the main thread: nothing to install
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            previous = signal.getsignal(signum)
 
-            def handler(sig: int, frame: object, previous: object = previous) -> None:
-                self._start_exit_watchdog(128 + sig)
-                with contextlib.suppress(RuntimeError):  # loop already closed
-                    loop.call_soon_threadsafe(self.exit, 128 + sig)
-                if callable(previous):
-                    previous(sig, frame)
+        def request_exit(code: int) -> None:
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                loop.call_soon_threadsafe(lambda: self.exit(code, return_code=code))
 
-            signal.signal(signum, handler)
-
-    def _start_exit_watchdog(self, code: int) -> None:
-        """If shutdown hangs, stop the sources and leave the process within `EXIT_DEADLINE` seconds."""
-        if self._watchdog_started:
-            return
-        self._watchdog_started = True
-        threading.Thread(target=self._exit_watchdog, args=(code,), name="ebtop-exit-watchdog",
-                         daemon=True).start()
-
-    def _exit_watchdog(self, code: int) -> None:
-        time.sleep(EXIT_GRACE)
-        stopper = threading.Thread(target=self._stop_panes, daemon=True)
-        stopper.start()
-        stopper.join(EXIT_DEADLINE - EXIT_GRACE - 0.5)
-        # Closing every descriptor detaches BPF programs and ends gRPC streams, even unstopped.
-        os._exit(code)
+        SHUTDOWN.attach_app(request_exit, self._stop_panes)
 
     def _stop_panes(self) -> None:
         for pane in self.panes:
@@ -209,7 +185,7 @@ class EbtopApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         active = self.active_pane()
-        groups = [("ebtop", [self])]
-        if active is not None:
-            groups.append((active.tab_title, [active, *active.query("*")]))
-        self.push_screen(HelpScreen(binding_rows(groups), ABOUT))
+        # The same rows as README's key table (tui/keys.py): one vocabulary, written once.
+        groups = help_groups(self, [active] if active is not None else [])
+        rows = [(group, keys, description) for group, items in groups for keys, description in items]
+        self.push_screen(HelpScreen(rows, ABOUT))

@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_notices = [str(problem) for problem in problems]
     for notice in args.config_notices:
         print(f"ebtop: config: {notice}", file=sys.stderr)
+    from tui.shutdown import SHUTDOWN, Interrupted
+
+    SHUTDOWN.install(interactive=not args.batch and args.serve is None)
     if getattr(args, "print_raw_filters", False):  # hubble observe --print-raw-filters: print and exit
         from tui.options.output import print_raw_filters
 
@@ -120,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 demo.wait_ready()
             return FAMILIES[args.pane].run_batch(args)
         return run_app(args, before_run=demo.wait_ready if demo is not None else None)
+    except Interrupted as stop:  # SIGTERM, SIGHUP or SIGINT in batch mode (tui/shutdown.py)
+        return stop.code
     except KeyboardInterrupt:
         return 130
     except RuntimeError as error:

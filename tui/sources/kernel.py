@@ -3,24 +3,22 @@
 The worker checks preconditions first (each missing one becomes a `Problem` line naming the views it
 turns off), compiles the syscall counter and then the event probes, reads the counters every
 interval (the first one after a second, so counts show quickly), drains the ring buffers every
-0.1 s, and detaches everything when stopped. Whatever stops the process (exit, SIGTERM, SIGHUP, an
-exception) detaches the probes: atexit and signal handlers chain to the handlers found before.
+0.1 s, and detaches everything when stopped. Whatever stops the process (exit, SIGTERM, SIGHUP, a
+lost terminal, an exception), `tui.shutdown` stops the source, so the probes are detached; this module
+installs no signal handler of its own (a default action here would skip the terminal restore).
 The UI reads `status`, `problems`, and drains `buffer` (`SyscallInterval`s and the probes' events, in
 one bounded buffer: the pane dispatches by type); it never waits for bcc.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import os
-import signal
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tui.shutdown import track
 from tui.sources import bpf_env
 from tui.sources.base import Source, SourceState
 from tui.sources.bpf_env import BpfUnavailable, Problem
@@ -78,15 +76,13 @@ class KernelSource(Source[object]):
     def start(self) -> None:
         if self._thread is not None:
             return
-        _LIVE.add(self)
-        install_exit_handlers()
+        track(self)  # the one way out (tui/shutdown.py) stops it on a signal, a crash or exit
         self.started_at = time.monotonic()
         super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """The worker detaches every probe on its way out; give it time to."""
         super().stop(timeout)
-        _LIVE.discard(self)
 
     @property
     def problems(self) -> list[Problem]:  # type: ignore[override]
@@ -261,45 +257,3 @@ class KernelSource(Source[object]):
                     probes.extend(self._load_probes(off))  # the caller's list: closed in its finally
                     self.active_probes = tuple(p.name for p in probes)
                 self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
-
-
-# -- detaching on every way out -------------------------------------------------------------------
-_LIVE: weakref.WeakSet[KernelSource] = weakref.WeakSet()
-_PREVIOUS: dict[int, Any] = {}
-_INSTALLED = False
-
-
-def close_all() -> None:
-    """Stop every running kernel source; their workers detach the probes."""
-    for source in list(_LIVE):
-        with contextlib.suppress(Exception):
-            source.stop(timeout=3.0)
-
-
-def _on_signal(signum: int, frame: Any) -> None:
-    close_all()
-    previous = _PREVIOUS.get(signum)
-    if callable(previous):
-        previous(signum, frame)
-    elif previous == signal.SIG_IGN:
-        return
-    else:  # the default action: die of the same signal, as if ebtop had not been here
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-
-def install_exit_handlers() -> None:
-    """atexit plus SIGTERM/SIGHUP handlers that detach, then chain to what was there before."""
-    global _INSTALLED
-    if _INSTALLED:
-        return
-    _INSTALLED = True
-    atexit.register(close_all)
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        try:
-            _PREVIOUS[signum] = signal.getsignal(signum)
-            signal.signal(signum, _on_signal)
-        except (ValueError, OSError):
-            pass
