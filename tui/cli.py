@@ -101,6 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_notices = [str(problem) for problem in problems]
     for notice in args.config_notices:
         print(f"ebtop: config: {notice}", file=sys.stderr)
+    if not args.batch and args.serve is None:  # before the terminal watch: fd 0 must be the keyboard
+        from tui.stdin_replay import StdinReplayError, separate_keys_from_data
+
+        try:
+            separate_keys_from_data(args)
+        except StdinReplayError as error:
+            print(f"ebtop: {error}", file=sys.stderr)
+            return 2
     from tui.shutdown import SHUTDOWN, Interrupted
 
     SHUTDOWN.install(interactive=not args.batch and args.serve is None)

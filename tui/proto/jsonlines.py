@@ -82,9 +82,11 @@ def write_lines(messages: Iterable[Message], out: TextIO) -> int:
 
 
 def open_input(path: str) -> TextIO:
-    """The capture to replay; `-` is stdin. Undecodable bytes are replaced, never fatal."""
+    """The capture to replay; `-` is stdin (moved off the keyboard in the app). Undecodable bytes are replaced."""
     if path == "-":
-        return sys.stdin
+        from tui.stdin_replay import stdin_data
+
+        return stdin_data()
     return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the reader closes it
 
 
