@@ -72,12 +72,12 @@ class FlowMap(ScrollView, can_focus=True):
     FlowMap { height: 1fr; }
     """
     BINDINGS = [
-        Binding("up", "move(0, -1)", "Up", show=False),
-        Binding("down", "move(0, 1)", "Down", show=False),
-        Binding("left", "move(-1, 0)", "Left", show=False),
-        Binding("right", "move(1, 0)", "Right", show=False),
+        Binding("up", "move(0, -1)", "Map: node above", show=False),
+        Binding("down", "move(0, 1)", "Map: node below", show=False),
+        Binding("left", "move(-1, 0)", "Map: node to the left (callers)", show=False),
+        Binding("right", "move(1, 0)", "Map: node to the right (callees)", show=False),
         Binding("enter", "open", "Edges"),
-        Binding("slash", "choose_namespace", "Namespace"),
+        Binding("slash", "choose_namespace", "Map: all namespaces or one"),
         Binding("d", "draft", "Draft policy"),
     ]
 
