@@ -1,0 +1,97 @@
+"""The one second-process reader (tui/sources/reader_process.py), over real gRPC on loopback.
+
+What the child learns reaches the parent in order: state, problems (a failing ServerStatus, once
+swallowed), and its death, which is a visible failure rather than a source that looks alive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import grpc
+import pytest
+
+from tui.demo.hubble_server import HubbleDemoServer, HubbleDemoService
+from tui.demo.server_base import bind, new_server
+from tui.filters.hubble import History, build_request
+from tui.proto.observer import observer_pb2_grpc
+from tui.sources.base import SourceState
+from tui.sources.hubble import HubbleSource
+from tui.sources.hubble_process import ProcessHubbleSource
+from tui.sources.hubble_tls import resolve
+
+
+class BrokenStatusService(HubbleDemoService):
+    """A real Observer whose flows work and whose ServerStatus always fails."""
+
+    def ServerStatus(self, request, context):  # noqa: N802 - gRPC method name
+        context.abort(grpc.StatusCode.INTERNAL, "status store is down")
+
+
+def serve_broken_status() -> HubbleDemoServer:
+    service = BrokenStatusService(seed=1, rate=0, history=50, lost_events_every=0, start_time=None)
+    server = new_server()
+    observer_pb2_grpc.add_ObserverServicer_to_server(service, server)
+    target = bind(server, "127.0.0.1:0")
+    server.start()
+    return HubbleDemoServer(server=server, target=target, service=service)
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+@pytest.mark.parametrize("reader", [HubbleSource, ProcessHubbleSource])
+def test_server_status_errors_reach_problems(reader: type) -> None:
+    server = serve_broken_status()
+    request = build_request([], History(), live=True)
+    source = reader(resolve(server.target), request, status_interval=0.2)
+    try:
+        source.start()
+        assert wait_for(lambda: any("status store is down" in p for p in source.problems))
+        assert source.state() is SourceState.STREAMING  # the flows still arrive
+        assert len(source.buffer) > 0
+        if reader is HubbleSource:
+            assert source.counters()["server status errors"] >= 1
+        problems = source.problems
+        assert len([p for p in problems if "ServerStatus" in p]) == 1  # said once, not every 0.2 s
+    finally:
+        source.stop()
+        server.stop()
+
+
+def test_a_dead_reader_process_is_a_failure_not_a_quiet_source() -> None:
+    from tui.demo.hubble_server import serve_hubble
+
+    server = serve_hubble(rate=5, history=10)
+    source = ProcessHubbleSource(resolve(server.target), build_request([], History(), live=True))
+    try:
+        source.start()
+        assert wait_for(lambda: source.state() is SourceState.STREAMING)
+        source._reader._process.kill()  # noqa: SLF001 - the child dies as an OOM kill would end it
+        assert wait_for(lambda: source.state() is SourceState.FAILED, 10)
+        assert "the reader process exited" in source.describe()
+    finally:
+        source.stop()
+        server.stop()
+
+
+def test_stop_is_idempotent_and_ends_the_child() -> None:
+    from tui.demo.hubble_server import serve_hubble
+
+    server = serve_hubble(rate=5, history=10)
+    source = ProcessHubbleSource(resolve(server.target), build_request([], History(), live=True))
+    try:
+        source.start()
+        assert wait_for(lambda: len(source.buffer) > 0)
+        source.stop()
+        source.stop()
+        assert not source.running and not source._reader.alive  # noqa: SLF001
+    finally:
+        server.stop()
