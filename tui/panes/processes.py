@@ -27,7 +27,7 @@ from tui.panes.process_detail import ProcessDetailScreen
 from tui.render.glyphs import glyphs
 from tui.render.numbers import count_text
 from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
-from tui.render.tetra_compact import CompactEncodeError, render_text
+from tui.render.tetra_compact import CompactEncodeError, rate_limit_line, render_text
 from tui.render.tetra_policies import header as policy_header
 from tui.render.tetra_policies import policy_rows, row_texts
 from tui.sources.base import Source
@@ -443,6 +443,10 @@ class ProcessesPane(LivePane):
             self._log_skipped = 0
         while pending:
             response = pending.popleft()
+            limited = rate_limit_line(response, timestamps=self.timestamps)
+            if limited is not None:  # tetra cannot print it; ebtop says what the agent dropped, in place
+                lines.append(Text(limited, style="bold red"))
+                continue
             try:
                 lines.append(render_text(response, timestamps=self.timestamps))
             except CompactEncodeError as error:
