@@ -55,3 +55,45 @@ async def test_cache_and_policies_view(agent) -> None:
     assert columns[:8] == ["ID", "NAME", "STATE", "FILTERID", "NAMESPACE", "SENSORS", "KERNELMEMORY", "MODE"]
     assert rows[0][1] == BROKEN_POLICY and rows[0][2] == "! load_error" and "symbol not found" in rows[0][-1]
     assert all(row[2] == "enabled" for row in rows[1:]) and len(rows) == 4
+
+
+async def test_rate_limit_event_is_shown_in_the_log_and_the_replay_goes_on(tmp_path) -> None:
+    from textual.widgets import RichLog
+
+    from tui.proto.jsonlines import format_line
+    from tui.proto.tetragon import events_pb2
+    from tui.sources.event_replay import ReplaySource
+
+    def exec_line(exec_id: str, binary: str, pid: int) -> str:
+        response = events_pb2.GetEventsResponse(node_name="n1")
+        response.process_exec.process.exec_id, response.process_exec.process.binary = exec_id, binary
+        response.process_exec.process.pid.value = pid
+        response.time.seconds = 100
+        return format_line(response)
+
+    limited = events_pb2.GetEventsResponse(node_name="n1")
+    limited.rate_limit_info.number_of_dropped_process_events = 42
+    limited.time.seconds = 100
+    path = tmp_path / "events.json"
+    path.write_text("\n".join([exec_line("a", "/bin/a", 10), format_line(limited), exec_line("b", "/bin/b", 11)]) + "\n")
+    pane = ProcessesPane(ReplaySource(str(path)), forest=ProcessForest(), live_clock=False)
+
+    class Host(App):
+        def compose(self):
+            yield pane
+
+    async with Host().run_test(size=(120, 30)) as pilot:
+        pane.start()
+        deadline = time.monotonic() + 10
+        while len(pane.forest) < 2 and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+            pane.tick(True)
+        pane.tick(True)
+        await pilot.pause(0.1)
+        log = "\n".join(line.text for line in pane.query_one("#process-log", RichLog).lines)
+        status = pane.status_line()
+        procs = len(pane.forest)
+        pane.stop()
+    assert "42 events dropped by the agent's rate limit" in log and "cannot render" not in log
+    assert log.index("/bin/a") < log.index("42 events dropped") < log.index("/bin/b")
+    assert procs == 2 and "agent rate limit dropped 42" in status
