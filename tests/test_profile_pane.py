@@ -14,6 +14,7 @@ from tui.model.probes import CostReport, ProgramCost
 from tui.model.stacks import Frame, ProfileInterval, StackSample
 from tui.panes.profile import ProfilePane
 from tui.render.glyphs import UNICODE
+from tui.sources.base import SourceState
 
 POD = "3f2a9c1e-7b4d-4e8a-9c1f-2d3e4f5a6b7c"
 
@@ -95,7 +96,7 @@ async def test_tree_folds_and_zooms() -> None:
     pane = fed_pane()
     app = EbtopApp([pane], initial="profile")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("t")
+        await pilot.press("v")
         await pilot.pause()
         text = body_text(pane)
         assert "CALLERS -> CALLEES" in text
@@ -121,7 +122,7 @@ async def test_flame_rows_and_cursor_zoom() -> None:
     pane = fed_pane()
     app = EbtopApp([pane], initial="profile")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("g")
+        await pilot.press("v", "v")
         await pilot.pause()
         lines = body_text(pane).splitlines()
         assert lines[0].startswith("all: 1,000 samples")
@@ -143,17 +144,17 @@ async def test_scope_filter_pause_clear() -> None:
     pane = fed_pane()
     app = EbtopApp([pane], initial="profile")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("s")  # busiest process
+        await pilot.press("g")  # busiest process
         await pilot.pause()
         assert "pid 4242 nginx" in header_text(pane)
         assert "750 of 1,000 samples" in header_text(pane)
-        await pilot.press("s")  # container
+        await pilot.press("g")  # container
         await pilot.pause()
         assert "container a1b2c3d4e5f6" in header_text(pane) and "840 of" in header_text(pane)
-        await pilot.press("s")  # pod
+        await pilot.press("g")  # pod
         await pilot.pause()
         assert "pod 3f2a9c1e-7b4d" in header_text(pane)
-        await pilot.press("s")  # back to all
+        await pilot.press("g")  # back to all
         await pilot.press("slash")
         await pilot.pause()
         assert pane.query_one("#pf-filter", Input).has_focus
@@ -182,7 +183,7 @@ async def test_fits_80x24() -> None:
     pane = fed_pane()
     app = EbtopApp([pane], initial="profile")
     async with app.run_test(size=(80, 24)) as pilot:
-        for key in ("f", "t", "g"):
+        for key in ("v", "v", "v"):
             await pilot.press(key)
             await pilot.pause()
             assert all(len(line) <= 78 for line in body_text(pane).splitlines())
@@ -197,20 +198,20 @@ def test_snapshot_functions_80x24(snap_compare) -> None:
 
 
 def test_snapshot_tree_120x40(snap_compare) -> None:
-    assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(120, 40), press=["t"])
+    assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(120, 40), press=["v"])
 
 
 def test_snapshot_tree_80x24(snap_compare) -> None:
-    assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(80, 24), press=["t"])
+    assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(80, 24), press=["v"])
 
 
 def test_snapshot_flame_120x40(snap_compare) -> None:
-    assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(120, 40), press=["g"])
+    assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(120, 40), press=["v", "v"])
 
 
 def test_snapshot_flame_80x24(snap_compare) -> None:
     assert snap_compare(EbtopApp([fed_pane()], initial="profile"), terminal_size=(80, 24),
-                        press=["g", "down", "down"])
+                        press=["v", "v", "down", "down"])
 
 
 @pytest.mark.kernel
@@ -233,3 +234,33 @@ async def test_real_sampler_fills_the_pane(tmp_path: Path) -> None:
             assert "pid" in header_text(pane)
     finally:
         program.stop()
+
+
+async def test_sort_and_reverse_functions() -> None:
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="profile")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        assert "_start  [nginx]" in body_text(pane).splitlines()[1]  # by total: in 840 of 1000 stacks
+        await pilot.press("s", "r")
+        await pilot.pause()
+        assert "main  [evil]" in body_text(pane).splitlines()[1]  # by self, smallest first (0 self, 10 total)
+
+
+async def test_sampling_starts_when_the_tab_is_first_shown() -> None:
+    from tui.panes.syscalls import SyscallsPane
+    from tui.sources.profile import ProfileSource
+
+    source = ProfileSource()
+    pane = ProfilePane(source, chars=UNICODE)
+    app = EbtopApp([SyscallsPane(None), pane], initial="syscalls")
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause(0.3)
+            assert source.state() is SourceState.IDLE and not source.running
+            await pilot.press("4")
+            await pilot.pause(0.3)
+            assert source.state() is not SourceState.IDLE
+    finally:
+        source.stop()

@@ -125,4 +125,4 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     if problem:  # a usage failure before the UI starts (exit 2, as argparse does)
         print(f"ebtop: {problem}", file=sys.stderr)
         raise SystemExit(2)
-    return ProfilePane(make_source(args), pid=args.pid)
+    return ProfilePane(make_source(args), pid=args.pid, start_now=args.pane == "profile")

@@ -68,15 +68,15 @@ class ProfilePane(LivePane):
     ProfilePane #pf-filter { dock: bottom; height: 3; display: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "cycle_view", "View"),
-        Binding("f", "show_view('functions')", "Functions", show=False),
-        Binding("t", "show_view('tree')", "Tree", show=False),
-        Binding("g", "show_view('flame')", "Flame", show=False),
-        Binding("s", "cycle_scope", "Scope"),
+        Binding("v", "cycle_view(1)", "View"),
+        Binding("V", "cycle_view(-1)", "Previous view", show=False),
+        Binding("g", "cycle_scope", "Scope"),
         Binding("n", "next_in_scope", "Next in scope", show=False),
         Binding("slash", "start_filter", "Filter", key_display="/"),
         Binding("enter", "zoom", "Zoom"),
-        Binding("escape", "zoom_out", "Zoom out", key_display="Esc"),
+        Binding("escape", "zoom_out", "Back", key_display="Esc"),
+        Binding("s", "sort", "Sort", show=False),
+        Binding("r", "reverse", "Reverse", show=False),
         Binding("c", "clear", "Clear"),
         Binding("p", "toggle_pause", "Pause"),
         Binding("up", "move(-1)", "Up", show=False),
@@ -91,12 +91,16 @@ class ProfilePane(LivePane):
     ]
 
     def __init__(self, source: Any = None, *, pid: int | None = None, chars: Glyphs | None = None,
-                 max_stacks: int | None = None) -> None:
+                 max_stacks: int | None = None, start_now: bool = False) -> None:
+        """`start_now`: sample from the start (the pane asked for with --pane profile); else when shown."""
         super().__init__(id="profile", sources=[source] if source is not None else [])
+        self.start_now = start_now
         self.source = source
         self.counts = StackCounts(max_stacks) if max_stacks else StackCounts()
         self.chars = chars
         self.view = "functions"
+        self.sort_by = "self"
+        self.reverse = False
         self.scope = Scope("pid", pid) if pid else Scope()
         self.filter_text = ""
         self.zooms: list[str] = []
@@ -121,6 +125,11 @@ class ProfilePane(LivePane):
     def on_mount(self) -> None:
         self.redraw()
 
+    def start(self) -> None:
+        """Sampling starts when the tab is first shown (an unwatched profile costs nothing)."""
+        if self.start_now:
+            super().start()
+
     def on_show(self) -> None:
         self.focus_default()
 
@@ -132,6 +141,9 @@ class ProfilePane(LivePane):
 
     # -- the template's hooks ---------------------------------------------------------------------
     def tick(self, visible: bool) -> None:
+        if visible and not self.start_now:  # the tab is shown for the first time: start sampling
+            self.start_now = True
+            super().start()
         if self.source is not None and hasattr(self.source, "set_cost"):
             self.source.set_cost(visible)  # the sampler's own cost, measured while someone looks
         super().tick(visible)
@@ -200,8 +212,20 @@ class ProfilePane(LivePane):
         self.redraw()
 
     # -- actions ----------------------------------------------------------------------------------
-    def action_cycle_view(self) -> None:
-        self.action_show_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+    def action_cycle_view(self, step: int = 1) -> None:
+        """v / V: the next or previous view (the one way to switch views in every pane)."""
+        self.action_show_view(VIEWS[(VIEWS.index(self.view) + step) % len(VIEWS)])
+
+    def action_sort(self) -> None:
+        """s: the functions view ranks by self or by total samples."""
+        self.sort_by = "total" if self.sort_by == "self" else "self"
+        self.cursor = self.top_row = 0
+        self.redraw()
+
+    def action_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self.cursor = self.top_row = 0
+        self.redraw()
 
     def action_show_view(self, view: str) -> None:
         if view in VIEWS:
@@ -440,7 +464,7 @@ class ProfilePane(LivePane):
         if not self.counts.total:
             lines = [Text(self._empty_text())]
         elif not samples:
-            lines = [Text("no samples match the scope, filter or zoom (Esc zooms out, s changes the scope)")]
+            lines = [Text("no samples match the scope, filter or zoom (Esc zooms out, g changes the scope)")]
         else:
             lines = getattr(self, f"_lines_{self.view}")(total, width, height)
         self.query_one("#pf-body", ProfileBody).update(Text("\n").join(lines))
@@ -450,6 +474,8 @@ class ProfilePane(LivePane):
             return "no samples"
         if self.source.problems:
             return NO_PERF_HINT if any("perf event" in p for p in self.source.problems) else "no samples"
+        if not self.start_now:
+            return "sampling starts when this tab is shown"
         return f"sampling every CPU ({self.source.describe()}); the first counts come within a second"
 
     def _window(self, count: int, height: int) -> range:
@@ -463,6 +489,10 @@ class ProfilePane(LivePane):
 
     def _lines_functions(self, total: int, width: int, height: int) -> list[Text]:
         rows: list[FunctionRow] = top_functions(self.selection())
+        if self.sort_by == "total":
+            rows.sort(key=lambda r: (-r.total_count, -r.self_count, r.name))
+        if self.reverse:
+            rows.reverse()
         self._rows = rows
         chars = self._chars()
         lines = [Text(fit(FUNCTION_HEADER, width, chars), style="bold")]
