@@ -233,3 +233,35 @@ def test_an_invalid_tetragon_filter_is_the_processes_panes_problem(mode: list[st
     pane = processes.create_pane(build_parser().parse_args([*mode, "--event-types", "bogus"]))
     assert isinstance(pane, ProblemPane)
     assert "unknown event type 'bogus'" in pane.status_line()
+
+
+@pytest.mark.kernel
+def test_local_exec_source_applies_the_tetragon_filters() -> None:
+    """No agent filters local events: `--event-types exit --process` must be applied by ebtop itself."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    if os.geteuid() != 0:
+        pytest.skip("the local exec source needs root")
+    stop = threading.Event()
+
+    def workload() -> None:
+        while not stop.is_set():
+            subprocess.run(["/bin/true"], check=False)
+            subprocess.run(["/bin/sleep", "0.01"], check=False)
+
+    thread = threading.Thread(target=workload, daemon=True)
+    thread.start()
+    try:
+        out = subprocess.run([sys.executable, "-m", "tui", "-b", "--pane", "processes", "--processes-source", "local",
+                              "--event-types", "exit", "--process", "/true$", "-n", "5", "--color", "never"],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        stop.set()
+        thread.join(10)
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stderr
+    assert len(lines) == 5
+    assert all(line.startswith("💥 exit") and "/true" in line for line in lines), lines
