@@ -247,3 +247,30 @@ async def test_connect_view_lists_p50_p90_p99_by_destination_slowest_first() -> 
             rows[0].destination.endswith(".example.net")
         assert float(first[4]) == round(rows[0].p99_ms, 2)
         assert "TCP connect" in pane.query_one("#flows-header").render().plain  # type: ignore[attr-defined]
+
+
+async def test_policies_view_puts_the_demo_drop_first_and_enter_shows_its_flows() -> None:
+    from tui.panes.flow_policies import PoliciesView
+
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        view = pane.query_one("#policies", PoliciesView)
+        assert pane.view == "policies" and app.focused is view
+        rows = view.rows_shown
+        assert rows and rows[0].enforced and rows[0].policy == "default deny"
+        assert any(r.source == "tools/loadgen" and r.destination == "shop/postgres" for r in rows)
+        assert str(view.get_cell_at((0, 0))) == "DROPPED"
+        first = rows[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FilteredFlowsScreen)
+        shown = screen.query_one(FlowList).rows
+        assert len(shown) == first.flows
+        assert all(r.response().flow.verdict == 2 for r in shown)  # DROPPED
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is pane.screen and pane.view == "policies"
