@@ -104,11 +104,6 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     routed = route_batch(args)  # histogram views and custom counters (issue 14)
     if routed is not None:
         return routed
-    from tui.options.latency import route_batch
-
-    routed = route_batch(args)  # histogram views and custom counters (issue 14)
-    if routed is not None:
-        return routed
     source = make_source(args, batch=True)
     top = SyscallTop()
     printed = 0
