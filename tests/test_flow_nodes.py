@@ -38,6 +38,8 @@ def test_get_nodes_from_the_demo_server() -> None:
     table.apply_nodes(snapshot.nodes, snapshot.when)
     assert [n.state_word for n in table.rows()] == ["connected"] * len(snapshot.nodes) and len(snapshot.nodes) >= 2
     assert all(n.version and n.address.endswith(":4244") and n.max_flows for n in table.rows())
+    assert sum(n.num_flows for n in table.rows()) == 10  # the server's history, split by node
+    assert all(n.seen_flows >= n.num_flows and n.tls.endswith(".hubble-grpc.cilium.io") for n in table.rows())
 
 
 def test_node_events_update_the_table_and_log_the_change() -> None:

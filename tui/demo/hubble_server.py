@@ -44,6 +44,7 @@ class FlowRing:
         self._slots: list[tuple[int, observer_pb2.GetFlowsResponse] | None] = [None] * capacity
         self.next_seq = 0  # sequence number the next entry will get
         self.seen_flows = 0
+        self.seen_by_node: dict[str, int] = {}
         self.cond = threading.Condition()
 
     @property
@@ -56,6 +57,8 @@ class FlowRing:
         self.next_seq += 1
         if response.HasField("flow"):
             self.seen_flows += 1
+            node = response.flow.node_name
+            self.seen_by_node[node] = self.seen_by_node.get(node, 0) + 1
 
     def get(self, seq: int) -> tuple[int, observer_pb2.GetFlowsResponse]:
         """Caller holds `cond` and checked oldest_seq <= seq < next_seq."""
@@ -65,6 +68,15 @@ class FlowRing:
 
     def num_flows(self) -> int:
         return sum(1 for seq in range(self.oldest_seq, self.next_seq) if self.get(seq)[1].HasField("flow"))
+
+    def flows_by_node(self) -> dict[str, int]:
+        """Flows held now, per node (what each agent's own ring would hold behind Relay)."""
+        counts: dict[str, int] = {}
+        for seq in range(self.oldest_seq, self.next_seq):
+            response = self.get(seq)[1]
+            if response.HasField("flow"):
+                counts[response.flow.node_name] = counts.get(response.flow.node_name, 0) + 1
+        return counts
 
 
 @dataclass
@@ -303,10 +315,15 @@ class HubbleDemoService(observer_pb2_grpc.ObserverServicer):
                  ) -> observer_pb2.GetNodesResponse:
         response = observer_pb2.GetNodesResponse()
         uptime = int((time.monotonic() - self.started_monotonic) * 1e9)
+        with self.ring.cond:
+            held = self.ring.flows_by_node()
+            seen = dict(self.ring.seen_by_node)
         for node in NODES:
-            response.nodes.add(name=node, version=VERSION, address=f"{node}:4244",
-                               state=relay_pb2.NODE_CONNECTED, uptime_ns=uptime,
-                               max_flows=self.ring.capacity)
+            entry = response.nodes.add(name=node, version=VERSION, address=f"{node}:4244",
+                                       state=relay_pb2.NODE_CONNECTED, uptime_ns=uptime,
+                                       num_flows=held.get(node, 0), max_flows=self.ring.capacity,
+                                       seen_flows=seen.get(node, 0))
+            entry.tls.enabled, entry.tls.server_name = True, f"{node}.demo.hubble-grpc.cilium.io"
         return response
 
     def GetNamespaces(self, request: observer_pb2.GetNamespacesRequest, context: grpc.ServicerContext
