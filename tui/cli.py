@@ -16,7 +16,7 @@ from pathlib import Path
 from tui import __version__
 from tui import batch as batch_flags
 from tui.batch import EXIT_CODES
-from tui.config import apply_defaults, config_path
+from tui.config import apply_defaults, config_path, record_flags, show_config
 from tui.options import flows, processes, profile, syscalls
 from tui.threads import name_threads
 
@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     general.add_argument("--serve", type=int, default=None, metavar="PORT",
                          help="serve the app to a web browser on http://localhost:PORT instead of this terminal "
                               "(for talks; needs the textual-serve package: pip install 'ebtop[serve]')")
+    general.add_argument("--show-config", action="store_true",
+                         help="print every setting as config.toml lines, each with where its value came from "
+                              "(default, file:line, environment, flag), and exit")
     general.add_argument("--config", type=Path, default=None, metavar="FILE",
                          help="config file (default $XDG_CONFIG_HOME/ebtop/config.toml or ~/.config/ebtop/config.toml)")
     for family in FAMILIES.values():
@@ -93,12 +96,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     config_file = _early_config_path(argv)
-    problems = apply_defaults(parser, config_file)
+    loaded = apply_defaults(parser, config_file)
     args = parser.parse_args(argv)
+    if args.show_config:
+        from tui.filters.hubble import DEST, describe_filters
+
+        record_flags(parser, argv, loaded)
+        filters = describe_filters(getattr(args, DEST, None) or [])
+        notes = [f"flows filters (flags only, not configurable): {filters}"] if filters else []
+        sys.stdout.write(show_config(parser, args, loaded, notes))
+        return 0
     views = getattr(FAMILIES[args.pane], "BATCH_VIEWS", None)
     if views is not None and getattr(args, "view", None) not in views:
         parser.error(f"--view {args.view} is not a view of the {args.pane} pane (choose from {', '.join(views)})")
-    args.config_notices = [str(problem) for problem in problems]
+    args.config_notices = [str(problem) for problem in loaded.problems]
     for notice in args.config_notices:
         print(f"ebtop: config: {notice}", file=sys.stderr)
     if not args.batch and args.serve is None:  # before the terminal watch: fd 0 must be the keyboard
