@@ -219,6 +219,11 @@ class BatchPrinter:
             render_extra_lines,
             render_line,
         )
+        from tui.sources.tetragon import StreamGap
+
+        if isinstance(response, StreamGap):  # an outage of the stream: said where it happened, on stderr
+            print(f"ebtop: {response.text()}", file=self.err)
+            return
 
         if self.json:  # tetra -o json: the event's protojson, one line
             from tui.proto.protojson import to_go_json

@@ -31,6 +31,7 @@ from tui.render.tetra_compact import CompactEncodeError, rate_limit_line, render
 from tui.render.tetra_policies import header as policy_header
 from tui.render.tetra_policies import policy_rows, row_texts
 from tui.sources.base import Source
+from tui.sources.tetragon import StreamGap
 from tui.sources.tetragon_state import PolicyList, ProcessCacheDump
 
 DRAIN_CHUNK = 200
@@ -195,7 +196,10 @@ class ProcessesPane(LivePane):
                     self._policies[item.target] = item.policies
                     self._policies_dirty = True
             return
-        self.forest.add_many(responses)
+        if any(isinstance(item, StreamGap) for item in responses):  # outage markers: the log only
+            self.forest.add_many([item for item in responses if not isinstance(item, StreamGap)])
+        else:
+            self.forest.add_many(responses)
         pending = self._log_pending
         if len(responses) > pending.maxlen:
             self._log_skipped += len(pending) + len(responses) - pending.maxlen
@@ -443,6 +447,9 @@ class ProcessesPane(LivePane):
             self._log_skipped = 0
         while pending:
             response = pending.popleft()
+            if isinstance(response, StreamGap):
+                lines.append(Text(response.text(), style="bold yellow"))
+                continue
             limited = rate_limit_line(response, timestamps=self.timestamps)
             if limited is not None:  # tetra cannot print it; ebtop says what the agent dropped, in place
                 lines.append(Text(limited, style="bold red"))

@@ -99,21 +99,41 @@ def _serialize_request(request: Any) -> bytes:
     return request.SerializeToString()
 
 
+@dataclass(frozen=True)
+class StreamGap:
+    """A marker in the buffer where an agent's stream broke: events in between may be missing.
+
+    The pane writes it into the event log and batch mode to stderr, as the Flows list shows its gaps.
+    """
+
+    target: str
+    reason: str
+    seconds: float
+
+    def text(self) -> str:
+        return (f"── {self.target}: stream interrupted ({self.reason}); reconnected after {self.seconds:.1f} s, "
+                "events in between may be missing ──")
+
+
 class TargetStream:
     """One agent: connect, stream into the buffer, recreate the channel and retry on failure."""
 
     def __init__(self, target: str, request: Any, sink: Callable[[Any], None], stop: threading.Event,
                  backoff: Backoff | None = None, raw: bool = False, status: StatusHolder | None = None,
-                 tls: Any = None) -> None:
+                 tls: Any = None, on_gap: Callable[[StreamGap], None] | None = None) -> None:
         self.target = target
         self.tls = tls  # TlsOptions for a TLS/mTLS agent (tui/sources/tetragon_tls.py), None: plaintext
         self.request = request
         self.sink = sink
         self.raw = raw  # sink gets serialized responses (the reader process forwards bytes unparsed)
         self.status = status if status is not None else StatusHolder()
+        self.on_gap = on_gap
         self.version = ""
         self.received = 0
+        self.malformed = 0
         self.connects = 0
+        self._delivered = False
+        self._broken: tuple[str, float] | None = None  # (reason, monotonic) after a stream that delivered broke
         self._stop = stop
         self._backoff = backoff or Backoff(base=0.5, cap=10.0)
         self._call: Any = None
@@ -160,6 +180,8 @@ class TargetStream:
                 channel.close()
             if self._stop.is_set():
                 break
+            if self._delivered and self._broken is None:
+                self._broken = (reason, time.monotonic())
             delay = self._backoff.next_delay()
             self.status.set(SourceState.RETRYING, f"{self.target}: {reason}", retry_at=time.monotonic() + delay)
             self._stop.wait(delay)
@@ -172,11 +194,10 @@ class TargetStream:
         except grpc.RpcError as error:
             if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
                 raise
-        if self.raw:
-            call = channel.unary_stream(GET_EVENTS, request_serializer=_serialize_request,
-                                        response_deserializer=None)(self.request)
-        else:
-            call = stub.GetEvents(self.request)
+        # Raw bytes, parsed here: one malformed message is skipped and counted, where gRPC's own
+        # deserializer fails the whole call ("Exception deserializing response!") on every reconnect.
+        call = channel.unary_stream(GET_EVENTS, request_serializer=_serialize_request,
+                                    response_deserializer=None)(self.request)
         with self._lock:
             self._call = call
         if self._stop.is_set():
@@ -184,12 +205,29 @@ class TargetStream:
             return "stopped"
         self.connects += 1
         self.status.set(SourceState.STREAMING, self.target)
-        self._backoff.reset()
+        self._delivered = False
         sink = self.sink
-        for response in call:
-            sink(response)
+        parse = None if self.raw else events_pb2.GetEventsResponse.FromString
+        for data in call:
+            if not self._delivered:  # only a message proves the stream works: the backoff resets then
+                self._delivered = True
+                self._backoff.reset()
+                self._report_gap()
+            if parse is not None:
+                response = parse_or_none(parse, data)
+                if response is None:
+                    self.malformed += 1
+                    continue
+                sink(response)
+            else:
+                sink(data)
             self.received += 1
         return "stream ended by the server"
+
+    def _report_gap(self) -> None:
+        broken, self._broken = self._broken, None
+        if broken is not None and self.on_gap is not None:
+            self.on_gap(StreamGap(self.target, broken[0], time.monotonic() - broken[1]))
 
 
 class TetragonSource(Source[Any]):
@@ -215,7 +253,7 @@ class TetragonSource(Source[Any]):
         sink = self._sink_recording if recorder is not None else self.buffer.put
         self.streams: list[Any] = [TargetStream(t, request, sink, self._stop,
                                                 backoff_factory() if backoff_factory else None,
-                                                tls=self.tls_by_target.get(t))
+                                                tls=self.tls_by_target.get(t), on_gap=self.buffer.put)
                                    for t in self.targets]
 
     def _sink_recording(self, response: Any) -> None:
@@ -252,7 +290,12 @@ class TetragonSource(Source[Any]):
         return [f"tetragon {self.version}"] if self.version else []
 
     def counters(self) -> dict[str, int]:
-        return {"received": self.received, "dropped": self.buffer.dropped, "malformed": self.malformed}
+        return {"received": self.received, "dropped": self.buffer.dropped, "malformed": self.malformed_count}
+
+    @property
+    def malformed_count(self) -> int:
+        """Messages skipped because they did not parse (the receiver's, plus each thread stream's)."""
+        return self.malformed + sum(stream.malformed for stream in self.streams if isinstance(stream, TargetStream))
 
     def state(self) -> SourceState:
         """Overall state: streaming if any agent streams, failed only if all failed."""
@@ -264,7 +307,8 @@ class TetragonSource(Source[Any]):
         return SourceState.IDLE
 
     def describe(self, now: float | None = None) -> str:
-        malformed = f"; {self.malformed} malformed message(s) skipped" if self.malformed else ""
+        count = self.malformed_count
+        malformed = f"; {count} malformed message(s) skipped" if count else ""
         if len(self.streams) == 1:
             return self.streams[0].status.get().describe(now) + malformed
         streaming = sum(1 for s in self.streams if s.status.get().state is SourceState.STREAMING)
@@ -288,8 +332,12 @@ def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
         def sink(data: bytes, index: int = index) -> None:
             outbox.put((index, data))
 
+        def gap(marker: StreamGap, index: int = index) -> None:
+            outbox.put(("gap", index, marker.reason, marker.seconds))
+
         streams.append(TargetStream(target, request, sink, stop, Backoff(*backoff), raw=True,
-                                    status=ForwardingStatus(outbox, index), tls=(tls or {}).get(target)))
+                                    status=ForwardingStatus(outbox, index), tls=(tls or {}).get(target),
+                                    on_gap=gap))
     versions = [""] * len(streams)
 
     def note_versions() -> None:
@@ -368,6 +416,8 @@ class ProcessTetragonSource(TetragonSource):
                         streams[item[1]].connects += 1
                 elif head == "version":
                     streams[item[1]].version = item[2]
+                elif head == "gap":
+                    put(StreamGap(streams[item[1]].target, item[2], item[3]))
         if self._reader.ended or self.stopping.is_set():
             return
         for stream in streams:
