@@ -125,7 +125,7 @@ def test_file_source_counts_bad_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("reader", ["thread", "process"])
 def test_record_then_replay_gives_identical_lines(tmp_path: Path, reader: str) -> None:
-    hubble_server = pytest.importorskip("tui.demo.hubble_server")
+    from tui.demo import hubble_server
     server = hubble_server.serve_hubble(rate=0, history=100, lost_events_every=40)
     path = tmp_path / "recorded.json"
     args = build_parser().parse_args(["--hubble-server", server.target, "--record-flows", str(path),

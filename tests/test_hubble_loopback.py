@@ -17,17 +17,17 @@ import grpc
 import pytest
 
 from tui.cli import build_parser
+from tui.demo import hubble_server
+from tui.filters.hubble import build_request
 from tui.model.flows import FlowRecord, FlowStore, RecordKind
 from tui.options.flows import filter_flags, history_of
 from tui.proto.observer import observer_pb2, observer_pb2_grpc
 from tui.render.hubble_compact import CompactOptions, flow_line, response_line
 from tui.sources.base import Backoff, SourceState
 from tui.sources.hubble import HubbleSource
-from tui.filters.hubble import build_request
 from tui.sources.hubble_process import ProcessHubbleSource
 from tui.sources.hubble_tls import TlsOptions, resolve
 
-hubble_server = pytest.importorskip("tui.demo.hubble_server")
 serve_hubble = hubble_server.serve_hubble
 
 FAST_BACKOFF = dict(base=0.05, cap=0.2)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from google.protobuf import json_format
 
-events_pb2 = pytest.importorskip("tui.proto.tetragon.events_pb2")
-
-from tui.model.processes import ProcessForest  # noqa: E402
+from tui.model.processes import ProcessForest
+from tui.proto.tetragon import events_pb2
 
 NODE = "worker-1"
 POD = {"namespace": "shop", "name": "api-1", "container": {"name": "api"}}

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from google.protobuf import json_format
 
-tetragon_pb2 = pytest.importorskip("tui.proto.tetragon.tetragon_pb2")
-events_pb2 = pytest.importorskip("tui.proto.tetragon.events_pb2")
-
-from tui.render import tetra_compact as tc  # noqa: E402
+from tui.proto.tetragon import events_pb2
+from tui.render import tetra_compact as tc
 
 POD = {"namespace": "kube-system", "name": "tetragon"}
 CURL = {"exec_id": "aWQ=", "pid": 42, "binary": "/usr/bin/curl", "arguments": "cilium.io", "pod": POD}

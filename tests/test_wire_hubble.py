@@ -348,18 +348,12 @@ def test_write_lines_then_read_back() -> None:
     assert back == [_full_flow(), _full_flow()]
 
 
-def _fixture_path() -> Path | None:
-    for candidate in (Path("/work/shared/fixtures/hubble/sample_flows.jsonl"),
-                      REPO.parent / "shared/fixtures/hubble/sample_flows.jsonl"):
-        if candidate.is_file():
-            return candidate
-    return None
+# Real flows from upstream repositories; where each line comes from is in sample_flows.sources.jsonl.
+SAMPLE_FLOWS = REPO / "tests" / "data" / "upstream" / "sample_flows.jsonl"
 
 
 def test_parses_every_real_sample_line() -> None:
-    path = _fixture_path()
-    if path is None:
-        pytest.skip("real Hubble sample fixture (shared/fixtures/hubble/sample_flows.jsonl) not present")
+    path = SAMPLE_FLOWS
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     results = list(jsonlines.read_lines(lines, observer_pb2.GetFlowsResponse))
     errors = [r for r in results if isinstance(r, jsonlines.JsonLineError)]

@@ -492,13 +492,8 @@ def test_json_round_trip_uses_proto_names() -> None:
     assert _parse(text) == original
 
 
-def _fixture_path() -> Path | None:
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (Path("/work/shared/fixtures/tetragon/sample_events.jsonl"),
-                      here.parent / "shared/fixtures/tetragon/sample_events.jsonl"):
-        if candidate.is_file():
-            return candidate
-    return None
+# Real events from upstream repositories and docs; sample_events.sources.jsonl says where each is from.
+SAMPLE_EVENTS = Path(__file__).resolve().parent / "data" / "upstream" / "sample_events.jsonl"
 
 
 def test_real_sample_events_parse_and_round_trip() -> None:
@@ -507,13 +502,10 @@ def test_real_sample_events_parse_and_round_trip() -> None:
     Some lines come from the 2022 book and pre-v1.1 docs (Pod.labels, kprobe stack_trace): those
     fields were already dropped by the fixture builder and are recorded in the sources file.
     """
-    path = _fixture_path()
-    if path is None:
-        pytest.skip("no ../shared/fixtures/tetragon/sample_events.jsonl here")
+    path = SAMPLE_EVENTS
     lines = path.read_text(encoding="utf-8").splitlines()
     sources_path = path.with_name("sample_events.sources.jsonl")
-    sources = ([json.loads(line) for line in sources_path.read_text(encoding="utf-8").splitlines()]
-               if sources_path.is_file() else [{} for _ in lines])
+    sources = [json.loads(line) for line in sources_path.read_text(encoding="utf-8").splitlines()]
     assert len(lines) >= 50 and len(sources) == len(lines)
 
     modern = parsed = 0
