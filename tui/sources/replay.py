@@ -144,9 +144,7 @@ class JsonLinesReplay(Source[T], Generic[M, T]):
         return f"{self.bad_lines} bad line{'s' if self.bad_lines != 1 else ''} skipped (line {first}{more})"
 
     def summary(self) -> str:
-        text = f"end of {self.name}: {self.delivered:,} responses"
-        if self.filtered:
-            text += f" ({self.filtered:,} more filtered out)"
+        text = f"end of {self.name}: {self.delivered:,} responses"  # `filtered out` is a counter
         if self.bad_lines:
             text += f", {self.bad_lines_text()}"
         if self.bad_lines and not self.read:
