@@ -103,3 +103,97 @@ def test_drop_lines_are_marked_on_the_whole_line() -> None:
     assert "reverse" in dict(dropped)["DROPPED"]
     forwarded = line_styles(pieces(GOOD, "FORWARDED"))
     assert not any("bold" in style or "reverse" in style for _, style in forwarded)
+
+
+# -- drill-down and Esc ------------------------------------------------------------------------------
+
+async def test_enter_on_a_view_row_shows_its_flows_and_esc_comes_back() -> None:
+    from textual.widgets import Input
+
+    from tests.test_flows_pane import loaded, make_app
+    from tui.panes.flow_drill import flow_digest
+    from tui.panes.flow_views import AggregateTable
+
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        for view, field in (("t", "talker"), ("x", "drop"), ("n", "dns"), ("h", "http")):
+            await pilot.press(view)
+            await pilot.pause()
+            table = pane.query_one(f"#{pane.view}", AggregateTable)
+            name = pane.view
+            assert table.row_count >= 1
+            row = min(1, table.row_count - 1)
+            table.move_cursor(row=row)
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert pane.view == "list" and pane.drill is not None
+            rows = pane.flow_list.rows
+            assert rows, name
+            values = {getattr(flow_digest(record), field) for record in rows}
+            assert len(values) == 1 and None not in values, (name, values)  # every line is that row's
+            everything = [r for r in pane.store.ring if getattr(flow_digest(r), field, None) in values]
+            assert rows == everything  # and every flow of that row is listed
+            assert "drill:" in pane._header
+            await pilot.press("escape")
+            await pilot.pause()
+            assert pane.view == name and pane.drill is None and table.cursor_row == row
+        await pilot.press("slash", "d", "n", "s")  # Esc order: the view goes, then the filter
+        await pilot.pause()
+        assert pane.filter_text == "dns" and pane.view == "list"
+        assert app.focused is pane.query_one("#flows-filter", Input)
+        await pilot.press("enter", "t")
+        await pilot.pause()
+        assert pane.view == "talkers"
+        await pilot.press("escape")
+        assert pane.view == "list" and pane.filter_text == "dns"
+        await pilot.press("escape")
+        assert pane.filter_text == ""
+
+
+async def test_v_and_shift_v_step_through_the_views() -> None:
+    from tests.test_flows_pane import loaded, make_app
+
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        seen = [pane.view]
+        for _ in range(3):
+            await pilot.press("v")
+            seen.append(pane.view)
+        assert seen[:4] == ["list", "talkers", "drops", "dns"]
+        await pilot.press("V", "V")
+        assert pane.view == "talkers"
+
+
+# -- one key vocabulary: README's table and the help screen ------------------------------------------
+
+async def test_readme_key_table_is_generated_from_the_bindings() -> None:
+    from tui.keys import README, generated_table, readme_section
+
+    assert readme_section(README.read_text()) == await generated_table(), "run: .venv/bin/python -m tui.keys"
+
+
+async def test_help_screen_has_readable_keys_no_text_box_keys_and_no_duplicates() -> None:
+    from tests.test_flows_pane import loaded, make_app
+    from tui.help_screen import HelpScreen
+
+    app, pane = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await loaded(pilot, pane)
+        await pilot.press("slash")  # the filter box (an Input with its own editing keys) exists and is focused
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        keys = [keys for _, keys, _ in screen.rows]
+        text = " ".join(keys)
+        for raw in ("slash", "escape", "question_mark", "ctrl+", "shift+", "delete", "backspace", "home,"):
+            assert raw not in text, raw
+        assert "/" in keys and "Esc" in keys and "q Ctrl-C" in keys
+        per_group: dict[str, list[str]] = {}
+        for group, _keys, description in screen.rows:
+            per_group.setdefault(group, []).append(description)
+        for group, descriptions in per_group.items():
+            assert len(descriptions) == len(set(descriptions)), group

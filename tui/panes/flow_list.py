@@ -43,10 +43,10 @@ class FlowList(ScrollView, can_focus=True):
         Binding("home", "first", "Oldest", show=False),
         Binding("end", "last", "Follow", show=False),
         Binding("enter", "open", "Detail"),
-        Binding("left", "scroll_columns(-1)", "Left", show=False),
-        Binding("right", "scroll_columns(1)", "Right", show=False),
-        Binding("0,shift+left", "first_column", "Column 0", show=False),
-        Binding("w", "toggle_narrow", "Narrow/wide", show=False),
+        Binding("left", "scroll_columns(-1)", "Scroll full lines left", show=False),
+        Binding("right", "scroll_columns(1)", "Scroll full lines right", show=False),
+        Binding("0,shift+left", "first_column", "Back to column 0", show=False),
+        Binding("w", "toggle_narrow", "Lines fitted to the width (verdict kept) / hubble's full lines", show=False),
     ]
 
     class Open(Message):

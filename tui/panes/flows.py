@@ -11,6 +11,7 @@ Left/Right scroll the lines sideways (`0` back to column 0), `w` narrow/wide lin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -18,13 +19,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import ContentSwitcher, Input, Static
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
 from tui.model.hubble_nodes import NodeTable
 from tui.panes.base import FrameGovernor, LivePane
 from tui.panes.flow_connect import ConnectTable
 from tui.panes.flow_detail import FlowDetail
+from tui.panes.flow_drill import DRILL_FIELDS, Drill, drill_for
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_map import FlowMapView
 from tui.panes.flow_nodes import NodesView
@@ -70,7 +72,9 @@ class FlowsPane(LivePane):
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
         Binding("slash", "open_filter", "Filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("escape", "back", "Back: leave a drill-down, then the view, then clear the filter", show=False),
+        Binding("v", "step_view(1)", "Next view", show=False),
+        Binding("V", "step_view(-1)", "Previous view", show=False),
         Binding("f", "show_view('list')", "Flows"),
         Binding("t", "show_view('talkers')", "Talkers"),
         Binding("x", "show_view('drops')", "Drops"),
@@ -96,6 +100,8 @@ class FlowsPane(LivePane):
         self.filters = filters
         self.problem = problem
         self.filter_text = ""
+        self.drill: Drill | None = None  # a drill-down from a view row (Enter), left with Esc
+        self._drill_from: tuple[str, int | None] = ("list", None)
         self.view = "list"
         self.start_view = "list"  # --view: the view shown first (list or map)
         self._clock = clock
@@ -194,7 +200,7 @@ class FlowsPane(LivePane):
         FILTER_SECONDS_PER_TICK: the newest matches show at once, older ones fill in above them.
         """
         ring = self.store.ring
-        if not self.filter_text:
+        if not self.filter_text and self.drill is None:
             return list(ring)
         first = self.store.first_seq
         filtered = self._filtered
@@ -204,7 +210,7 @@ class FlowsPane(LivePane):
         deadline = time.perf_counter() + (budget or FILTER_SECONDS_PER_TICK)
         start = max(self._filtered_upto + 1, first)
         for count, record in enumerate(_records_from(ring, start, first), 1):
-            if self.searchable(record).find(needle) >= 0:
+            if self._matches(record, needle):
                 filtered.append(record)
             self._filtered_upto = record.seq
             if count % 64 == 0 and time.perf_counter() > deadline:
@@ -214,7 +220,7 @@ class FlowsPane(LivePane):
         count = 0
         while index >= 0:
             record = ring[index]
-            if self.searchable(record).find(needle) >= 0:
+            if self._matches(record, needle):
                 older.append(record)
             self._backfill_from = record.seq
             index -= 1
@@ -271,8 +277,12 @@ class FlowsPane(LivePane):
             parts.append("fitted (w: full lines)" if flow_list.narrow else "full lines (w: fit)")
             if flow_list.scroll_column:
                 parts.append(f"{glyphs().arrow} +{flow_list.scroll_column} cols (0 resets)")
+            if self.drill is not None:
+                parts.append(f"drill: {escape_control(self.drill.title)} (Esc back)")
             if self.filter_text:
-                parts.append(f"/{escape_control(self.filter_text)}: {len(flow_list.rows):,} lines")
+                parts.append(f"/{escape_control(self.filter_text)}")
+            if self.filter_text or self.drill is not None:
+                parts.append(f"{len(flow_list.rows):,} lines")
         elif self.view in EXTRA_VIEWS:
             parts.append(self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).header_text())
         else:
@@ -310,17 +320,77 @@ class FlowsPane(LivePane):
     # -- actions -----------------------------------------------------------------------------------
 
     def action_open_filter(self) -> None:
-        self.action_show_view("list")
+        if self.view != "list":
+            self.action_show_view("list")
         box = self.query_one("#flows-filter", Input)
         box.add_class("-open")
         box.value = self.filter_text
-        box.focus()
+        # At once, not on the next message: the keys typed or pasted right after `/` are already
+        # queued and must reach the box (a deferred focus let `/drop` pause the list on `p`).
+        self.screen.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#flows-filter", Input)
         box.remove_class("-open")
         self._set_filter("")
-        self.flow_list.focus()
+        self.screen.set_focus(self.flow_list)
+
+    def action_back(self) -> None:
+        """Esc: leave a drill-down (back where it started), else leave a view, else clear the filter."""
+        if self.screen.focused is self.query_one("#flows-filter", Input):
+            self.action_clear_filter()  # Esc in the box: the box goes first
+        elif self.drill is not None:
+            self.leave_drill()
+        elif self.view != "list":
+            self.action_show_view("list")
+        else:
+            self.action_clear_filter()
+
+    def action_step_view(self, step: int) -> None:
+        """v / V: the next or previous view, the same way in every pane."""
+        names = ["list", *VIEWS, *EXTRA_VIEWS]
+        self.action_show_view(names[(names.index(self.view) + step) % len(names)])
+
+    # -- drill-down ------------------------------------------------------------------------------
+    def drill_down(self, title: str, match: Callable[[FlowRecord], bool]) -> None:
+        """Show the flow list narrowed to `match` (Esc returns to the view and row it came from).
+
+        The `/` filter still applies on top. Views call this from their Enter handler (talkers, drops,
+        DNS, HTTP rows here; service-map edges and policy rows in the map and policies views).
+        """
+        if self.drill is None:
+            self._drill_from = (self.view, self._cursor_row(self.view))
+        self.drill = Drill(title, match)
+        self._restart_filter()
+        self.action_show_view("list")
+
+    def leave_drill(self) -> None:
+        view, row = self._drill_from
+        self.drill = None
+        self._restart_filter()
+        self.action_show_view(view)
+        if row is not None and view in VIEWS:
+            self.query_one(f"#{view}", AggregateTable).move_cursor(row=row, animate=False)
+
+    def _cursor_row(self, view: str) -> int | None:
+        widget = self.query_one(f"#{view}")
+        return widget.cursor_row if isinstance(widget, AggregateTable) else None
+
+    def _matches(self, record: FlowRecord, needle: str) -> bool:
+        if self.drill is not None and not self.drill.match(record):
+            return False
+        return not needle or self.searchable(record).find(needle) >= 0
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a talkers, drops, DNS or HTTP row: the flows behind it."""
+        table = event.data_table
+        if not isinstance(table, AggregateTable) or table.spec.name not in DRILL_FIELDS or event.row_key.value is None:
+            return
+        event.stop()
+        drill = drill_for(table.spec.name, event.row_key.value)
+        if drill is not None:
+            self.drill_down(*drill)
 
     @on(Input.Changed, "#flows-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -336,6 +406,10 @@ class FlowsPane(LivePane):
         if value == self.filter_text:
             return
         self.filter_text = value
+        self._restart_filter()
+
+    def _restart_filter(self) -> None:
+        """Match again from the newest record backwards (the filter or the drill-down changed)."""
         self._filtered = []
         self._filtered_upto = self.store.seq - 1  # scan backwards from the newest record
         self._backfill_from = self.store.seq
@@ -347,7 +421,7 @@ class FlowsPane(LivePane):
         self.view = name
         self.query_one(ContentSwitcher).current = name
         widget = self.query_one(f"#{name}")
-        widget.focus()
+        self.screen.set_focus(widget)  # at once: keys already queued go to the new view
         if name == "list":
             self._refresh_list()
         else:
