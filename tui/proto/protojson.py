@@ -8,6 +8,7 @@ for a flow); Python's `MessageToDict` orders by number, so the keys are put back
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -19,27 +20,44 @@ _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u202
 _WELL_KNOWN = "google.protobuf."
 
 
+_SCALAR, _MESSAGE, _REPEATED, _MAP = range(4)
+
+
+@functools.lru_cache(maxsize=512)
+def _plan(descriptor: Descriptor) -> tuple[tuple[str, int, Descriptor | None], ...]:
+    """Per message type, once: its fields in declaration order and how to descend into each."""
+    plan = []
+    for field in descriptor.fields:
+        sub = field.message_type
+        if sub is None or sub.full_name.startswith(_WELL_KNOWN):
+            plan.append((field.name, _SCALAR, None))
+        elif sub.GetOptions().map_entry:
+            value = sub.fields_by_name["value"].message_type
+            kind = _MAP if value is not None and not value.full_name.startswith(_WELL_KNOWN) else _SCALAR
+            plan.append((field.name, kind, value))
+        else:
+            plan.append((field.name, _REPEATED if field.is_repeated else _MESSAGE, sub))
+    return tuple(plan)
+
+
 def _ordered(value: Any, descriptor: Descriptor) -> Any:
     if not isinstance(value, dict) or descriptor.full_name.startswith(_WELL_KNOWN):
         return value
     out: dict[str, Any] = {}
-    for field in descriptor.fields:
-        if field.name not in value:
+    for name, kind, sub in _plan(descriptor):
+        if name not in value:
             continue
-        item = value[field.name]
-        sub = field.message_type
-        if sub is not None and not sub.full_name.startswith(_WELL_KNOWN):
-            if sub.GetOptions().map_entry:
-                entry_value = sub.fields_by_name["value"].message_type
-                if entry_value is not None and isinstance(item, dict):
-                    item = {key: _ordered(val, entry_value) for key, val in item.items()}
-            elif field.is_repeated and isinstance(item, list):
-                item = [_ordered(element, sub) for element in item]
-            else:
-                item = _ordered(item, sub)
-        out[field.name] = item
-    for key, item in value.items():  # extensions and anything the descriptor does not list
-        out.setdefault(key, item)
+        item = value[name]
+        if kind == _MESSAGE:
+            item = _ordered(item, sub)  # type: ignore[arg-type]
+        elif kind == _REPEATED and isinstance(item, list):
+            item = [_ordered(element, sub) for element in item]  # type: ignore[arg-type]
+        elif kind == _MAP and isinstance(item, dict):
+            item = {key: _ordered(val, sub) for key, val in item.items()}  # type: ignore[arg-type]
+        out[name] = item
+    if len(out) != len(value):  # extensions and anything the descriptor does not list
+        for key, item in value.items():
+            out.setdefault(key, item)
     return out
 
 
