@@ -127,3 +127,16 @@ def test_the_exit_code_table_is_in_help() -> None:
     assert "Exit codes (every pane" in text
     for code in ("0  done", "1  runtime failure", "2  usage"):
         assert code in text
+
+
+def test_custom_counters_batch_prints_n_intervals_through_the_one_loop() -> None:
+    import os
+    import re
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("custom counters need root")
+    out = ebtop("--pane", "syscalls", "--count", "syscalls:sys_enter_getppid:comm", "-n", "2", "--interval", "0.5")
+    assert out.returncode == 0, out.stderr
+    assert len(re.findall(r"^\[\d\d:\d\d:\d\d\]$", out.stdout, re.MULTILINE)) == 2

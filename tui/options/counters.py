@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TextIO
 
 from tui.sources.counters import LABEL_KEYS, CounterDelta, CounterSpec
 from tui.sources.tracepoints import closest, events_dir, list_tracepoints, read_fields
@@ -65,45 +66,37 @@ def counter_lines(spec: CounterSpec, counts: dict[object, int]) -> list[str]:
     return [f"@{spec.map_name}[{key}]: {count}" for key, count in ordered]
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print `-n` intervals of every counter (all until interrupted when 0); 1 when it cannot load."""
+    from tui import batch
     from tui.render.safe import escape_control
-    from tui.sources.base import SourceState
     from tui.sources.counters import CounterSource
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     count = args.count
     source = CounterSource(list(args.counters), interval=args.interval,
                            duration=args.interval * count if count > 0 else None,
                            mount_tracefs=getattr(args, "mount_tracefs", True))
     printed = 0
-    shown = 0
     pending: list[CounterDelta] = []
-    source.start()
-    try:
-        while count <= 0 or printed < count:
-            for line in source.problems[shown:]:
-                print(f"ebtop: {line}", file=sys.stderr)
-            shown = len(source.problems)
-            pending.extend(item for item in source.buffer.drain() if isinstance(item, CounterDelta))
-            while len(pending) >= len(source.specs):
-                batch, pending = pending[: len(source.specs)], pending[len(source.specs):]
-                print(time.strftime("[%H:%M:%S]"))
-                for delta in batch:
-                    lines = counter_lines(delta.spec, delta.counts)
-                    if lines:
-                        print("\n".join(escape_control(line) for line in lines))
-                print(flush=True)
-                printed += 1
-                if count > 0 and printed >= count:
-                    break
-            state = source.state()
-            if state is SourceState.FAILED:
-                return 1
-            if state is SourceState.ENDED and not len(source.buffer):
-                break
-            time.sleep(0.05)
-    except (BrokenPipeError, KeyboardInterrupt):
-        return 0
-    finally:
-        source.stop()
-    return 0
+
+    def emit(item: object) -> None:
+        """One interval is one delta per counter: print them together, as bpftrace's interval probe."""
+        nonlocal printed, pending
+        if not isinstance(item, CounterDelta):
+            return
+        pending.append(item)
+        if len(pending) < len(source.specs):
+            return
+        group, pending = pending[: len(source.specs)], pending[len(source.specs):]
+        out.write(time.strftime("[%H:%M:%S]") + "\n")
+        for delta in group:
+            lines = counter_lines(delta.spec, delta.counts)
+            if lines:
+                out.write("\n".join(escape_control(line) for line in lines) + "\n")
+        out.write("\n")
+        out.flush()
+        printed += 1
+
+    return batch.run(source, emit, out=out, err=err, done=lambda: 0 < count <= printed, connect_timeout=None)
