@@ -41,11 +41,20 @@ async def test_help_screen_lists_bindings_and_closes() -> None:
         assert isinstance(app.screen, HelpScreen)
 
 
-async def test_ctrl_c_quits() -> None:
-    app = _app()
-    async with app.run_test(size=(40, 12)) as pilot:
-        await pilot.press("ctrl+c")
-    assert app.return_code is not None or not app.is_running
+async def test_ctrl_c_and_q_quit_even_from_a_text_box() -> None:
+    from textual.widgets import Input
+
+    for key, focus_input in (("ctrl+c", True), ("ctrl+c", False), ("q", False)):
+        app = _app()
+        async with app.run_test(size=(40, 12)) as pilot:
+            if focus_input:  # Ctrl-C has priority: it quits while a text box has the keys
+                await app.screen.mount(Input())
+                app.screen.query_one(Input).focus()
+            await pilot.pause()
+            assert app.return_code is None  # running: nothing asked it to exit yet
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.return_code == 0, f"{key} did not quit"
 
 
 async def test_config_notices_are_shown() -> None:

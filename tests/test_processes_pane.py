@@ -71,9 +71,16 @@ async def test_tree_groups_node_namespace_pod_and_links_processes() -> None:
         assert any(label.startswith("node worker-1") for label in labels)
         assert any(label.startswith("namespace shop") for label in labels)
         assert any(label.startswith("pod loadgen-84b6c7d5f9-r8vts") for label in labels)
-        curl = next(n for n in pane.forest.nodes.values() if n.binary == "/usr/bin/curl")
-        item = pane._items[curl.exec_id]
-        assert item.parent.data == ("proc", curl.parent_id) or item.parent.data[0] == "group"
+        for exec_id, item in pane._items.items():  # each process hangs under its parent, else its group
+            node = pane.forest.nodes[exec_id]
+            parent = pane.forest.display_parent(node)
+            if parent is not None:
+                assert item.parent is pane._items[parent.exec_id], node.binary
+            else:
+                assert item.parent is pane._groups[node.group if node.group[2] else node.group[:1]], node.binary
+        curls = [n for n in pane.forest.nodes.values() if n.binary == "/usr/bin/curl" and n.exec_id in pane._items]
+        shells = {pane._items[n.exec_id].parent.data[1] for n in curls if n.group[2].startswith("loadgen")}
+        assert [pane.forest.nodes[exec_id].binary for exec_id in shells] == ["/bin/sh"]  # loadgen's curl loop
         assert "Processes" in pane.status_line() and "procs" in pane.status_line()
         log = pane.query_one("#process-log", RichLog)
         assert len(log.lines) == 31  # "… 30 more events" and the newest 30 lines
