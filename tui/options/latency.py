@@ -52,6 +52,20 @@ def hist_map_lines(kind: str, hists: KeyedHistograms, by: str = "all") -> list[s
     return map_lines(UNITS[kind], [(key or None, buckets) for key, buckets in merged.items()])
 
 
+def pane_sources(args: argparse.Namespace) -> list:
+    """The Syscalls pane's extra sources: the latency histograms (each program loads when its view is
+    first opened) and, with --count, the custom counters."""
+    from tui.sources.latency import LatencySource
+
+    mount = getattr(args, "mount_tracefs", True)
+    sources: list = [LatencySource(interval=1.0, mount_tracefs=mount)]
+    if getattr(args, "counters", None):
+        from tui.sources.counters import CounterSource
+
+        sources.append(CounterSource(list(args.counters), interval=args.interval, mount_tracefs=mount))
+    return sources
+
+
 def route_batch(args: argparse.Namespace) -> int | None:
     """The Syscalls batch modes of issue 14: a histogram view, or the custom counters; None = the top-10."""
     view = getattr(args, "view", "list") or "list"

@@ -71,6 +71,7 @@ def run_batch(args: argparse.Namespace) -> int:
     shown = 0
     failed = False
     said_start = False
+    interrupted: KeyboardInterrupt | None = None
     source.start()
     try:
         while True:
@@ -91,8 +92,8 @@ def run_batch(args: argparse.Namespace) -> int:
                 failed = state is SourceState.FAILED
                 break
             time.sleep(0.05)
-    except KeyboardInterrupt:  # Ctrl-C ends sampling early: print what was counted, as profile does
-        pass
+    except KeyboardInterrupt as stop:  # Ctrl-C or a signal: print what was counted (as profile does), then
+        interrupted = stop  # let it reach cli, which exits 128+N (tui/shutdown.py)
     finally:
         source.stop()
     for item in source.buffer.drain():
@@ -114,6 +115,8 @@ def run_batch(args: argparse.Namespace) -> int:
     if counts.lost_stacks:
         summary += f", {counts.lost_stacks:,} stacks lost"
     print(summary, file=sys.stderr)
+    if interrupted is not None:
+        raise interrupted
     return 0
 
 

@@ -125,4 +125,8 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     """Build the interactive pane from parsed arguments."""
     from tui.panes.syscalls import SyscallsPane
 
-    return SyscallsPane(make_source(args), by=args.by, sort=args.sort, failed_only=args.failed)
+    pane = SyscallsPane(make_source(args), by=args.by, sort=args.sort, failed_only=args.failed)
+    from tui.options.latency import pane_sources
+
+    pane.sources.extend(pane_sources(args))  # latency histograms (loaded when their view opens), --count
+    return pane

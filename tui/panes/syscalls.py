@@ -19,15 +19,17 @@ from textual.widgets.data_table import ColumnKey
 from tui.model.probes import ConnectEvent, ProbeModel
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallTop, TopRow
 from tui.panes.base import LivePane
+from tui.panes.latency_views import LATENCY_VIEWS, LatencyModel, LatencyView, open_view
 from tui.render.glyphs import Glyphs, bar, glyphs
 from tui.render.netaddr import host_port
 from tui.render.numbers import count_text
 from tui.render.safe import escape_control, safe_text
 from tui.sources.kernel import KernelSource, step_interval
 
-VIEWS = ("top", "opens", "retrans", "connect", "slowio", "cost")
+VIEWS = ("top", "opens", "retrans", "connect", "slowio", "cost", *LATENCY_VIEWS)
 VIEW_TITLES = {"top": "top syscalls", "opens": "file opens", "retrans": "TCP retransmits",
-               "connect": "TCP connect latency", "slowio": "slow block I/O", "cost": "ebtop's BPF cost"}
+               "connect": "TCP connect latency", "slowio": "slow block I/O", "cost": "ebtop's BPF cost",
+               **LATENCY_VIEWS}
 TOP_COLUMNS = (("key", "key", 22), ("count", "count", 9), ("rate", "rate/s", 9), ("change", "change", 8),
                ("failed", "failed", 7), ("bar", "", 12))
 LIST_ROWS = 50
@@ -105,6 +107,7 @@ class SyscallsPane(LivePane):
         self.source = source
         self.top = SyscallTop()
         self.probes = ProbeModel()
+        self.latency = LatencyModel()  # run-queue, block I/O, syscall latency, custom counters (issue 14)
         self.by = by if by in BY_CHOICES else "comm"
         self.sort = sort if sort in SORT_CHOICES else "count"
         self.failed_only = failed_only
@@ -130,6 +133,8 @@ class SyscallsPane(LivePane):
             with VerticalScroll(id="slowio"):
                 yield Static("", id="slowio-text", classes="sc-text", markup=False)
             yield DataTable(id="cost", cursor_type="row")
+            for view in LATENCY_VIEWS:
+                yield LatencyView(view, self.latency, id=view)
 
     def on_mount(self) -> None:
         top = self.query_one("#top", DataTable)
@@ -164,7 +169,9 @@ class SyscallsPane(LivePane):
     # -- the template's hooks (tui/panes/base.py drains, pauses and starts) ---------------------------
     def ingest(self, source: object, items: list[object]) -> None:
         for item in items:
-            if isinstance(item, SyscallInterval):
+            if self.latency.accepts(item):
+                self._dirty.add(self.latency.add(item))
+            elif isinstance(item, SyscallInterval):
                 self.add_interval(item)
             else:
                 self.add_event(item)
@@ -253,6 +260,7 @@ class SyscallsPane(LivePane):
             if self.source is not None:
                 self.source.set_cost(view == "cost")
             self.query_one("#sc-views", ContentSwitcher).current = view
+            open_view(self.sources, view)
             self._refresh_now()
             self._focus_view()
 
@@ -274,7 +282,7 @@ class SyscallsPane(LivePane):
         with self.app.batch_update():
             self._render_header()
             self._render_problems()
-            render = getattr(self, f"_render_{self.view}")
+            render = getattr(self, f"_render_{self.view}", None) or self.query_one(f"#{self.view}", LatencyView).show
             render()
 
     def _render_header(self) -> None:

@@ -19,10 +19,10 @@ def _f32(value: float) -> float:
     return struct.unpack("f", struct.pack("f", value))[0]
 
 
-def bar_width(count: int, peak: int) -> int:
+def bar_width(count: int, peak: int, width: int = BAR_WIDTH) -> int:
     if peak <= 0:
         return 0
-    return int(_f32(_f32(_f32(float(count)) / _f32(float(peak))) * BAR_WIDTH))
+    return int(_f32(_f32(_f32(float(count)) / _f32(float(peak))) * width))
 
 
 def power_label(power: int) -> str:
@@ -42,7 +42,8 @@ def bucket_label(slot: int) -> str:
     return f"[{power_label(slot - 1)}, {power_label(slot)})"
 
 
-def hist_rows(buckets: list[int]) -> list[str]:
+def hist_rows(buckets: list[int], width: int = BAR_WIDTH) -> list[str]:
+    """The rows of one histogram; `width` narrows the bar where a pane is narrower than bpftrace's 79."""
     used = [slot for slot, count in enumerate(buckets) if count > 0]
     if not used:
         return []
@@ -50,8 +51,8 @@ def hist_rows(buckets: list[int]) -> list[str]:
     rows = []
     for slot in range(used[0], used[-1] + 1):
         count = buckets[slot]
-        bar = "@" * bar_width(count, peak)
-        rows.append(f"{bucket_label(slot):<16}{count:>8} |{bar:<{BAR_WIDTH}}|")
+        bar = "@" * bar_width(count, peak, width)
+        rows.append(f"{bucket_label(slot):<16}{count:>8} |{bar:<{width}}|")
     return rows
 
 
