@@ -6,13 +6,9 @@ from collections.abc import Iterator
 
 from google.protobuf import json_format
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from tui.model.flows import FlowRecord, RecordKind
+from tui.panes.detail import DetailScreen
 from tui.render.safe import escape_control
 
 
@@ -47,32 +43,9 @@ def detail_text(record: FlowRecord, headline: Text) -> Text:
     return text
 
 
-class FlowDetail(ModalScreen[None]):
-    """One record in full; Escape, Enter or q closes it, arrows and PageUp/PageDown scroll."""
-
-    DEFAULT_CSS = """
-    FlowDetail { align: center middle; }
-    FlowDetail > VerticalScroll { width: 100%; height: 100%; border: round $accent; background: $surface; }
-    """
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("enter", "close", "Close", show=False),
-        Binding("q", "close", "Close", show=False),
-    ]
+class FlowDetail(DetailScreen):
+    """One flow (or lost-events / node-status response) in full."""
 
     def __init__(self, record: FlowRecord, headline: Text) -> None:
-        super().__init__()
+        super().__init__("flow detail", detail_text(record, headline))
         self.record = record
-        self.body = detail_text(record, headline)
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="flow-detail"):
-            yield Static(self.body, markup=False, id="flow-detail-body")
-
-    def on_mount(self) -> None:
-        scroller = self.query_one(VerticalScroll)
-        scroller.border_title = "flow detail · Esc closes"
-        scroller.focus()
-
-    def action_close(self) -> None:
-        self.dismiss(None)

@@ -1,0 +1,32 @@
+"""One detail screen for Flows and Processes: the same keys close both, and `q` there does not quit."""
+
+from __future__ import annotations
+
+import pytest
+from rich.text import Text
+
+from tui.app import EbtopApp
+from tui.model.flows import RecordKind, marker
+from tui.panes.detail import DetailScreen
+from tui.panes.flow_detail import FlowDetail
+from tui.panes.problem import ProblemPane
+from tui.panes.process_detail import ProcessDetailScreen
+
+
+def screens() -> list[DetailScreen]:
+    return [FlowDetail(marker(RecordKind.NOTE, "a note"), Text("headline")),
+            ProcessDetailScreen("process 42", Text("arguments \x1b[2J"))]
+
+
+@pytest.mark.parametrize("key", ["escape", "q", "enter"])
+async def test_the_same_keys_close_every_detail_screen(key: str) -> None:
+    for screen in screens():
+        app = EbtopApp([ProblemPane("Flows", "flows", "not under test")])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.push_screen(screen)
+            await pilot.pause()
+            assert app.screen is screen
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is not screen, f"{key} did not close {type(screen).__name__}"
+            assert app.return_code is None  # q closed the detail, it did not quit ebtop
