@@ -143,3 +143,9 @@ def test_cel_expression_is_sent_and_refused_locally() -> None:
 def test_either_and_one_side_flags_of_a_kind_conflict() -> None:
     with pytest.raises(FilterError, match="filters --port and --to-port cannot be combined"):
         request_for("--port", "80", "--to-port", "443")
+
+
+def test_hubble_short_forms_t_and_l() -> None:
+    request = request_for("-t", "drop", "-l", "k8s:app=api")
+    assert [list(f.source_label) for f in request.whitelist] == [["k8s:app=api"], []]
+    assert all(f.event_type[0].type == 1 for f in request.whitelist)

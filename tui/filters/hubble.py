@@ -114,6 +114,9 @@ HELP = {
 }
 
 # hubble: "filters --a and --b cannot be combined" (an either-flag and a one-side flag of the same kind)
+# hubble's short forms that do not collide with ebtop's own (-n is ebtop's count, -f its --follow)
+SHORT_FLAGS = {"type": "-t", "label": "-l"}
+
 EXCLUSIVE = tuple((kind, f"{side}-{kind}") for kind in ("label", "ip", "fqdn", "port", "identity")
                   for side in ("from", "to"))
 
@@ -152,7 +155,8 @@ def add_filter_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--not", nargs=0, action=_NotAction, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
                        help="send the next filter flag to the deny list (repeat it per flag)")
     for name in FILTER_FLAGS:
-        group.add_argument(f"--{name}", action=_FilterAction, dest=argparse.SUPPRESS,
+        short = SHORT_FLAGS.get(name)
+        group.add_argument(f"--{name}", *([short] if short else []), action=_FilterAction, dest=argparse.SUPPRESS,
                            default=argparse.SUPPRESS, metavar=name.split("-")[-1].upper(), help=HELP[name])
     group.add_argument("--print-raw-filters", action="store_true",
                        help="print the allowlist/denylist these flags make (YAML, as hubble) and exit")
