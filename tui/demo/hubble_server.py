@@ -114,8 +114,9 @@ class HubbleDemoService(observer_pb2_grpc.ObserverServicer):
     """Observer servicer over a FlowRing fed by the seeded scenario."""
 
     def __init__(self, *, seed: int, rate: float, history: int, lost_events_every: int,
-                 start_time: float | None) -> None:
+                 start_time: float | None, node_events: bool = False) -> None:
         self.paced = rate > 0
+        self.node_events = node_events  # Relay's NODE_CONNECTED at the start of each stream
         scenario_rate = rate if self.paced else SCENARIO_RATE_UNPACED
         self.ring = FlowRing(history)
         self.started_monotonic = time.monotonic()
@@ -205,6 +206,12 @@ class HubbleDemoService(observer_pb2_grpc.ObserverServicer):
 
         with self.ring.cond:
             seq = self._start_seq(request, since, matches)
+        if self.node_events:  # as Relay does: which peers this stream gets flows from
+            status = observer_pb2.GetFlowsResponse(node_name="demo-relay")
+            status.time.FromNanoseconds(time.time_ns())
+            status.node_status.state_change = relay_pb2.NODE_CONNECTED
+            status.node_status.node_names.extend(NODES)
+            yield status
         sent = 0
         while not cancelled.is_set() and not self._stop.is_set():
             batch: list[observer_pb2.GetFlowsResponse] = []
@@ -349,16 +356,17 @@ class HubbleDemoServer(DemoServer):
 
 
 def serve_hubble(address: str = "127.0.0.1:0", *, seed: int = 1, rate: float = 40.0, history: int = 4095,
-                 lost_events_every: int = 0, start_time: float | None = None) -> HubbleDemoServer:
+                 lost_events_every: int = 0, start_time: float | None = None,
+                 node_events: bool = False) -> HubbleDemoServer:
     """Start the demo Observer on `address` (`host:port`, port 0 = any, or `unix:///path`).
 
     `rate` is scenario episodes per second paced on the wall clock; `rate <= 0` streams as fast as a
     following client reads. `start_time` (UNIX seconds) fixes the first flow's timestamp; by default
     the pre-filled history ends now. Every `lost_events_every` flows (when > 0) the ring gets one
-    aggregated LostEvent.
+    aggregated LostEvent. `node_events`: each stream starts with Relay's NODE_CONNECTED node event.
     """
     service = HubbleDemoService(seed=seed, rate=rate, history=history, lost_events_every=lost_events_every,
-                                start_time=start_time)
+                                start_time=start_time, node_events=node_events)
     server = new_server()
     observer_pb2_grpc.add_ObserverServicer_to_server(service, server)
     try:
