@@ -87,3 +87,24 @@ async def test_nodes_view_in_the_pane() -> None:
     assert rows[0][:2] == ["worker-1", "! unavailable"]
     assert all(row[1] == "connected" for row in rows[1:]) and len(rows) >= 2
     assert "nodes " in str(header)
+
+
+def test_demo_relay_stream_starts_with_the_connected_nodes() -> None:
+    import grpc
+
+    from tui.proto.observer import observer_pb2_grpc
+
+    server = serve_hubble(rate=0, history=5, node_events=True)
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            stream = observer_pb2_grpc.ObserverStub(channel).GetFlows(observer_pb2.GetFlowsRequest(number=2), timeout=10)
+            responses = list(stream)
+    finally:
+        server.stop()
+    first = responses[0]
+    assert first.WhichOneof("response_types") == "node_status"
+    assert first.node_status.state_change == relay_pb2.NODE_CONNECTED and list(first.node_status.node_names)
+    assert [r.WhichOneof("response_types") for r in responses[1:]] == ["flow", "flow"]
+    table = NodeTable()
+    table.apply_status(first.node_status, 1.0)
+    assert all(n.state_word == "connected" for n in table.rows())
