@@ -17,9 +17,9 @@ from typing import Any
 
 from rich.text import Text
 
+from tui.model.syscall_names import syscall_table
 from tui.render.safe import escape_control
 from tui.render.tetra_syscalls import ARGS as SYSCALL_ARGS
-from tui.render.tetra_syscalls import NAMES as SYSCALL_NAMES
 
 Span = tuple[str, str | None]
 """A piece of a line and its colour name (None = uncoloured)."""
@@ -34,6 +34,7 @@ RICH_STYLES = {
 
 CAPS_PAD = 120
 SYSCALL_PREFIXES = ("__x64_", "__arm64_", "__ia32_")
+SYSCALL_NAMES = syscall_table("x86_64")  # the one syscall table (tui/model/syscall_names.py)
 RFC3339_NANO_UTC = "%Y-%m-%dT%H:%M:%S"
 
 # setns(2) namespace type flags, as the encoder names them.
@@ -286,7 +287,7 @@ def raw_syscall_enter(tracepoint: Any) -> str:
         elif kind == "syscall_id":
             sys_id = args[0].syscall_id.id
             abi = args[0].syscall_id.abi or "x64"
-    name = SYSCALL_NAMES.get(sys_id, "") if abi == "x64" else ""
+    name = SYSCALL_NAMES.get(sys_id, "") if abi == "x64" else ""  # tetra names x86_64 (x64) ids only
     if not name:
         return "unknown"
     prototype = SYSCALL_ARGS.get(name)
