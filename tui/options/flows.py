@@ -114,7 +114,8 @@ def compact_options(args: argparse.Namespace) -> CompactOptions:
     return CompactOptions(node_name=bool(getattr(args, "print_node_name", False)),
                           ip_translation=bool(getattr(args, "ip_translation", True))
                           and not getattr(args, "numeric", False),
-                          policy_names=bool(getattr(args, "print_policy_names", False)))
+                          policy_names=bool(getattr(args, "print_policy_names", False)),
+                          time_format=getattr(args, "time_format", None) or "StampMilli")  # live and batch alike
 
 
 def _tls(args: argparse.Namespace):  # noqa: ANN202 - TlsOptions, imported lazily
