@@ -259,3 +259,13 @@ def test_summary_trace_id_prefix_and_auth_suffix() -> None:
     flow.auth_type = flow_pb2.SPIRE
     assert flow_line(flow, CompactOptions(node_name=True)).endswith(
         "Policy denied DROPPED (IP Trace ID: 1234; TCP Flags: SYN; SPIRE)")
+
+
+def test_time_format_is_the_same_live_and_in_batch() -> None:
+    from tui.cli import build_parser
+    from tui.options.flows import compact_options
+    from tui.render.hubble_compact import flow_rich_text
+
+    options = compact_options(build_parser().parse_args(["--time-format", "rfc3339milli"]))
+    assert options.time_format == "RFC3339Milli"
+    assert flow_rich_text(sample_flow(), options).plain.startswith("1970-01-01T00:20:34.567Z: ")
