@@ -33,3 +33,31 @@ def test_no_top_level_generated_modules_installed() -> None:
 
     for name in ("flow", "observer", "tetragon", "relay"):
         assert importlib.util.find_spec(name) is None, name
+
+
+def _modules(path: Path) -> set[str]:
+    """Every module `path` imports, dotted in full (function-level imports included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+# layer -> the ebtop packages it must never import: the model is domain vocabulary and state (no Rich
+# text, no widgets, no I/O); sources and filters do not know how things are drawn.
+FORBIDDEN = {
+    "model": ("tui.render", "tui.panes", "tui.app", "tui.sources", "tui.options"),
+    "filters": ("tui.render", "tui.panes", "tui.app", "tui.options"),
+    "sources": ("tui.render", "tui.panes", "tui.app", "tui.options"),
+    "render": ("tui.panes", "tui.app", "tui.sources", "tui.options"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_does_not_import_the_layers_above_it(layer: str) -> None:
+    offenders = sorted(f"{p.relative_to(ROOT)}: {module}" for p in (ROOT / layer).rglob("*.py")
+                       for module in _modules(p) if module.startswith(FORBIDDEN[layer]))
+    assert offenders == []
