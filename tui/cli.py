@@ -127,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.options.output import print_raw_filters
 
         return print_raw_filters(args, sys.stdout, sys.stderr)
+    if not args.batch and getattr(args, "output", "compact") != "compact":
+        print(f"ebtop: -o {args.output} is a batch-mode output: add -b (and --pane)", file=sys.stderr)
+        return 2
     if args.serve is not None:
         return serve_in_browser(args.serve, argv)
     name_threads()  # `top -H` shows ebtop-ui, hubble-reader, … instead of python
