@@ -269,3 +269,10 @@ def test_time_format_is_the_same_live_and_in_batch() -> None:
     options = compact_options(build_parser().parse_args(["--time-format", "rfc3339milli"]))
     assert options.time_format == "RFC3339Milli"
     assert flow_rich_text(sample_flow(), options).plain.startswith("1970-01-01T00:20:34.567Z: ")
+
+
+def test_output_mode_without_batch_is_a_usage_error(capsys) -> None:
+    from tui.cli import main
+
+    assert main(["-o", "table"]) == 2
+    assert "batch-mode output" in capsys.readouterr().err
