@@ -50,8 +50,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
                        help="batch mode: keep retrying an unreachable server or a broken stream (with "
                             "backoff) instead of failing with exit 1")
     group.add_argument("--connect-timeout", type=positive_float, default=5.0, metavar="S",
-                       help="batch mode: a server that does not answer within S seconds is unreachable "
-                            "(exit 1; default 5)")
+                       help="a server that does not answer within S seconds is unreachable: batch mode exits "
+                            "1 (unless --reconnect), a pane retries with backoff (default 5)")
 
 
 def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: TextIO | None = None,

@@ -155,9 +155,10 @@ def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleS
     endpoint = resolve(getattr(args, "hubble_server", None), _tls(args))
     record = getattr(args, "record_flows", None)
     recorder = FlowRecorder(record) if record else None
+    timeout = float(getattr(args, "connect_timeout", 5.0))  # live and batch: an attempt's answer deadline
     if getattr(args, "hubble_reader", "thread") == "process":
-        return ProcessHubbleSource(endpoint, request, recorder=recorder)
-    return HubbleSource(endpoint, request, recorder=recorder)
+        return ProcessHubbleSource(endpoint, request, recorder=recorder, connect_timeout=timeout)
+    return HubbleSource(endpoint, request, recorder=recorder, connect_timeout=timeout)
 
 
 def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
