@@ -274,3 +274,57 @@ async def test_policies_view_puts_the_demo_drop_first_and_enter_shows_its_flows(
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is pane.screen and pane.view == "policies"
+
+
+def big_store(namespaces: int = 9, per_namespace: int = 9) -> FlowStore:
+    """A cluster too big to draw: every workload calls the next three of its namespace and one outside it."""
+    from tui.proto.flow import flow_pb2
+    from tui.proto.observer import observer_pb2
+
+    store = FlowStore(capacity=5000)
+
+    def endpoint(ns: int, index: int) -> flow_pb2.Endpoint:
+        endpoint = flow_pb2.Endpoint(namespace=f"team-{ns}", pod_name=f"svc{index}-0", identity=1000 + ns * 50 + index)
+        endpoint.workloads.add(name=f"svc{index}", kind="Deployment")
+        return endpoint
+
+    for ns in range(namespaces):
+        for index in range(per_namespace):
+            targets = [(ns, (index + k) % per_namespace) for k in (1, 2, 3)] + [((ns + 1) % namespaces, index)]
+            for dst_ns, dst in targets:
+                flow = flow_pb2.Flow(verdict=flow_pb2.FORWARDED)
+                flow.time.seconds = 1_760_000_000
+                flow.IP.source, flow.IP.destination = f"10.{ns}.0.{index}", f"10.{dst_ns}.0.{dst}"
+                flow.l4.TCP.source_port, flow.l4.TCP.destination_port = 40000, 8080
+                flow.source.CopyFrom(endpoint(ns, index))
+                flow.destination.CopyFrom(endpoint(dst_ns, dst))
+                record = record_from_response(observer_pb2.GetFlowsResponse(flow=flow))
+                assert record is not None
+                store.add(record)
+    return store
+
+
+async def test_a_map_too_big_to_draw_is_a_grouped_edge_list_and_one_namespace_is_drawn() -> None:
+    pane = FlowsPane(big_store(), None)
+    app = EbtopApp([pane])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_map(pilot, pane)
+        assert view.listed and len(view.snapshot.nodes) == 81 and len(view.snapshot.edges) == 324
+        text = screen_text(view)
+        assert text.count("▶ ") == 324 and "── team-0 ──" in text and "team-1/svc0  8080/TCP" in text
+        canvas = view.canvas
+        first = canvas.selected
+        await pilot.press("down")
+        assert canvas.selected != first and canvas.picture.placed[canvas.selected].row > 0  # type: ignore[union-attr]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EdgesScreen) and len(app.screen.edges) == 8  # 4 out, 4 in
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("slash")
+        await pilot.pause()
+        assert isinstance(app.screen, NamespaceScreen)
+        await pilot.press("down", "enter")  # team-0
+        await pilot.pause()
+        assert view.group == "team-0" and not view.listed  # 9 + 2 neighbours' nodes, 36 edges: drawn
+        assert "─ team-0 ─" in screen_text(view)

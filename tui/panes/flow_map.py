@@ -33,7 +33,17 @@ from tui.model.flows import FlowRecord, FlowStore, RecordKind
 from tui.model.map_digest import KIND_WORKLOAD, MapNode
 from tui.model.service_map import MapEdge, MapSnapshot
 from tui.render.glyphs import UNICODE, glyphs
-from tui.render.map_layout import LayoutEdge, LayoutNode, MapLayout, layout
+from tui.render.map_layout import (
+    MAX_DRAWN_EDGES,
+    MAX_DRAWN_NODES,
+    LayoutEdge,
+    LayoutNode,
+    ListedEdge,
+    MapLayout,
+    edge_list,
+    layout,
+    too_big_to_draw,
+)
 from tui.render.safe import escape_control
 
 NAME_WIDTHS = (28, 20, 14, 10)  # node name caps tried until the map fits the width
@@ -77,7 +87,7 @@ class FlowMap(ScrollView, can_focus=True):
         Binding("left", "move(-1, 0)", "Map: node to the left (callers)", show=False),
         Binding("right", "move(1, 0)", "Map: node to the right (callees)", show=False),
         Binding("enter", "open", "Edges"),
-        Binding("slash", "choose_namespace", "Map: all namespaces or one"),
+        Binding("slash", "choose_namespace", "Namespace", tooltip="the map shows all namespaces or one"),
         Binding("d", "draft", "Draft policy"),
     ]
 
@@ -190,7 +200,7 @@ class FlowMapView(Vertical):
 
     DEFAULT_CSS = """
     FlowMapView { height: 1fr; }
-    FlowMapView #map-info { height: 2; padding: 0 1; background: $boost; }
+    FlowMapView #map-info { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     """
     title = "Service map"
 
@@ -198,6 +208,8 @@ class FlowMapView(Vertical):
         super().__init__(id=id)
         self.pane = pane
         self.group = ALL
+        self.listed = False
+        """True when the map is too big to draw and is shown as a grouped edge list."""
         self.snapshot = MapSnapshot((), ())
         self._signature: tuple[object, ...] | None = None
 
@@ -209,9 +221,14 @@ class FlowMapView(Vertical):
     def canvas(self) -> FlowMap:
         return self.query_one(FlowMap)
 
+    can_focus = True  # focused by the pane like its tables; hands the keyboard to the canvas at once
+
     def focus(self, scroll_visible: bool = True) -> FlowMapView:
         self.canvas.focus(scroll_visible)
         return self
+
+    def on_focus(self) -> None:
+        self.screen.set_focus(self.canvas)
 
     def header_text(self) -> str:
         where = "all namespaces" if self.group == ALL else f"namespace {escape_control(self.group)}"
@@ -223,17 +240,29 @@ class FlowMapView(Vertical):
             snapshot = snapshot.only_group(self.group)
         self.snapshot = snapshot
         width = max(20, self.size.width - 1)
-        signature = (width, self.group, snapshot.nodes,
-                     tuple((e.client, e.server, e.state) for e in snapshot.edges))
-        if signature != self._signature:
-            self._signature = signature
-            self.canvas.show(self._layout(snapshot, width))
+        self.listed = too_big_to_draw(len(snapshot.nodes), len(snapshot.edges))
+        if self.listed:  # a list is cheap to rebuild, and shows the rates: every refresh
+            self._signature = None
+            self.canvas.show(self._edge_list(snapshot))
+        else:
+            signature = (width, self.group, snapshot.nodes,
+                         tuple((e.client, e.server, e.state) for e in snapshot.edges))
+            if signature != self._signature:
+                self._signature = signature
+                self.canvas.show(self._layout(snapshot, width))
         self._update_info()
 
     def on_resize(self) -> None:
         if self._signature is not None:
             self._signature = None
             self.update_store(self.pane.store)
+
+    def _edge_list(self, snapshot: MapSnapshot) -> MapLayout:
+        nodes = [LayoutNode(n, n.name, n.group) for n in snapshot.nodes]
+        edges = [ListedEdge(e.client, f"{escape_control(e.server.label)}  {e.ports_text()}  {e.rate:.1f}/s  "
+                                      f"fwd {e.forwarded:,}  drop {e.dropped:,}  err {e.errors:,}", e.state)
+                 for e in sorted(snapshot.edges, key=lambda e: (e.server.group, e.server.name))]
+        return edge_list(nodes, edges, unicode=glyphs() is UNICODE)
 
     def _layout(self, snapshot: MapSnapshot, width: int) -> MapLayout:
         nodes = [LayoutNode(n, n.name, n.group) for n in snapshot.nodes]
@@ -278,6 +307,10 @@ class FlowMapView(Vertical):
                 text.append(f"  connect p99 {_ms(max(c.p99_ms for c in connects))} ms")
             text.append(f"\nEnter edges {g.dot} d draft policy {g.dot} / namespace {g.dot} {arrows}", style="dim")
         hidden = self.canvas.picture.hidden_edges if self.canvas.picture is not None else 0
+        if self.listed:
+            text.append(f"\n{len(self.snapshot.nodes):,} nodes, {len(self.snapshot.edges):,} edges: listed "
+                        f"(drawn up to {MAX_DRAWN_NODES} nodes, {MAX_DRAWN_EDGES} edges; / picks one namespace)",
+                        style="dim")
         if hidden:
             text.append(f"  {hidden} edge(s) closing a cycle: in the edge lists", style="dim")
         self.query_one("#map-info", Static).update(text)

@@ -229,9 +229,12 @@ def _draw(columns: list[list[_Item]], info: dict[Hashable, LayoutNode],
         names = [len(trim_middle(info[k].name, max_name)) for item in column if not item.waypoint for k in item.nodes]
         titles = [min(len(item.group), max_name) + 2 for item in column if not item.waypoint]
         widths.append(max([MIN_NAME, *names, *titles]) + 4)
+    by_column: dict[int, set[Hashable]] = {}
+    for a, _ in segments:
+        by_column.setdefault(column_of[a], set()).add(a)
     tracks: list[dict[Hashable, int]] = []
     for index in range(len(columns) - 1):
-        sources = sorted({a for a, _ in segments if column_of.get(a) == index}, key=lambda k: row_of[k])
+        sources = sorted(by_column.get(index, ()), key=lambda k: row_of[k])
         tracks.append({key: offset for offset, key in enumerate(sources)})
     x_of = []
     x = 0
@@ -258,6 +261,13 @@ def _draw(columns: list[list[_Item]], info: dict[Hashable, LayoutNode],
             line(r, c, bits, state)
 
     glyph = UNICODE_LINES if unicode else ASCII_LINES
+    waypoint_state: dict[Hashable, str] = {}
+    for (a, b), state in segments.items():
+        for end in (a, b):
+            if isinstance(end, tuple) and end and end[0] == "w":
+                old = waypoint_state.get(end)
+                if old is None or SEVERITY.get(state, 0) > SEVERITY.get(old, 0):
+                    waypoint_state[end] = state
     placed: dict[Hashable, Placed] = {}
     frame_bits: dict[tuple[int, int], int] = {}
     for index, column in enumerate(columns):
@@ -265,9 +275,7 @@ def _draw(columns: list[list[_Item]], info: dict[Hashable, LayoutNode],
         x1 = x0 + width - 1
         for item in column:
             if item.waypoint:
-                state = max((segments[(a, b)] for (a, b) in segments if b == item.nodes[0] or a == item.nodes[0]),
-                            key=lambda s: SEVERITY.get(s, 0))
-                hline(item.row, x0 - 1, x1 + 1, state)
+                hline(item.row, x0 - 1, x1 + 1, waypoint_state.get(item.nodes[0], "healthy"))
                 continue
             top, bottom = item.row, item.row + item.height() - 1
             for c in range(x0, x1 + 1):
@@ -327,3 +335,55 @@ def _draw(columns: list[list[_Item]], info: dict[Hashable, LayoutNode],
     for column in node_columns:
         column.sort(key=lambda k: row_of[k])
     return MapLayout(rows, placed, total, node_columns, hidden)
+
+
+# -- the fallback: a grouped edge list ---------------------------------------------------------------
+MAX_DRAWN_NODES = 60
+MAX_DRAWN_EDGES = 200
+
+
+@dataclass(frozen=True)
+class ListedEdge:
+    """One line of the edge list: its client, what it reaches, and its health."""
+
+    client: Hashable
+    text: str
+    state: str = "healthy"
+
+
+def too_big_to_draw(node_count: int, edge_count: int) -> bool:
+    """A graph this large is slower to lay out than a frame and wider than any screen: list it instead."""
+    return node_count > MAX_DRAWN_NODES or edge_count > MAX_DRAWN_EDGES
+
+
+def edge_list(nodes: Sequence[LayoutNode], edges: Sequence[ListedEdge], *, unicode: bool = True) -> MapLayout:
+    """The map as text: one block per namespace, each calling node with its outgoing edges under it.
+
+    Nodes are placed in one column, so the same navigation (up/down, Enter for the edges) works.
+    """
+    arrows = ARROWS[unicode]
+    rule = "─" if unicode else "-"
+    outgoing: dict[Hashable, list[ListedEdge]] = {}
+    for edge in edges:
+        outgoing.setdefault(edge.client, []).append(edge)
+    rows: list[list[tuple[str, str]]] = []
+    placed: dict[Hashable, Placed] = {}
+    order: list[Hashable] = []
+    width = 0
+    by_group: dict[str, list[LayoutNode]] = {}
+    for node in sorted(nodes, key=lambda n: (n.group, n.name)):
+        if node.key in outgoing:
+            by_group.setdefault(node.group, []).append(node)
+    for group, members in by_group.items():
+        rows.append([(f"{rule * 2} ", "frame"), (group, "group"), (f" {rule * 2}", "frame")])
+        for node in members:
+            placed[node.key] = Placed(0, len(rows), -1, len(node.name) + 2)
+            order.append(node.key)
+            rows.append([(" ", ""), (node.name, "node")])
+            for edge in outgoing[node.key]:
+                rows.append([("    ", ""), (arrows.get(edge.state, arrows["healthy"]) + " ", f"edge:{edge.state}"),
+                             (edge.text, "")])
+        rows.append([])
+    for row in rows:
+        width = max(width, sum(len(text) for text, _ in row))
+    return MapLayout(rows, placed, width, [order], 0)
