@@ -35,7 +35,7 @@ SHOTS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("flows-policy-draft", ("d",), 0.5),
     ("flows-connect", ("escape", "l"), 0.5),
     ("processes-tree", ("2",), 1.0),
-    ("processes-detail", ("d",), 0.5),
+    ("processes-detail", ("enter",), 0.5),
     ("syscalls-top", ("escape", "3", "t"), 2.5),
     ("syscalls-opens", ("f",), 0.5),
     ("syscalls-retransmits", ("r",), 0.5),

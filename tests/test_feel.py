@@ -197,3 +197,76 @@ async def test_help_screen_has_readable_keys_no_text_box_keys_and_no_duplicates(
             per_group.setdefault(group, []).append(description)
         for group, descriptions in per_group.items():
             assert len(descriptions) == len(set(descriptions)), group
+
+
+# -- Processes: keys that always work, a cursor that stays -----------------------------------------
+
+async def test_q_quits_when_processes_is_the_first_pane() -> None:
+    from textual.widgets import Input
+
+    from tests.test_processes_pane import demo_events, make_app
+
+    app, pane = make_app(demo_events(60))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.focused, Input)  # not the hidden filter box
+        assert app.focused is pane.tree
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_process_cursor_stays_on_its_process_and_moving_it_leaves_follow() -> None:
+    from tests.test_processes_pane import FixedSource, demo_events, settle
+    from tui.model.processes import ProcessForest
+    from tui.panes.processes import ProcessesPane
+
+    events = demo_events(400)
+    # A short retention: exited processes above the cursor are pruned while it sits there.
+    pane = ProcessesPane(FixedSource(events[:200]), forest=ProcessForest(retention=2), live_clock=False)
+    app = EbtopApp([pane], initial="processes")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, pane)
+        assert pane.follow
+        tree = pane.tree
+        tree.focus()
+        await pilot.press("up", "up")
+        await pilot.pause()
+        chosen = tree.cursor_node.data
+        assert chosen is not None
+        for start in range(200, 400, 50):  # new processes arrive above and below
+            pane.source.buffer.put_many(events[start:start + 50])
+            await settle(pilot, pane)
+            assert not pane.follow
+            assert tree.cursor_node.data == chosen
+        await pilot.press("end")  # follow again: the newest exec
+        await pilot.pause()
+        assert pane.follow and tree.cursor_node.data != chosen
+        await pilot.press("slash", "u", "s", "r", "enter")  # a filter rebuilds the tree on every change
+        await pilot.pause()
+        await pilot.press("up", "up")
+        await pilot.pause()
+        chosen = tree.cursor_node.data
+        pane.source.buffer.put_many(events[:100])
+        await settle(pilot, pane)
+        await pilot.pause()
+        assert tree.cursor_node.data == chosen
+
+
+async def test_left_folds_and_right_unfolds_the_process_tree() -> None:
+    from tests.test_processes_pane import demo_events, make_app, settle
+
+    app, pane = make_app(demo_events(200))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, pane)
+        tree = pane.tree
+        tree.focus()
+        parent = next(item for item in pane._items.values() if item.children and item.is_expanded)
+        tree.move_cursor(parent, animate=False)
+        await pilot.press("left")
+        assert not parent.is_expanded
+        await pilot.press("right")
+        assert parent.is_expanded
+        await pilot.press("left", "left")  # folded already: to the parent
+        assert tree.cursor_node is parent.parent

@@ -142,7 +142,7 @@ async def test_detail_view_shows_full_arguments_pod_and_parent_chain() -> None:
         curl = next(n for n in pane.forest.nodes.values() if n.binary == "/usr/bin/curl")
         pane.tree.move_cursor(pane._items[curl.exec_id])
         pane.tree.focus()
-        await pilot.press("d")
+        await pilot.press("enter")  # drill down (the one key vocabulary, tui/keys.py)
         await pilot.pause()
         assert isinstance(app.screen, ProcessDetailScreen)
         body = app.screen.body.plain

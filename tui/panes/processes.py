@@ -58,8 +58,51 @@ class ProcessTree(Tree[Data]):
     """
 
     BINDINGS = [
-        Binding("space", "toggle_node", "Fold", show=False),
+        Binding("space", "toggle_node", "Fold or unfold", show=False),
+        Binding("left", "fold", "Fold, or go to the parent (as htop)", show=False),
+        Binding("right", "unfold", "Unfold", show=False),
+        Binding("end", "follow_newest", "Follow: jump to the newest exec and stay there", show=False),
     ]
+    moved_by_user = False  # set by cursor keys: the pane leaves follow (as in Flows)
+
+    def action_fold(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded and node.allow_expand and node.children:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent, animate=False)
+            self.moved_by_user = True
+
+    def action_unfold(self) -> None:
+        node = self.cursor_node
+        if node is not None and not node.is_expanded:
+            node.expand()
+
+    def action_follow_newest(self) -> None:
+        pane = next((a for a in self.ancestors if isinstance(a, ProcessesPane)), None)
+        if pane is not None:
+            pane.follow_newest()
+
+    def _user_move(self, action: str) -> None:
+        self.moved_by_user = True
+        getattr(super(), action)()
+
+    def action_cursor_up(self) -> None:
+        self._user_move("action_cursor_up")
+
+    def action_cursor_down(self) -> None:
+        self._user_move("action_cursor_down")
+
+    def action_page_up(self) -> None:
+        self._user_move("action_page_up")
+
+    def action_page_down(self) -> None:
+        self._user_move("action_page_down")
+
+    def action_scroll_home(self) -> None:
+        self._user_move("action_scroll_home")
     _batching = False
     _invalidated = False
     _relabelled = False
@@ -114,14 +157,14 @@ class ProcessesPane(LivePane):
     """
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
-        Binding("f", "toggle_follow", "Follow"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("d,i", "details", "Details"),
+        Binding("escape", "clear_filter", "Back: close the filter box, clear the filter, leave the policies", show=False),
         Binding("j", "jump_pod", "Next pod"),
-        Binding("t", "toggle_timestamps", "Timestamps", show=False),
-        Binding("e", "toggle_log", "Event log", show=False),
+        Binding("T", "toggle_timestamps", "Timestamps in the event log", show=False),
+        Binding("e", "toggle_log", "Event log below the tree (on/off)", show=False),
         Binding("y", "toggle_policies", "Policies"),
+        Binding("v", "step_view(1)", "Next view", show=False),
+        Binding("V", "step_view(-1)", "Previous view", show=False),
     ]
 
     drain_budget = DRAIN_BUDGET_S
@@ -249,6 +292,12 @@ class ProcessesPane(LivePane):
         added, updated, removed, moved = self.forest.take_changes()
         tree = self.tree
         now = self.now()
+        if tree.moved_by_user:
+            tree.moved_by_user = False
+            self.follow = False
+        kept = tree.cursor_node.data if tree.cursor_node is not None and not self.follow else None
+        if kept is not None:
+            self.call_after_refresh(self._keep_cursor, kept)
         with tree.batch():
             if self._filter or self._needs_rebuild:
                 self._rebuild(now)
@@ -285,6 +334,16 @@ class ProcessesPane(LivePane):
                 self._refresh_event_leaves(item, node)
         if self.follow and newest is not None:
             self.tree.move_cursor(newest, animate=False)
+
+    def _keep_cursor(self, data: Data) -> None:
+        """Put the cursor back on its process (by exec id) once the tree has laid out its new lines:
+        the tree's cursor is a line number, so rows added above it used to move it to another one."""
+        tree = self.tree
+        item = self._items.get(data[1]) if data[0] in ("proc", "event") else self._groups.get(data[1])
+        if item is None or self.follow or tree.cursor_node is item:
+            return
+        if item.line >= 0:
+            tree.move_cursor(item, animate=False)
 
     def _sample_rate(self) -> None:
         now = self._clock() if self.live_clock else self.forest.clock
@@ -466,6 +525,24 @@ class ProcessesPane(LivePane):
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
 
+    def follow_newest(self) -> None:
+        """End: follow again, at the newest exec."""
+        self.follow = True
+        self.tree.moved_by_user = False
+        newest = next((item for exec_id, item in reversed(self._items.items())
+                       if (node := self.forest.nodes.get(exec_id)) is not None and node.seen_exec), None)
+        if newest is not None:
+            self.tree.move_cursor(newest, animate=False)
+            self.tree.scroll_to_node(newest, animate=False)
+
+    def action_step_view(self, step: int) -> None:
+        """v / V: the tree and the policies view (the only two views here)."""
+        self.action_toggle_policies()
+
+    def focus_default(self) -> None:
+        """The tree, never the hidden filter box (with it `q` and every key went into the filter)."""
+        self.tree.focus()
+
     def action_toggle_timestamps(self) -> None:
         self.timestamps = not self.timestamps
 
@@ -475,10 +552,13 @@ class ProcessesPane(LivePane):
 
     def action_filter(self) -> None:
         self.add_class("-filtering")
-        self.query_one("#process-filter", Input).focus()
+        self.screen.set_focus(self.query_one("#process-filter", Input))  # at once: typed-ahead keys go in
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#process-filter", Input)
+        if self.has_class("-policies") and self.screen.focused is not box:
+            self.action_toggle_policies()  # Esc leaves the view first
+            return
         if self._filter or box.value or self.has_class("-filtering"):
             box.value = ""
             self._filter = ""
