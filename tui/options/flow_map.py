@@ -30,26 +30,18 @@ def add_view_argument(group: argparse._ArgumentGroup) -> None:
 def run_map_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Read like the flow batch does, then print the map's edges; the exit code (see tui.batch)."""
     from tui import batch
-    from tui.filters.hubble import FilterError
     from tui.model.flows import FlowStore, RecordKind
-    from tui.options.flows import make_source
+    from tui.options.flows import batch_source
     from tui.render.service_map_text import dot_lines, edge_lines
-    from tui.sources.flow_replay import FileSource
-    from tui.sources.hubble_tls import ConnectionConfigError
 
     out = out or sys.stdout
     err = err or sys.stderr
     output = getattr(args, "output", "compact") or "compact"
     if output not in ("compact", "dot"):
         return batch.usage_error(f"--view map prints edge lines or -o dot, not -o {output}", err)
-    try:
-        source = make_source(args, live=False)
-        if isinstance(source, FileSource):
-            source.open()
-    except (FilterError, ConnectionConfigError) as error:
-        return batch.usage_error(str(error), err)
-    except OSError as error:
-        return batch.usage_error(f"cannot read {args.hubble_file}: {error.strerror or error}", err)
+    source = batch_source(args, err)
+    if isinstance(source, int):
+        return source
     store = FlowStore(capacity=1, window=EVERYTHING_READ, max_keys=getattr(args, "map_max_keys", 2000))
 
     def emit(record) -> None:  # noqa: ANN001 - FlowRecord

@@ -161,19 +161,12 @@ def make_source(args: argparse.Namespace, live: bool):  # noqa: ANN201 - HubbleS
     return HubbleSource(endpoint, request, recorder=recorder, connect_timeout=timeout)
 
 
-def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Print this pane's lines like `hubble observe -o compact`; the exit code (see tui.batch)."""
-    if getattr(args, "view", "list") == "map":
-        from tui.options.flow_map import run_map_batch
-
-        return run_map_batch(args, out, err)
+def batch_source(args: argparse.Namespace, err: TextIO):  # noqa: ANN201 - a source, or exit code 2
+    """The batch source, a file opened at once: a bad filter, address or file is exit 2, said on `err`."""
     from tui import batch
-    from tui.model.flows import RecordKind
     from tui.sources.flow_replay import FileSource
     from tui.sources.hubble_tls import ConnectionConfigError
 
-    out = out or sys.stdout
-    err = err or sys.stderr
     try:
         source = make_source(args, live=False)
         if isinstance(source, FileSource):
@@ -182,6 +175,23 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         return batch.usage_error(str(error), err)
     except OSError as error:
         return batch.usage_error(f"cannot read {args.hubble_file}: {error.strerror or error}", err)
+    return source
+
+
+def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Print this pane's lines like `hubble observe -o compact`; the exit code (see tui.batch)."""
+    if getattr(args, "view", "list") == "map":
+        from tui.options.flow_map import run_map_batch
+
+        return run_map_batch(args, out, err)
+    from tui import batch
+    from tui.model.flows import RecordKind
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    source = batch_source(args, err)
+    if isinstance(source, int):
+        return source
     opts = compact_options(args)
     color = use_color(getattr(args, "color", "auto"), out)
     from tui.options.output import OutputError, flow_printer
