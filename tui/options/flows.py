@@ -110,12 +110,12 @@ def history_of(args: argparse.Namespace, live: bool = True) -> History:
 
 def compact_options(args: argparse.Namespace) -> CompactOptions:
     from tui.render.hubble_compact import CompactOptions
+    from tui.settings import FlowDisplay
 
-    return CompactOptions(node_name=bool(getattr(args, "print_node_name", False)),
-                          ip_translation=bool(getattr(args, "ip_translation", True))
-                          and not getattr(args, "numeric", False),
-                          policy_names=bool(getattr(args, "print_policy_names", False)),
-                          time_format=getattr(args, "time_format", None) or "StampMilli")  # live and batch alike
+    display = FlowDisplay.from_args(args)
+    return CompactOptions(node_name=display.print_node_name, ip_translation=display.translate_ips,
+                          policy_names=display.print_policy_names,
+                          time_format=display.time_format or "StampMilli")  # live and batch alike
 
 
 def _tls(args: argparse.Namespace):  # noqa: ANN202 - TlsOptions, imported lazily
@@ -250,9 +250,11 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     """Build the interactive pane from parsed arguments."""
     from tui.model.flows import FlowStore
     from tui.panes.flows import FlowsPane
+    from tui.settings import FlowDisplay
     from tui.sources.hubble_tls import ConnectionConfigError
 
-    store = FlowStore(capacity=getattr(args, "flow_buffer", 10_000), window=getattr(args, "window", 60))
+    display = FlowDisplay.from_args(args)
+    store = FlowStore(capacity=display.flow_buffer, window=display.window)
     try:
         source = make_source(args, live=True)
         problem = ""

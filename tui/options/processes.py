@@ -173,11 +173,13 @@ def create_pane(args: argparse.Namespace) -> LivePane:
         from tui.panes.problem import ProblemPane
 
         return ProblemPane("Processes", "processes", str(error))
-    forest = ProcessForest(retention=args.retention, max_nodes=args.max_processes)
+    from tui.settings import ProcessDisplay
     from tui.sources.tetragon_state import state_source_for
 
-    pane = ProcessesPane(source, forest=forest, timestamps=args.timestamps,
-                         live_clock=not args.tetragon_file, state=state_source_for(source))
+    display = ProcessDisplay.from_args(args)
+    forest = ProcessForest(retention=display.retention, max_nodes=display.max_processes)
+    pane = ProcessesPane(source, forest=forest, timestamps=display.timestamps,
+                         live_clock=display.live_clock, state=state_source_for(source))
     from tui.options.join import shared_joiner
 
     joiner = shared_joiner(args)  # this pane feeds it socket events; the Flows pane asks it

@@ -59,18 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
+    from tui.settings import SyscallSettings
     from tui.sources.kernel import KernelSource
 
+    settings = SyscallSettings.from_args(args)
     return KernelSource(
-        interval=args.interval,
-        mode="pid" if args.by == "pid" else "comm",
-        failed=args.failed or args.sort == "failures",
-        latency=args.syscall_latency,
-        probes=() if batch else args.probes,
-        slow_ms=args.slow_io_ms,
+        interval=settings.interval,
+        mode="pid" if settings.by == "pid" else "comm",
+        failed=settings.count_failures,
+        latency=settings.syscall_latency,
+        probes=() if batch else settings.probes,
+        slow_ms=settings.slow_io_ms,
         cost=False,  # the pane turns BPF run-time stats on while its cost view is shown
-        mount_tracefs=args.mount_tracefs,
-        first_interval=args.interval if batch else None if args.interval <= 1 else 1.0,
+        mount_tracefs=settings.mount_tracefs,
+        first_interval=settings.interval if batch else None if settings.interval <= 1 else 1.0,
     )
 
 
@@ -124,8 +126,10 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 def create_pane(args: argparse.Namespace) -> LivePane:
     """Build the interactive pane from parsed arguments."""
     from tui.panes.syscalls import SyscallsPane
+    from tui.settings import SyscallSettings
 
-    pane = SyscallsPane(make_source(args), by=args.by, sort=args.sort, failed_only=args.failed)
+    settings = SyscallSettings.from_args(args)
+    pane = SyscallsPane(make_source(args), by=settings.by, sort=settings.sort, failed_only=settings.failed)
     from tui.options.latency import pane_sources
 
     pane.sources.extend(pane_sources(args))  # latency histograms (loaded when their view opens), --count

@@ -180,7 +180,7 @@ class ProcessesPane(LivePane):
         self.state = state  # TetragonStateSource: process-cache dumps and the agents' tracing policies
         self._policies: dict[str, tuple[Any, ...]] = {}
         self._policies_dirty = False
-        self.forest = forest or ProcessForest()
+        self.forest = forest if forest is not None else ProcessForest()  # an empty forest is falsy (len 0)
         self.timestamps = timestamps
         self.live_clock = live_clock
         self.follow = follow
