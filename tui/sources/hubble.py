@@ -14,13 +14,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
 from tui.sources.base import MALFORMED_NOTE, Backoff, BoundedBuffer, Source, SourceState, parse_or_none
-from tui.sources.hubble_tls import Endpoint, connection_hint, open_channel, tls_failure
+from tui.sources.hubble_tls import (
+    KEEPALIVE,
+    Endpoint,
+    connection_hint,
+    keepalive_options,
+    open_channel,
+    tls_failure,
+)
 
 GET_FLOWS = "/observer.Observer/GetFlows"
 SERVER_STATUS = "/observer.Observer/ServerStatus"
@@ -78,6 +86,18 @@ class ServerInfo:
         return " · ".join(parts)
 
 
+def parse_counted(data: bytes, source: HubbleSource | Any) -> observer_pb2.GetFlowsResponse | None:
+    """One response, or None for bytes that are not one: counted in `source.malformed`, noted in its buffer."""
+    response = parse_or_none(_PARSE, data)
+    if response is None:
+        source.malformed += 1
+        source.buffer.put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=source.malformed)))
+    return response
+
+
+_PARSE = observer_pb2.GetFlowsResponse.FromString
+
+
 class HubbleSource(Source[FlowRecord]):
     """One GetFlows stream with reconnects, plus a ServerStatus poller; thread-based, no Textual."""
 
@@ -87,8 +107,10 @@ class HubbleSource(Source[FlowRecord]):
     def __init__(self, endpoint: Endpoint, request: observer_pb2.GetFlowsRequest, *,
                  buffer: BoundedBuffer[FlowRecord] | None = None, status_interval: float = 2.0,
                  backoff: Backoff | None = None, recorder: Callable[[observer_pb2.GetFlowsResponse], None] | None = None,
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, keepalive: tuple[float, float] = KEEPALIVE) -> None:
         super().__init__(f"hubble {endpoint.describe()}", buffer)
+        self.keepalive = keepalive  # (ping after S idle, declare the server dead after S without an answer)
+        self._deadline_hit = False
         self.endpoint = endpoint
         self.request = request
         self.server = ServerInfo()
@@ -161,7 +183,7 @@ class HubbleSource(Source[FlowRecord]):
         while not self._stop.is_set():
             self.status.set(SourceState.CONNECTING, self.endpoint.describe())
             try:
-                channel = open_channel(self.endpoint)
+                channel = open_channel(self.endpoint, keepalive_options(*self.keepalive))
             except Exception as error:  # noqa: BLE001 - config problems (unreadable files) end the source
                 self.status.set(SourceState.FAILED, str(error))
                 return
@@ -196,11 +218,21 @@ class HubbleSource(Source[FlowRecord]):
             with self._lock:
                 self._pending_gap = gap
                 self._connected = False
+                self._deadline_hit = False
                 self._call = call = method(self._request_for_attempt())
-            self._read(call)
+            deadline = threading.Timer(self.connect_timeout, self._connect_deadline, args=(call,))
+            deadline.daemon = True
+            deadline.start()
+            try:
+                self._read(call)
+            finally:
+                deadline.cancel()
         except grpc.RpcError as error:
             if self._stop.is_set():
                 return None
+            if self._deadline_hit:  # a peer that accepted the connection but never answered in HTTP/2
+                return (f"no answer from {self.endpoint.describe()} within {self.connect_timeout:g} s "
+                        "(not a gRPC server, a TLS port, or the server is stuck)")
             code, details = error.code(), error.details() or ""
             fatal = tls_failure(details, self.endpoint)
             if fatal or code in FATAL_CODES:
@@ -215,6 +247,14 @@ class HubbleSource(Source[FlowRecord]):
             self.status.set(SourceState.ENDED, f"{self.endpoint.describe()}: end of history")
             return None
         return "server closed the stream"
+
+    def _connect_deadline(self, call: grpc.Future) -> None:
+        """Timer: neither a response nor a ServerStatus answer in time, so this attempt is given up."""
+        with self._lock:
+            if self._connected or self._call is not call:
+                return
+            self._deadline_hit = True
+        call.cancel()
 
     def _on_connected(self) -> None:
         """Once per attempt: streaming state, backoff reset, and the gap marker after a break."""
@@ -235,17 +275,13 @@ class HubbleSource(Source[FlowRecord]):
 
     def _read(self, call: object) -> bool:
         """Read until the stream ends; returns whether anything arrived."""
-        put = self.buffer.put
-        parse = observer_pb2.GetFlowsResponse.FromString
         record_of = record_from_response
         deliver = self._deliver
         delivered = False
         fallback = 0
         for data in call:  # type: ignore[attr-defined]
-            response = parse_or_none(parse, data)
+            response = parse_counted(data, self)
             if response is None:
-                self.malformed += 1
-                put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=self.malformed)))
                 continue
             record = record_of(response, data, fallback)
             if record is None:

@@ -120,6 +120,21 @@ def _certificate_name(pem: bytes) -> str | None:
     return None
 
 
+KEEPALIVE = (20.0, 10.0)
+"""Ping after 20 s without data, give the connection up 10 s after an unanswered ping: a frozen server
+(SIGSTOP, a dead node behind a live load balancer) is noticed in ~30 s instead of never. gRPC sends at
+most two pings between data frames (grpc.http2.max_pings_without_data), which stays under the ping
+strikes a Go server tolerates by default, so an idle but healthy stream is not sent GOAWAY."""
+
+
+def keepalive_options(idle: float, timeout: float) -> list[tuple[str, object]]:
+    """Channel options for HTTP/2 keepalive pings on an open stream."""
+    # ping_timeout_ms bounds every ping, the BDP probe's too: with only keepalive_timeout_ms an unanswered
+    # BDP ping (sent as the data stops) holds the keepalive ping back and a frozen server goes unnoticed.
+    return [("grpc.keepalive_time_ms", int(idle * 1000)), ("grpc.keepalive_timeout_ms", int(timeout * 1000)),
+            ("grpc.http2.ping_timeout_ms", int(timeout * 1000)), ("grpc.keepalive_permit_without_calls", 0)]
+
+
 def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = None) -> grpc.Channel:
     """A new channel (never shared across reconnects, so a dead connection is not reused)."""
     opts: list[tuple[str, object]] = [("grpc.max_receive_message_length", 16 * 1024 * 1024),
@@ -157,6 +172,8 @@ _FATAL_TLS = (
 )
 _HINTS = (
     ("error reading server preface", "the server may speak TLS: try --hubble-tls or a tls:// address"),
+    ("keepalive watchdog timeout", "the server stopped answering keepalive pings: frozen, or the network dropped"),
+    ("ping timeout", "the server stopped answering keepalive pings: frozen, or the network dropped"),
 )
 
 

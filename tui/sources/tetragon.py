@@ -25,6 +25,7 @@ import grpc
 from tui.filters.tetragon import EVENT_TYPE_NAMES, EventFilters, event_type_name  # noqa: F401 - re-exported
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
 from tui.sources.base import Backoff, BoundedBuffer, Source, SourceState, StatusHolder, parse_or_none
+from tui.sources.hubble_tls import KEEPALIVE, keepalive_options
 from tui.sources.reader_process import (
     ForwardingStatus,
     Outbox,
@@ -42,8 +43,9 @@ MAX_RECEIVE_BYTES = 16 * 1024 * 1024  # tetra's default is 10 MiB; gRPC Python's
 CHANNEL_OPTIONS = (
     ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
     ("grpc.enable_retries", 0),
-    ("grpc.keepalive_time_ms", 30_000),
+    *keepalive_options(*KEEPALIVE),  # a frozen agent is noticed (hubble_tls.KEEPALIVE says how)
 )
+CONNECT_TIMEOUT = 5.0
 GET_EVENTS = "/tetragon.FineGuidanceSensors/GetEvents"
 FATAL_CODES = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.UNAUTHENTICATED}
 
@@ -128,6 +130,7 @@ class TargetStream:
         self.raw = raw  # sink gets serialized responses (the reader process forwards bytes unparsed)
         self.status = status if status is not None else StatusHolder()
         self.on_gap = on_gap
+        self.connect_timeout = CONNECT_TIMEOUT
         self.version = ""
         self.received = 0
         self.malformed = 0
@@ -189,9 +192,12 @@ class TargetStream:
 
     def _stream(self, channel: grpc.Channel) -> str:
         stub = sensors_pb2_grpc.FineGuidanceSensorsStub(channel)
-        try:
-            self.version = stub.GetVersion(sensors_pb2.GetVersionRequest(), timeout=5).version
+        try:  # the connect deadline: a peer that accepts TCP but never answers in HTTP/2 ends here
+            self.version = stub.GetVersion(sensors_pb2.GetVersionRequest(), timeout=self.connect_timeout).version
         except grpc.RpcError as error:
+            if error.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                return (f"no answer within {self.connect_timeout:g} s (not a gRPC server, a TLS port, "
+                        "or the agent is stuck)")
             if error.code() is not grpc.StatusCode.UNIMPLEMENTED:
                 raise
         # Raw bytes, parsed here: one malformed message is skipped and counted, where gRPC's own
@@ -238,7 +244,8 @@ class TetragonSource(Source[Any]):
 
     def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
                  buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
-                 backoff_factory: Callable[[], Backoff] | None = None, tls: Any = None) -> None:
+                 backoff_factory: Callable[[], Backoff] | None = None, tls: Any = None,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
         from tui.sources.hubble_tls import TlsOptions
 
         endpoints = tetragon_endpoints(list(targets) or default_targets(), tls or TlsOptions())
@@ -255,6 +262,8 @@ class TetragonSource(Source[Any]):
                                                 backoff_factory() if backoff_factory else None,
                                                 tls=self.tls_by_target.get(t), on_gap=self.buffer.put)
                                    for t in self.targets]
+        for stream in self.streams:
+            stream.connect_timeout = connect_timeout
 
     def _sink_recording(self, response: Any) -> None:
         self.buffer.put(response)
