@@ -19,20 +19,13 @@ from typing import Any
 from tui.model.flow_aggregates import FlowDigest
 from tui.model.flows import FlowRecord, RecordKind, marker, record_from_response
 from tui.proto.observer import observer_pb2
-from tui.sources.base import MALFORMED_NOTE, Backoff, BoundedBuffer, Source, SourceState, parse_or_none
-from tui.sources.hubble import HubbleSource, ServerInfo
+from tui.sources import reader_process
+from tui.sources.base import Backoff, BoundedBuffer, Source, SourceState, parse_or_none
+from tui.sources.hubble import HubbleSource, ServerInfo, parse_counted
 from tui.sources.hubble_tls import Endpoint
-from tui.sources.reader_process import (
-    ForwardingStatus,
-    Outbox,
-    ReaderProcess,
-    apply_status,
-    forward,
-    quiet_stderr,
-)
 
 
-class _Outbox(Outbox):
+class _Outbox(reader_process.Outbox):
     """The shared outbox; a gap or note marker from HubbleSource becomes a plain tuple."""
 
     def put(self, item: Any) -> None:
@@ -49,7 +42,7 @@ class _ForwardingSource(HubbleSource):
         super().__init__(endpoint, request, buffer=outbox, **kwargs)  # type: ignore[arg-type]
         self._outbox = outbox
         self._digest = digest
-        self.status = ForwardingStatus(outbox)
+        self.status = reader_process.ForwardingStatus(outbox)
 
     def add_problem(self, text: str, limit: int = 50) -> None:
         self._outbox.put(("problem", text))
@@ -89,13 +82,13 @@ class _ForwardingSource(HubbleSource):
 
 
 def _child_main(conn: Connection, endpoint: Endpoint, request_bytes: bytes, options: dict[str, Any]) -> None:
-    quiet_stderr()
+    reader_process.quiet_stderr()
     outbox = _Outbox()
     request = observer_pb2.GetFlowsRequest.FromString(request_bytes)
     source = _ForwardingSource(endpoint, request, outbox, backoff=Backoff(*options.pop("backoff")), **options)
     source.start()
     try:
-        forward(conn, outbox, lambda: source.running)
+        reader_process.forward(conn, outbox, lambda: source.running)
     finally:
         source.stop()
 
@@ -120,7 +113,7 @@ class ProcessHubbleSource(Source[FlowRecord]):
         self.malformed = 0
         options = {"status_interval": status_interval, "connect_timeout": connect_timeout,
                    "backoff": backoff, "digest": digest_in_child}
-        self._reader = ReaderProcess("ebtop-hubble-reader", _child_main,
+        self._reader = reader_process.ReaderProcess("ebtop-hubble-reader", _child_main,
                                      (endpoint, request.SerializeToString(), options))
 
     def close(self) -> None:
@@ -148,10 +141,8 @@ class ProcessHubbleSource(Source[FlowRecord]):
                 if isinstance(head, bytes):
                     data = head
                     if len(item) == 1:  # raw: parse and digest here
-                        response = parse_or_none(parse, data)
+                        response = parse_counted(data, self)
                         if response is None:
-                            self.malformed += 1
-                            put(marker(RecordKind.NOTE, MALFORMED_NOTE.format(count=self.malformed)))
                             continue
                         record = record_from_response(response, data, fallback)
                         if record is not None:
@@ -169,7 +160,7 @@ class ProcessHubbleSource(Source[FlowRecord]):
                     if recorder is not None:
                         recorder(parse(data))
                 elif head == "status":
-                    apply_status(self.status, *item[1:])
+                    reader_process.apply_status(self.status, *item[1:])
                 elif head == "server":
                     self.server = ServerInfo(**item[1])
                 elif head == "problem":
