@@ -9,8 +9,7 @@ from textual.pilot import Pilot
 from tui.app import EbtopApp
 from tui.demo.hubble_scenario import flow_responses
 from tui.model.flows import FlowStore, RecordKind, record_from_response
-from tui.panes.flow_list import FlowList
-from tui.panes.flow_map import EdgesScreen, FilteredFlowsScreen, FlowMap, FlowMapView, NamespaceScreen
+from tui.panes.flow_map import EdgesScreen, FlowMap, FlowMapView, NamespaceScreen
 from tui.panes.flows import FlowsPane
 
 SEED, FLOWS = 7, 6000
@@ -46,6 +45,18 @@ def cell(view: FlowMapView, row: int, x: int) -> tuple[str, str]:
             return text[x - start], role
         start += len(text)
     return " ", ""
+
+
+async def drilled(pilot: Pilot, pane: FlowsPane) -> list:
+    """The rows of the pane's flow list once a drill-down has scanned the whole ring."""
+    await pilot.pause()
+    assert pilot.app.screen is pane.screen and pane.view == "list" and pane.drill is not None
+    for _ in range(100):  # a drill-down matches a slice of the ring per frame; redraw until it is through
+        pane.redraw()
+        await pilot.pause()
+        if pane._backfill_from <= pane.store.first_seq:
+            break
+    return list(pane.flow_list.rows)
 
 
 async def open_map(pilot: Pilot, pane: FlowsPane) -> FlowMapView:
@@ -124,14 +135,15 @@ async def test_arrows_enter_edges_enter_flows_and_escape_back() -> None:
         assert ("shop/frontend", "shop/api") in peers and ("shop/api", "shop/postgres") in peers
         chosen = screen.edges[0]
         await pilot.press("enter")
-        await pilot.pause()
-        flows = app.screen
-        assert isinstance(flows, FilteredFlowsScreen)
-        shown = flows.query_one(FlowList).rows
+        shown = await drilled(pilot, pane)
         assert shown and all(r.kind is RecordKind.FLOW for r in shown)
         edge_flows = next(e.flows for e in view.snapshot.edges if (e.client, e.server) == (chosen.client, chosen.server))
         assert len(shown) == edge_flows  # the whole window is still in the ring here
+        assert chosen.client.label in pane.query_one("#flows-header").render().plain  # type: ignore[attr-defined]
         await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is pane.screen and pane.view == "map" and pane.drill is None and app.focused is canvas
+        await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, EdgesScreen)
         await pilot.press("escape")
@@ -247,6 +259,14 @@ async def test_connect_view_lists_p50_p90_p99_by_destination_slowest_first() -> 
             rows[0].destination.endswith(".example.net")
         assert float(first[4]) == round(rows[0].p99_ms, 2)
         assert "TCP connect" in pane.query_one("#flows-header").render().plain  # type: ignore[attr-defined]
+        table.move_cursor(row=0)
+        await pilot.press("enter")
+        shown = await drilled(pilot, pane)
+        assert shown and all(r.response().flow.l4.HasField("TCP") for r in shown)
+        assert all(rows[0].destination.split("/")[-1] in pane.render_record(r).plain for r in shown)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pane.view == "connect"
 
 
 async def test_policies_view_puts_the_demo_drop_first_and_enter_shows_its_flows() -> None:
@@ -265,15 +285,12 @@ async def test_policies_view_puts_the_demo_drop_first_and_enter_shows_its_flows(
         assert str(view.get_cell_at((0, 0))) == "DROPPED"
         first = rows[0]
         await pilot.press("enter")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, FilteredFlowsScreen)
-        shown = screen.query_one(FlowList).rows
+        shown = await drilled(pilot, pane)
         assert len(shown) == first.flows
         assert all(r.response().flow.verdict == 2 for r in shown)  # DROPPED
         await pilot.press("escape")
         await pilot.pause()
-        assert app.screen is pane.screen and pane.view == "policies"
+        assert app.screen is pane.screen and pane.view == "policies" and pane.drill is None
 
 
 def big_store(namespaces: int = 9, per_namespace: int = 9) -> FlowStore:

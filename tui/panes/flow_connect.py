@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import on
+from textual.widgets import DataTable
+
 from tui.model.connect_time import ConnectRow
-from tui.model.flows import FlowStore
+from tui.model.flow_aggregates import digest
+from tui.model.flows import FlowRecord, FlowStore, RecordKind
 from tui.panes.flow_views import AggregateTable, Column, Name, ViewSpec
 from tui.render.glyphs import glyphs
 
@@ -35,6 +39,22 @@ class ConnectTable(AggregateTable):
     def header_text(self) -> str:
         dot = glyphs().dot
         return f"last {self.pane.store.aggregates.window}s {dot} SYN to SYN-ACK {dot} sort {self.sort_label()} (s, r)"
+
+    @on(DataTable.RowSelected)
+    def _drill(self, event: DataTable.RowSelected) -> None:
+        """Enter on a destination: the TCP flows to it (the handshakes behind the figures among them)."""
+        event.stop()
+        destination = event.row_key.value
+        if destination is None:
+            return
+
+        def match(record: FlowRecord) -> bool:
+            if record.kind is not RecordKind.FLOW:
+                return False
+            keys = digest(record.response().flow).map
+            return keys is not None and keys.protocol == "TCP" and keys.server.label == destination
+
+        self.pane.drill_down(f"TCP to {destination}", match)
 
     def update_store(self, store: FlowStore) -> None:
         self.update_rows(store)  # type: ignore[arg-type] - the spec's rows read the store

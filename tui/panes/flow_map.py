@@ -59,16 +59,20 @@ SELECTED = Style(reverse=True, bold=True)
 ALL = ""
 
 
-def edge_records(store: FlowStore, client: MapNode, server: MapNode) -> list[FlowRecord]:
-    """The flows in the ring that the map counts on the edge client -> server (parsed again: on demand)."""
-    out = []
-    for record in store.ring:
+def edge_match(client: MapNode, server: MapNode) -> Callable[[FlowRecord], bool]:
+    """Whether a record is a flow the map counts on the edge client -> server (parsed again, on demand)."""
+    def match(record: FlowRecord) -> bool:
         if record.kind is not RecordKind.FLOW:
-            continue
+            return False
         keys = digest(record.response().flow).map
-        if keys is not None and keys.client == client and keys.server == server:
-            out.append(record)
-    return out
+        return keys is not None and keys.client == client and keys.server == server
+    return match
+
+
+def edge_records(store: FlowStore, client: MapNode, server: MapNode) -> list[FlowRecord]:
+    """The flows in the ring on the edge client -> server."""
+    match = edge_match(client, server)
+    return [record for record in store.ring if match(record)]
 
 
 def _ms(value: float) -> str:
@@ -325,9 +329,11 @@ class FlowMapView(Vertical):
         self.app.push_screen(EdgesScreen(node, self.snapshot.edges_of(node), self.show_edge_flows))
 
     def show_edge_flows(self, edge: MapEdge) -> None:
-        records = edge_records(self.pane.store, edge.client, edge.server)
+        """The pane's flow list narrowed to the edge (Esc comes back to the map)."""
+        if isinstance(self.app.screen, EdgesScreen):
+            self.app.pop_screen()
         title = f"{edge.client.label} -> {edge.server.label} {edge.ports_text()}"
-        self.app.push_screen(FilteredFlowsScreen(title, records, self.pane.line_pieces, self.pane.render_record))
+        self.pane.drill_down(title, edge_match(edge.client, edge.server))
 
     @on(FlowMap.Draft)
     def _draft(self, event: FlowMap.Draft) -> None:
@@ -366,7 +372,7 @@ def edge_cells(node: MapNode, edge: MapEdge) -> tuple[str, ...]:
 
 
 class EdgesScreen(ModalScreen[None]):
-    """The edges of one node; Enter shows an edge's flows (Esc comes back here), Esc returns to the map."""
+    """The edges of one node; Enter shows an edge's flows in the pane's list, Esc returns to the map."""
 
     DEFAULT_CSS = """
     EdgesScreen { align: center middle; }
@@ -401,46 +407,6 @@ class EdgesScreen(ModalScreen[None]):
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.open_edge(self.edges[int(str(event.row_key.value))])
-
-
-class FilteredFlowsScreen(ModalScreen[None]):
-    """The flow list narrowed to some records (one edge, one policy row); Enter detail, Esc back."""
-
-    DEFAULT_CSS = """
-    FilteredFlowsScreen > Vertical { width: 100%; height: 100%; background: $surface; }
-    FilteredFlowsScreen #filtered-title { height: 1; padding: 0 1; background: $boost; }
-    """
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
-
-    def __init__(self, title: str, records: list[FlowRecord],
-                 line_pieces: Callable[..., list[tuple[str, str]]], render_record: Callable[[FlowRecord], Text]
-                 ) -> None:
-        super().__init__()
-        self.title_text = title
-        self.records = records
-        self._line_pieces = line_pieces
-        self._render_record = render_record
-
-    def compose(self) -> ComposeResult:
-        from tui.panes.flow_list import FlowList
-
-        with Vertical():
-            label = f"{escape_control(self.title_text)} {glyphs().dot} {len(self.records):,} flows in the buffer (Esc: back)"
-            yield Static(Text(label, style="bold"), id="filtered-title")
-            yield FlowList(self._line_pieces, id="filtered-list")
-
-    def on_mount(self) -> None:
-        from tui.panes.flow_list import FlowList
-
-        flow_list = self.query_one(FlowList)
-        flow_list.set_rows(self.records)
-        flow_list.focus()
-
-    def on_flow_list_open(self, event: Any) -> None:
-        from tui.panes.flow_detail import FlowDetail
-
-        event.stop()
-        self.app.push_screen(FlowDetail(event.record, self._render_record(event.record)))
 
 
 class NamespaceScreen(ModalScreen[str | None]):

@@ -7,6 +7,7 @@ stop. Enter shows the flows of a row; `d` drafts a CiliumNetworkPolicy for the r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -24,20 +25,22 @@ from tui.render.safe import escape_control
 COLUMNS = ("Verdict", "Flows/s", "Denied", "Drops", "Audit", "Policy", "Reason", "Source", "Destination")
 
 
-def policy_records(store: FlowStore, row: PolicyRow) -> list[FlowRecord]:
-    """The flows in the ring counted on `row` (parsed again, on demand)."""
-    out = []
-    for record in store.ring:
+def policy_match(row: PolicyRow) -> Callable[[FlowRecord], bool]:
+    """Whether a record is one of the flows counted on `row` (parsed again, on demand)."""
+    wanted = (row.policy, row.reason, row.client, row.server, not row.enforced)
+
+    def match(record: FlowRecord) -> bool:
         if record.kind is not RecordKind.FLOW:
-            continue
+            return False
         item = digest(record.response().flow)
-        if item.policy is None:
-            continue
-        key = item.policy[0]
-        if (key.policy, key.reason, key.client, key.server) == (row.policy, row.reason, row.client, row.server) \
-                and key.audit == (not row.enforced):
-            out.append(record)
-    return out
+        return item.policy is not None and tuple(item.policy[0]) == wanted
+    return match
+
+
+def policy_records(store: FlowStore, row: PolicyRow) -> list[FlowRecord]:
+    """The flows in the ring counted on `row`."""
+    match = policy_match(row)
+    return [record for record in store.ring if match(record)]
 
 
 class PoliciesView(DataTable):
@@ -84,11 +87,8 @@ class PoliciesView(DataTable):
         row = self.selected_row()
         if row is None:
             return
-        from tui.panes.flow_map import FilteredFlowsScreen
-
         title = f"{row.verdict_text} {row.policy} {row.reason}: {row.source} -> {row.destination}"
-        self.app.push_screen(FilteredFlowsScreen(title, policy_records(self.pane.store, row), self.pane.line_pieces,
-                                                 self.pane.render_record))
+        self.pane.drill_down(title, policy_match(row))
 
     def action_draft(self) -> None:
         row = self.selected_row()
