@@ -49,7 +49,7 @@ class DraftScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     DraftScreen > Vertical { width: 100%; height: 100%; background: $surface; }
-    DraftScreen #draft-title { height: 2; padding: 0 1; background: $boost; }
+    DraftScreen #draft-title { height: auto; padding: 0 1; background: $boost; }
     DraftScreen Horizontal { height: 1fr; }
     DraftScreen #draft-yaml { width: 1fr; border-right: solid $accent; }
     DraftScreen #draft-drops { width: 1fr; }
@@ -87,8 +87,8 @@ class DraftScreen(ModalScreen[None]):
 
     def _title(self) -> Text:
         dot = glyphs().dot
-        text = Text(f"CiliumNetworkPolicy draft for {escape_control(self.workload.label)} {dot} "
-                    f"{len(self.flows):,} flows seen {dot} the draft would drop {len(self.drops):,}", style="bold")
+        text = Text(f"Draft CiliumNetworkPolicy for {escape_control(self.workload.label)} {dot} "
+                    f"{len(self.flows):,} flows seen {dot} would drop {len(self.drops):,}", style="bold")
         text.append(f"\nw write {draft_file_name(self.workload)} {dot} Esc back", style="dim")
         if self.written is not None:
             text.append(f" {dot} written to {escape_control(str(self.written))}", style="bold green")
