@@ -33,6 +33,7 @@ Exit codes (every pane, batch mode and interactive):
   1  runtime failure: server unreachable or not answering within --connect-timeout, stream broken
      (without --reconnect), no privileges for eBPF, a replay file with no readable line
   2  usage: bad flag or value (filter values included), a file that cannot be read
+  128+N  ended by signal N: 143 SIGTERM, 129 SIGHUP or a lost terminal, 130 SIGINT (tui/shutdown.py)
 """
 
 POLL_SECONDS = 0.02

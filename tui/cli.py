@@ -32,7 +32,11 @@ events, or local bcc exec/exit tracepoints) and Syscalls (local bcc counters).
 EPILOG = """\
 Defaults come from $XDG_CONFIG_HOME/ebtop/config.toml (keys are flag names without dashes), then
 the environment (HUBBLE_SERVER, HUBBLE_TLS and the other HUBBLE_* variables the hubble CLI reads;
-EBTOP_<FLAG> for the rest), then flags. A bad file is reported with its line and key.
+EBTOP_<FLAG> for the rest), then flags. Values are converted as the flag converts them (true/false,
+numbers, TOML arrays or comma lists); a no-... key means its flag (no-mount-tracefs = true). The
+Flows filter flags are not configurable. A bad value, unknown key or unreadable file is reported
+with its line and key and the default is used; --show-config prints every setting and its origin.
+Signals (TERM, HUP, INT), q and a lost terminal all restore the terminal and detach every BPF program.
 
 Without a cluster, `ebtop --demo` starts in-process Hubble and Tetragon demo servers and
 connects to them through the same client code as real servers.
