@@ -22,6 +22,7 @@ from tui.model.stacks import Frame
 
 BINARIES = 256  # symbol tables kept
 PROCESSES = 2048  # process mappings kept
+FRAMES = 200_000  # named addresses kept (a hot loop's samples hit the same few addresses)
 ELF_MAX_BYTES = 512 * 1024 * 1024
 
 SHT_SYMTAB = 2
@@ -189,6 +190,8 @@ class Symbolizer:
         self._binaries: OrderedDict[tuple[int, int, int], ElfSymbols] = OrderedDict()
         self._maps: OrderedDict[int, list[Mapping]] = OrderedDict()
         self._refreshed: set[int] = set()
+        self._frames: dict[tuple[int, int], Frame] = {}
+        self._kernel_frames: dict[int, Frame] = {}
         self.binaries_read = 0
 
     def new_interval(self) -> None:
@@ -197,12 +200,35 @@ class Symbolizer:
 
     def forget(self, pid: int) -> None:
         self._maps.pop(pid, None)
+        self._frames = {key: frame for key, frame in self._frames.items() if key[0] != pid}
 
     def kernel_frames(self, addrs: list[int]) -> list[Frame]:
-        return [self.kernel.frame(addr) for addr in addrs]
+        cache = self._kernel_frames
+        if len(cache) > FRAMES:
+            cache.clear()
+        out = []
+        for addr in addrs:
+            frame = cache.get(addr)
+            if frame is None:
+                frame = cache[addr] = self.kernel.frame(addr)
+            out.append(frame)
+        return out
 
     def user_frames(self, pid: int, addrs: list[int]) -> list[Frame]:
-        return [self.user_frame(pid, addr) for addr in addrs]
+        """Frames of one process's stack; named ones are remembered per (pid, address), unnamed ones are
+        asked again (a library mapped since may name them)."""
+        cache = self._frames
+        if len(cache) > FRAMES:
+            cache.clear()
+        out = []
+        for addr in addrs:
+            frame = cache.get((pid, addr))
+            if frame is None:
+                frame = self.user_frame(pid, addr)
+                if frame.named:
+                    cache[(pid, addr)] = frame
+            out.append(frame)
+        return out
 
     def user_frame(self, pid: int, addr: int) -> Frame:
         mapping = self._mapping(pid, addr)
