@@ -392,3 +392,12 @@ def test_snapshot_dns_80x24(snap_compare, monkeypatch) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_status_line_counts_lost_events_and_their_notices() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        lost = [r for r in pane.store.ring if r.kind is RecordKind.LOST]
+        assert len(lost) == 1  # the fixture's one lost-events response (17 events)
+        assert "lost 17 in 1 notice ·" in pane.status_line()

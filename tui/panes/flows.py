@@ -306,7 +306,10 @@ class FlowsPane(LivePane):
         store = self.store
         parts.append(f"{store.flows_per_second():.1f} flows/s")
         parts.append(f"{count_text(store.flows)} flows")
-        parts.append(f"lost {count_text(store.lost_events)}")
+        lost = f"lost {count_text(store.lost_events)}"
+        if store.lost_responses:  # how many lost-events notices the server sent (each a burst)
+            lost += f" in {count_text(store.lost_responses)} notice{'s' if store.lost_responses != 1 else ''}"
+        parts.append(lost)
         parts.append(f"dropped by ebtop {count_text(self.dropped_by_ebtop())}")
         if store.gaps:
             parts.append(f"gaps {store.gaps}")
