@@ -36,13 +36,13 @@ SHOTS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("flows-connect", ("escape", "l"), 0.5),
     ("processes-tree", ("2",), 1.0),
     ("processes-detail", ("enter",), 0.5),
-    ("syscalls-top", ("escape", "3", "t"), 2.5),
-    ("syscalls-opens", ("f",), 0.5),
-    ("syscalls-retransmits", ("r",), 0.5),
-    ("syscalls-connect-latency", ("l",), 0.5),
-    ("syscalls-slow-io", ("i",), 0.5),
-    ("syscalls-own-cost", ("k",), 1.5),  # run-time stats start when the view opens
-    ("help", ("t", "question_mark"), 0.5),
+    ("syscalls-top", ("escape", "3"), 2.5),
+    ("syscalls-opens", ("v",), 0.5),  # views step with v (tui/keys.py)
+    ("syscalls-retransmits", ("v",), 0.5),
+    ("syscalls-connect-latency", ("v",), 0.5),
+    ("syscalls-slow-io", ("v",), 0.5),
+    ("syscalls-own-cost", ("v",), 1.5),  # run-time stats start when the view opens
+    ("help", ("escape", "question_mark"), 0.5),
 )
 
 

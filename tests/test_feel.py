@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from textual.widgets import DataTable
 
 from tests.helpers.screen import screen_text
@@ -17,7 +20,7 @@ async def test_retransmits_show_the_whole_port_of_ipv4_mapped_addresses() -> Non
                                 "ESTABLISHED"))
     app = EbtopApp([pane], initial="syscalls")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("r")
+        await pilot.press("v", "v")  # top -> opens -> retransmits
         await pilot.pause()
         assert pane.query_one("#retrans", DataTable).row_count == 1
         text = screen_text(app)
@@ -242,7 +245,9 @@ async def test_process_cursor_stays_on_its_process_and_moving_it_leaves_follow()
             assert tree.cursor_node.data == chosen
         await pilot.press("end")  # follow again: the newest exec
         await pilot.pause()
-        assert pane.follow and tree.cursor_node.data != chosen
+        assert pane.follow and tree.cursor_node.data[0] == "proc"
+        newest = pane.forest.nodes[tree.cursor_node.data[1]]
+        assert newest.seen_exec
         await pilot.press("slash", "u", "s", "r", "enter")  # a filter rebuilds the tree on every change
         await pilot.pause()
         await pilot.press("up", "up")
@@ -270,3 +275,86 @@ async def test_left_folds_and_right_unfolds_the_process_tree() -> None:
         assert parent.is_expanded
         await pilot.press("left", "left")  # folded already: to the parent
         assert tree.cursor_node is parent.parent
+
+
+# -- Syscalls: one vocabulary, the filter, ebtop's own, errno names --------------------------------
+
+def _own_intervals():
+    import os
+
+    from tests.test_syscall_pane import sample_intervals
+    from tui.model.syscalls import SyscallInterval, SyscallSample
+
+    first, second = sample_intervals()
+    own = SyscallSample("python3", 7, 500_000, pid=os.getpid())  # ebtop: the top process here
+    return [first, SyscallInterval(second.at, second.seconds, [*second.samples, own], by_pid=True,
+                                   failed_counted=True)]
+
+
+async def test_syscalls_filter_own_reverse_and_views() -> None:
+    from tests.test_syscall_pane import labels
+    from tui.model.probes import OpenEvent
+
+    pane = SyscallsPane(chars=UNICODE, by="pid")
+    for interval in _own_intervals():
+        pane.add_interval(interval)
+    pane.add_event(OpenEvent(6400, "cat", -2, 0, "/nonexistent/" + "d" * 80 + "/file", "openat"))
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        table = pane.query_one("#top", DataTable)
+        shown = labels(table)
+        assert shown[0].endswith("(ebtop)") and len(shown) == 10  # marked, and the top process
+        await pilot.press("o")  # hidden: the top-10 is still ten rows, none of them ebtop's
+        assert len(labels(table)) == 10 and not any("(ebtop)" in label for label in labels(table))
+        before = labels(table)
+        await pilot.press("r")
+        assert labels(table) == before[::-1]
+        await pilot.press("r", "slash", "d", "d")  # everything after / goes into the box
+        await pilot.pause()
+        assert pane.filter_text == "dd" and labels(table) and all("dd" in label for label in labels(table))
+        await pilot.press("escape")
+        assert pane.filter_text == "" and len(labels(table)) == 10
+        for key in ("f", "t", "k", "l", "i"):  # no hidden single-letter views any more
+            await pilot.press(key)
+            assert pane.view == "top", key
+        await pilot.press("v")
+        assert pane.view == "opens"
+        await pilot.pause()
+        await pilot.pause()
+        text = screen_text(app)
+        line = next(line for line in text.splitlines() if "ENOENT" in line)  # errno names
+        assert "/nonexistent/ddd" in line and line.rstrip().endswith("/file")  # both ends of the path
+        assert "…" in line or "..." in line
+        await pilot.press("V")
+        assert pane.view == "top"
+        await pilot.press("v", "escape")  # Esc leaves a view
+        assert pane.view == "top"
+
+
+@pytest.mark.kernel
+async def test_a_new_interval_takes_effect_at_once() -> None:
+    from tui.sources.kernel import KernelSource
+
+    source = KernelSource(interval=30.0, probes=(), first_interval=0.5)
+    source.start()
+    try:
+        first = None
+        for _ in range(600):
+            items = source.buffer.drain(100)
+            if items:
+                first = items[0]
+                break
+            await asyncio.sleep(0.1)
+        assert first is not None, source.status.get()
+        source.set_interval(1.0)  # the 30 s interval that just began must not run out first
+        second = None
+        for _ in range(200):
+            items = source.buffer.drain(100)
+            if items:
+                second = items[0]
+                break
+            await asyncio.sleep(0.1)
+        assert second is not None and second.seconds < 29, second
+    finally:
+        source.stop()

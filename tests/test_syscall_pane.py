@@ -148,21 +148,21 @@ async def test_interval_keys_and_views() -> None:
         assert pane.interval == 10
         await pilot.press("minus", "minus")
         assert pane.interval == 2
-        await pilot.press("f")
+        await pilot.press("v")  # views step with v / V (tui/keys.py)
         assert pane.query_one("#sc-views", ContentSwitcher).current == "opens"
         opens = pane.query_one("#opens", DataTable)
-        assert [str(c) for c in opens.get_row_at(0)] == ["6400", "cat", "-2", "openat", "/nonexistent/file"]
+        assert [str(c) for c in opens.get_row_at(0)] == ["6400", "cat", "ENOENT", "openat", "/nonexistent/file"]
         header = str(pane.query_one("#sc-header", Static).render())
         assert "2 opens, 1 failed" in header and "3 events lost (ring buffer full)" in header
-        await pilot.press("r")
+        await pilot.press("v")
         retrans = pane.query_one("#retrans", DataTable)
         assert str(retrans.get_row_at(0)[4]) == "2"
-        await pilot.press("l")
+        await pilot.press("v")
         text = str(pane.query_one("#connect-text", Static).render())
         assert "2 established, 1 failed" in text and "10.0.0.9:443" in text
-        await pilot.press("i")
+        await pilot.press("v")
         assert "completions: 11" in str(pane.query_one("#slowio-text", Static).render())
-        await pilot.press("k")
+        await pilot.press("v")
         cost = pane.query_one("#cost", DataTable)
         assert str(cost.get_row_at(0)[2]) == "120" and str(cost.get_row_at(2)[3]) == "1.22"
         assert [str(cost.get_row_at(i)[0]) for i in range(2)] == [
@@ -189,7 +189,7 @@ def test_snapshot_120x40(snap_compare) -> None:
 
 def test_snapshot_connect_view_120x40(snap_compare) -> None:
     async def show(pilot) -> None:
-        await pilot.press("l")
+        await pilot.press("v", "v", "v")  # top -> opens -> retransmits -> connect latency
 
     assert snap_compare(EbtopApp([fed_pane()], initial="syscalls"), terminal_size=(120, 40), run_before=show)
 
@@ -254,7 +254,7 @@ async def test_slow_io_label_and_interval_follow_the_flags() -> None:
     pane.source._preconditions = lambda: [Problem("eBPF not under test", "", ("all",), fatal=True)]
     app = EbtopApp([pane], initial="syscalls")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("i")
+        await pilot.press("v", "v", "v", "v")  # to slow I/O
         await pilot.pause()
         text = str(pane.query_one("#slowio-text", Static).render())
         assert "slower than 50 ms" in text and "10 ms" not in text

@@ -91,12 +91,15 @@ class SyscallTop:
     def clear(self) -> None:
         self.latest = self.previous = None
 
-    def _sums(self, interval: SyscallInterval | None, by: str) -> tuple[dict[tuple, list[int]], dict[tuple, str]]:
+    def _sums(self, interval: SyscallInterval | None, by: str,
+              hide: Callable[[SyscallSample], bool] | None = None) -> tuple[dict[tuple, list[int]], dict[tuple, str]]:
         sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
         labels: dict[tuple, str] = {}
         if interval is None or (by == "pid" and not interval.by_pid):
             return sums, labels
         for sample in interval.samples:
+            if hide is not None and hide(sample):
+                continue
             key, label = key_and_label(sample, by, self.arch)
             row = sums[key]
             row[0] += sample.count
@@ -106,11 +109,12 @@ class SyscallTop:
         return sums, labels
 
     def top(self, by: str = "comm", sort: str = "count", failed_only: bool = False,
-            limit: int = TOP_N) -> list[TopRow]:
-        """The `limit` biggest rows of the latest interval, ranked by `sort`."""
+            limit: int = TOP_N, hide: Callable[[SyscallSample], bool] | None = None) -> list[TopRow]:
+        """The `limit` biggest rows of the latest interval, ranked by `sort`, without the samples
+        `hide` says (ebtop's own calls), so the top-10 stays ten rows long."""
         interval = self.latest
-        sums, labels = self._sums(interval, by)
-        before, _ = self._sums(self.previous, by) if self.previous is not None else ({}, {})
+        sums, labels = self._sums(interval, by, hide)
+        before, _ = self._sums(self.previous, by, hide) if self.previous is not None else ({}, {})
         seconds = interval.seconds if interval is not None and interval.seconds > 0 else 1.0
         value_index = 1 if failed_only else 0
         rows = []

@@ -7,23 +7,30 @@ thread. Rows are keyed and updated in place inside `batch_update`, with fixed co
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import time
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import ContentSwitcher, DataTable, Static
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from tui.model.probes import ConnectEvent, ProbeModel
-from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallTop, TopRow
+from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallSample, SyscallTop, TopRow
 from tui.panes.base import LivePane
 from tui.panes.latency_views import LATENCY_VIEWS, LatencyModel, LatencyView, open_view
 from tui.render.glyphs import Glyphs, bar, glyphs
 from tui.render.netaddr import host_port
 from tui.render.numbers import count_text
-from tui.render.safe import escape_control, safe_text
+from tui.render.safe import safe_text
+from tui.render.trim import trim_middle
 from tui.sources.kernel import KernelSource, step_interval
 
 VIEWS = ("top", "opens", "retrans", "connect", "slowio", "cost", *LATENCY_VIEWS)
@@ -52,6 +59,45 @@ def fmt_change(change: int | None) -> str:
     if change is None:
         return "new"
     return f"{change:+,}" if abs(change) < 1_000_000 else f"{change / 1e6:+.1f}M"
+
+
+OPENS_FIXED_CELLS = 7 + 15 + 7 + 7 + 5 * 2 + 2  # PID, COMM, FD/ERR, CALL with cell padding, scrollbar
+
+
+def open_result(ret: int) -> str:
+    """An open's result as opensnoop shows it: the fd, or the errno's name (`ENOENT`)."""
+    if ret >= 0:
+        return str(ret)
+    return errno.errorcode.get(-ret, str(ret))
+
+
+def own_comms() -> frozenset[str]:
+    """The kernel names of ebtop's threads (`ebtop-ui`, `hubble-reader`, …, see tui/threads.py)."""
+    now = time.monotonic()
+    if now - _OWN_COMMS[0] > 5.0:
+        names = set()
+        for task in Path("/proc/self/task").glob("*/comm"):
+            with contextlib.suppress(OSError):
+                names.add(task.read_text().strip())
+        _OWN_COMMS[:] = [now, frozenset(names)]
+    return _OWN_COMMS[1]
+
+
+_OWN_COMMS: list = [float("-inf"), frozenset()]
+
+
+def is_own_sample(sample: SyscallSample) -> bool:
+    """A count of ebtop itself: its process id when counted by pid, else one of its thread names."""
+    if sample.pid:
+        return sample.pid == os.getpid()
+    return sample.comm in own_comms()
+
+
+def is_own_key(key: tuple) -> bool:
+    """A top-10 row key (`(comm,)` or `(pid, comm)`) that is ebtop's."""
+    if len(key) == 2 and isinstance(key[0], int):
+        return key[0] == os.getpid()
+    return len(key) == 1 and key[0] in own_comms()
 
 
 def fmt_ms(ns: int) -> str:
@@ -84,21 +130,22 @@ class SyscallsPane(LivePane):
     SyscallsPane #sc-views { height: 1fr; }
     SyscallsPane DataTable { height: 1fr; }
     SyscallsPane .sc-text { height: auto; padding: 0 1; }
+    SyscallsPane #sc-filter { dock: bottom; height: 3; display: none; }
+    SyscallsPane #sc-filter.-open { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "cycle_by", "By comm/pid/syscall"),
-        Binding("x", "toggle_failed", "Failed only"),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("p", "toggle_pause", "Pause"),
-        Binding("plus,equals_sign", "interval(1)", "Slower", key_display="+"),
-        Binding("minus", "interval(-1)", "Faster", key_display="-"),
         Binding("v", "cycle_view", "View"),
-        Binding("t", "show_view('top')", "Top", show=False),
-        Binding("f", "show_view('opens')", "Opens", show=False),
-        Binding("r", "show_view('retrans')", "Retransmits", show=False),
-        Binding("l", "show_view('connect')", "Connect latency", show=False),
-        Binding("i", "show_view('slowio')", "Slow I/O", show=False),
-        Binding("k", "show_view('cost')", "Own cost", show=False),
+        Binding("V", "step_view(-1)", "Previous view", show=False),
+        Binding("b", "cycle_by", "By comm/pid/syscall"),
+        Binding("x", "toggle_failed", "Failed calls only"),
+        Binding("s", "cycle_sort", "Sort: count, rate, failures", show=False),
+        Binding("r", "reverse_sort", "Reverse the order", show=False),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("plus,equals_sign", "interval(1)", "Longer interval", key_display="+", show=False),
+        Binding("minus", "interval(-1)", "Shorter interval", key_display="-", show=False),
+        Binding("o", "toggle_own", "Hide or show ebtop's own syscalls", show=False),
+        Binding("slash", "open_filter", "Filter", key_display="/"),
+        Binding("escape", "back", "Back: close the filter box, leave the view, clear the filter", show=False),
     ]
 
     def __init__(self, source: KernelSource | None = None, *, by: str = "comm", sort: str = "count",
@@ -119,6 +166,9 @@ class SyscallsPane(LivePane):
         self._dirty: set[str] = {"header", *VIEWS}  # what changed since it was last drawn
         self._problem_lines: tuple[str, ...] = ()
         self._time_shown = False
+        self.reverse = False
+        self.hide_own = False
+        self.filter_text = ""
 
     # -- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -135,14 +185,16 @@ class SyscallsPane(LivePane):
             yield DataTable(id="cost", cursor_type="row")
             for view in LATENCY_VIEWS:
                 yield LatencyView(view, self.latency, id=view)
+        yield Input(placeholder="filter rows (Enter keeps it, Esc clears)", id="sc-filter")
 
     def on_mount(self) -> None:
         top = self.query_one("#top", DataTable)
         for key, label, width in TOP_COLUMNS:
             top.add_column(Text(label, justify="left" if key in ("key", "bar") else "right"), key=key, width=width)
         opens = self.query_one("#opens", DataTable)
-        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("fd", "FD/ERR", 6),
-                                  ("call", "CALL", 7), ("path", "PATH", 40)):
+        # The path takes the width it needs (it was cut at 40 cells with no ellipsis); errors by name.
+        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("fd", "FD/ERR", 7),
+                                  ("call", "CALL", 7), ("path", "PATH", None)):
             opens.add_column(label, key=key, width=width)
         retrans = self.query_one("#retrans", DataTable)
         # Addresses take the width they need (an IPv6 address and port is up to 47 cells): a fixed
@@ -252,7 +304,56 @@ class SyscallsPane(LivePane):
         self._refresh_now()
 
     def action_cycle_view(self) -> None:
-        self.action_show_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+        self.action_step_view(1)
+
+    def action_step_view(self, step: int) -> None:
+        """v / V: the next or previous view, the same way in every pane."""
+        self.action_show_view(VIEWS[(VIEWS.index(self.view) + step) % len(VIEWS)])
+
+    def action_reverse_sort(self) -> None:
+        self.reverse = not self.reverse
+        self._refresh_now()
+
+    def action_toggle_own(self) -> None:
+        """`o`: ebtop's own syscalls (its threads, marked `(ebtop)`) out of the counts, or back in."""
+        self.hide_own = not self.hide_own
+        self._refresh_now()
+
+    def action_open_filter(self) -> None:
+        box = self.query_one("#sc-filter", Input)
+        box.add_class("-open")
+        box.value = self.filter_text
+        self.screen.set_focus(box)  # at once: keys typed or pasted right after `/` go in
+
+    def action_back(self) -> None:
+        """Esc: close the filter box, else back to the top-10, else clear the filter."""
+        box = self.query_one("#sc-filter", Input)
+        if self.screen.focused is box:
+            box.remove_class("-open")
+            self._set_filter("")
+            self._focus_view()
+        elif self.view != "top":
+            self.action_show_view("top")
+        elif self.filter_text:
+            self._set_filter("")
+
+    @on(Input.Changed, "#sc-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#sc-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.input.remove_class("-open")
+        self._focus_view()
+
+    def _set_filter(self, value: str) -> None:
+        self.filter_text = value
+        self._refresh_now()
+
+    def _kept(self, *texts: object) -> bool:
+        """Whether a row with these cells passes the `/` filter (case-insensitive substring)."""
+        needle = self.filter_text.lower()
+        return not needle or any(needle in str(text).lower() for text in texts)
 
     def action_show_view(self, view: str) -> None:
         if view in VIEWS:
@@ -289,9 +390,12 @@ class SyscallsPane(LivePane):
         parts = [VIEW_TITLES[self.view]]
         if self.view == "top":
             parts.append(f"by {self.by}")
-            parts.append(f"sort {self.sort}")
+            parts.append(f"sort {self.sort}{' reversed' if self.reverse else ''} (s, r)")
             if self.failed_only:
                 parts.append("failed only")
+            parts.append("ebtop's own hidden (o)" if self.hide_own else "ebtop's own shown (o)")
+        if self.filter_text:
+            parts.append(f"/{self.filter_text}")
         parts.append(f"every {self.interval:g}s")
         latest = self.top.latest
         if self.view == "top" and latest is not None and not self.paused:
@@ -325,7 +429,11 @@ class SyscallsPane(LivePane):
 
     def _render_top(self) -> None:
         table = self.query_one("#top", DataTable)
-        rows = self.top.top(by=self.by, sort=self.sort, failed_only=self.failed_only)
+        rows = self.top.top(by=self.by, sort=self.sort, failed_only=self.failed_only,
+                            hide=is_own_sample if self.hide_own else None)
+        if self.reverse:
+            rows.reverse()
+        rows = [row for row in rows if self._kept(row.label)]
         failures_known = self.top.latest is not None and self.top.latest.failed_counted
         self._show_time(self.top.latest is not None and self.top.latest.latency_counted)
         wanted = {self._row_key(row): row for row in rows}
@@ -340,7 +448,7 @@ class SyscallsPane(LivePane):
             else:
                 table.add_row(*cells, key=key)
         order = {self._row_key(row): index for index, row in enumerate(rows)}
-        labels = {escape_control(row.label): order[self._row_key(row)] for row in rows}
+        labels = {self._label(row).plain: order[self._row_key(row)] for row in rows}
         if len(table.rows) > 1:
             table.sort("key", key=lambda cell: labels.get(str(cell), len(labels)))
 
@@ -351,7 +459,7 @@ class SyscallsPane(LivePane):
     def _cells(self, row: TopRow, failures_known: bool) -> tuple:
         failed = fmt_count(row.failed) if failures_known else "-"
         return (
-            safe_text(row.label),
+            self._label(row),
             Text(fmt_count(row.count), justify="right"),
             Text(fmt_count(row.rate), justify="right"),
             Text(fmt_change(row.change), justify="right"),
@@ -359,6 +467,13 @@ class SyscallsPane(LivePane):
             Text(f"{row.ns / 1e6:,.1f}", justify="right") if self._time_shown
             else Text(bar(row.share, 12, self._chars()), style="green"),
         )
+
+    def _label(self, row: TopRow) -> Text:
+        """The row's name; ebtop's own threads (by comm) or process (by pid) say so."""
+        text = safe_text(row.label)
+        if self.by != "syscall" and is_own_key(row.key):
+            text.append(" (ebtop)", style="dim")
+        return text
 
     def _show_time(self, shown: bool) -> None:
         """With --syscall-latency the last column holds total time in ms (as syscount -L), not a bar."""
@@ -372,15 +487,22 @@ class SyscallsPane(LivePane):
     def _render_opens(self) -> None:
         table = self.query_one("#opens", DataTable)
         table.clear()
-        recent = list(self.probes.opens.recent)[-LIST_ROWS:]
-        for event in reversed(recent):
-            table.add_row(str(event.pid), safe_text(event.comm), Text(str(event.ret), justify="right"),
-                          event.syscall, safe_text(event.path))
+        # Every kept event (the model keeps the last 200): the table scrolls back through them. The
+        # path gets the width the other columns leave and loses its middle only when it must.
+        room = max(20, (table.size.width or self.size.width) - OPENS_FIXED_CELLS)
+        for event in reversed(self.probes.opens.recent):
+            if not self._kept(event.comm, event.path, event.pid, open_result(event.ret)):
+                continue
+            table.add_row(str(event.pid), safe_text(event.comm), Text(open_result(event.ret), justify="right",
+                                                                      style="bold" if event.ret < 0 else ""),
+                          event.syscall, safe_text(trim_middle(event.path, room)))
 
     def _render_retrans(self) -> None:
         table = self.query_one("#retrans", DataTable)
         table.clear()
         for (pid, comm, saddr, sport, daddr, dport), count in self.probes.retrans.flows.most_common(LIST_ROWS):
+            if not self._kept(pid, comm, host_port(saddr, sport), host_port(daddr, dport)):
+                continue
             table.add_row(str(pid), safe_text(comm), host_port(saddr, sport), host_port(daddr, dport),
                           Text(str(count), justify="right"))
 

@@ -100,7 +100,10 @@ class KernelSource(Source[object]):
                 "decode errors": self.decode_errors}
 
     def set_interval(self, seconds: float) -> None:
+        """Takes effect now: the running interval ends at the next poll and the new one starts (it
+        used to run out first, so after 15 s -> 1 s the header said 1 s while the table froze)."""
         self.interval = max(0.2, float(seconds))
+        self._wake_read.set()
 
     def set_cost(self, enabled: bool) -> None:
         """Measure ebtop's own BPF cost (bpftop's method) only while someone looks at it."""
