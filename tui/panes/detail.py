@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tui.render.glyphs import glyphs
 
-CLOSE_KEYS = "escape,q,enter"  # the same in every pane's detail
+CLOSE_KEYS = "escape,enter"  # the same in every pane's detail; q quits ebtop from anywhere
 
 
 class DetailScreen(ModalScreen[None]):
@@ -31,7 +31,8 @@ class DetailScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
-        Binding("q,enter", "close", "Close", show=False),
+        Binding("enter", "close", "Close", show=False),
+        Binding("q", "app.quit", "Quit", show=False),  # a modal hides the app's keys: q quits from here too
     ]
 
     def __init__(self, title: str, body: Text) -> None:
