@@ -20,16 +20,31 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.cli import FAMILIES, build_parser  # noqa: E402
-from tui.demo.runner import start_demo  # noqa: E402
+from tui.demo.runner import spawn_demo  # noqa: E402
 
 HEARTBEAT = 0.05
 
 
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def _rss_kib(pid: int | str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_mib(exclude: set[int] = frozenset()) -> float:
+    """RSS of this process and its children (reader processes), the demo servers' process excluded."""
+    total = _rss_kib("self")
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(_rss_kib(child) for child in children if int(child) not in exclude)
+    return total / 1024
 
 
 def p99(values: list[float]) -> float:
@@ -44,8 +59,10 @@ async def soak(minutes: float, rate: float, sample_seconds: float, out: Path, se
 
     args = build_parser().parse_args(["--demo", "--demo-rate", str(rate), "--demo-seed", str(seed)])
     args.config_notices = []
-    demo = start_demo(seed=seed, rate=rate)
+    demo = spawn_demo(seed=seed, rate=rate)  # its own process, as `ebtop --demo`: RSS is ebtop's
+    demo.wait_ready()
     demo.apply_to(args)
+    demo_pids = {demo.process.pid}
     panes = [family.create_pane(args) for family in FAMILIES.values()]
     app = EbtopApp(panes)
     lags: list[float] = []
@@ -75,7 +92,7 @@ async def soak(minutes: float, rate: float, sample_seconds: float, out: Path, se
                 await asyncio.sleep(sample_seconds)
                 sample += 1
                 app.action_show_tab(tabs[sample % len(tabs)] or "flows")
-                row = {"elapsed_s": round(time.monotonic() - start, 1), "rss_mib": round(rss_mib(), 1),
+                row = {"elapsed_s": round(time.monotonic() - start, 1), "rss_mib": round(rss_mib(demo_pids), 1),
                        "lag_p99_ms": round(p99(window), 1), "lag_max_ms": round(max(window, default=0), 1)}
                 window.clear()
                 rows.append(row)
