@@ -110,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes = [f"flows filters (flags only, not configurable): {filters}"] if filters else []
         sys.stdout.write(show_config(parser, args, loaded, notes))
         return 0
+    for family in FAMILIES.values():  # a flag of one family that cannot apply here: usage error
+        problem = family.check_usage(args) if hasattr(family, "check_usage") else None
+        if problem:
+            parser.error(problem)
     views = getattr(FAMILIES[args.pane], "BATCH_VIEWS", None)
     if views is not None and getattr(args, "view", None) not in views:
         parser.error(f"--view {args.view} is not a view of the {args.pane} pane (choose from {', '.join(views)})")

@@ -11,6 +11,7 @@ A tracepoint or field that does not exist is a usage error (exit 2) that names t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import TextIO
@@ -27,7 +28,12 @@ def parse_counter(text: str) -> CounterSpec:
                                          f"got {text!r}")
     category, name = parts[0], parts[1]
     key = parts[2] if len(parts) == 3 else "comm"
-    events = events_dir()
+    try:
+        events = events_dir()
+        if events is not None and not os.access(events, os.R_OK | os.X_OK):
+            events = None
+    except OSError:  # tracefs not readable by this user (not root)
+        events = None
     if events is None:  # no tracefs here (or not readable): the source reports it when it starts
         if key not in LABEL_KEYS and not key.isidentifier():
             raise argparse.ArgumentTypeError(f"bad key {key!r}")

@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Hashable
+from typing import TextIO
 
 from tui.model.latency import UNITS, KeyedHistograms
 from tui.render.bpftrace_hist import map_lines
@@ -82,48 +83,32 @@ def route_batch(args: argparse.Namespace) -> int | None:
     return None
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print `-n` intervals of one histogram (all until interrupted when 0); 1 when it cannot load."""
-    from tui.sources.base import SourceState
+    from tui import batch
+    from tui.model.latency import HistDelta
     from tui.sources.latency import LatencySource
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     kind = args.view
     count = args.count
     source = LatencySource(kinds=(kind,), interval=args.interval,
                            mount_tracefs=getattr(args, "mount_tracefs", True),
                            duration=args.interval * count if count > 0 else None)
-    hists = KeyedHistograms(kind)
     printed = 0
-    shown = 0
-    source.start()
-    try:
-        while count <= 0 or printed < count:
-            for line in source.problems[shown:]:
-                print(f"ebtop: {line}", file=sys.stderr)
-            shown = len(source.problems)
-            for delta in source.buffer.drain():
-                hists.clear()
-                hists.add(delta)
-                print(time.strftime("[%H:%M:%S]"))
-                lines = hist_map_lines(kind, hists, getattr(args, "hist_by", "all"))
-                print("\n".join(lines), flush=True)
-                printed += 1
-                if count > 0 and printed >= count:
-                    break
-            state = source.state()
-            if state is SourceState.FAILED:
-                if not source.problems:
-                    print(f"ebtop: {kind}: {source.describe()}", file=sys.stderr)
-                return 1
-            if state is SourceState.ENDED and not len(source.buffer):
-                break
-            time.sleep(0.05)
-    except BrokenPipeError:
-        return 0
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        source.stop()
-    return 0
 
+    def emit(delta: object) -> None:
+        nonlocal printed
+        if not isinstance(delta, HistDelta):
+            return
+        hists = KeyedHistograms(kind)  # each interval from zero, as clear(@usecs) after print
+        hists.add(delta)
+        print(time.strftime("[%H:%M:%S]"), file=out)
+        lines = hist_map_lines(kind, hists, getattr(args, "hist_by", "all"))
+        if lines:  # an empty map prints nothing, as bpftrace's print() of a cleared map
+            print("\n".join(lines), file=out)
+        out.flush()
+        printed += 1
 
+    return batch.run(source, emit, out=out, err=err, done=lambda: 0 < count <= printed, connect_timeout=None)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from tui.model.stacks import ProfileInterval, StackCounts, folded_lines
 from tui.options.common import positive_float, positive_int
@@ -58,55 +57,42 @@ def check_usage(args: argparse.Namespace) -> str | None:
     return None
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Sample, then print folded stacks; 1 when eBPF or perf events are not available here."""
-    from tui.sources.base import SourceState
+    from tui import batch
 
+    out = out or sys.stdout
+    err = err or sys.stderr
     problem = check_usage(args)
     if problem:
-        print(f"ebtop: {problem}", file=sys.stderr)
-        return 2
+        return batch.usage_error(problem, err)
     source = make_source(args, batch=True)
     counts = StackCounts(max_stacks=100_000)
-    shown = 0
-    failed = False
     said_start = False
-    interrupted: KeyboardInterrupt | None = None
-    source.start()
-    try:
-        while True:
-            for item in source.buffer.drain():
-                if isinstance(item, ProfileInterval):
-                    counts.add_interval(item)
-            for line in source.problems[shown:]:
-                print(f"ebtop: {line}", file=sys.stderr)
-            shown = len(source.problems)
-            state = source.state()
-            if state is SourceState.STREAMING and not said_start:
-                said_start = True
-                target = f" (pid {args.pid})" if args.pid else ""
-                length = f" for {args.duration:g} s" if args.duration else " until Ctrl-C"
-                print(f"ebtop: sampling every CPU at {args.profile_hz} Hz{length}{target}", file=sys.stderr,
-                      flush=True)
-            if state in (SourceState.FAILED, SourceState.ENDED) and not len(source.buffer):
-                failed = state is SourceState.FAILED
-                break
-            time.sleep(0.05)
-    except KeyboardInterrupt as stop:  # Ctrl-C or a signal: print what was counted (as profile does), then
-        interrupted = stop  # let it reach cli, which exits 128+N (tui/shutdown.py)
-    finally:
-        source.stop()
-    for item in source.buffer.drain():
+
+    def emit(item: object) -> None:
+        nonlocal said_start
+        if not said_start:  # the source's first item comes as the perf events are attached
+            said_start = True
+            target = f" (pid {args.pid})" if args.pid else ""
+            length = f" for {args.duration:g} s" if args.duration else " until Ctrl-C"
+            print(f"ebtop: sampling every CPU at {args.profile_hz} Hz{length}{target}", file=err, flush=True)
         if isinstance(item, ProfileInterval):
             counts.add_interval(item)
-    if failed:
-        if not source.problems:
-            print(f"ebtop: profile failed: {source.describe()}", file=sys.stderr)
-        return 1
+
+    interrupted: KeyboardInterrupt | None = None
+    try:
+        code = batch.run(source, emit, out=out, err=err, connect_timeout=None)
+    except KeyboardInterrupt as stop:  # Ctrl-C or a signal: print what was counted (as profile does),
+        interrupted, code = stop, 0  # then let it reach cli, which exits 128+N (tui/shutdown.py)
+    for item in source.buffer.drain():
+        emit(item)
+    if code:
+        return code
     try:
         lines = folded_lines(counts.samples())
         if lines:
-            print("\n".join(lines), flush=True)
+            print("\n".join(lines), file=out, flush=True)
     except BrokenPipeError:
         return 0
     summary = (f"ebtop: {counts.total:,} samples in {source.sampled_seconds:.1f} s at {args.profile_hz} Hz, "
@@ -114,7 +100,7 @@ def run_batch(args: argparse.Namespace) -> int:
                "(missing frame pointers or symbols)")
     if counts.lost_stacks:
         summary += f", {counts.lost_stacks:,} stacks lost"
-    print(summary, file=sys.stderr)
+    print(summary, file=err)
     if interrupted is not None:
         raise interrupted
     return 0

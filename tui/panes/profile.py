@@ -71,7 +71,7 @@ class ProfilePane(LivePane):
         Binding("v", "cycle_view(1)", "View"),
         Binding("V", "cycle_view(-1)", "Previous view", show=False),
         Binding("g", "cycle_scope", "Scope"),
-        Binding("n", "next_in_scope", "Next in scope", show=False),
+        Binding("j", "next_in_scope", "Next process, container or pod in the scope", show=False),
         Binding("slash", "start_filter", "Filter", key_display="/"),
         Binding("enter", "zoom", "Zoom"),
         Binding("escape", "zoom_out", "Back", key_display="Esc"),

@@ -129,6 +129,7 @@ class ProfileSource(Source[object]):
             reader = _Reader(bpf, self._symbolizer, self._labels)
             self.status.set(SourceState.STREAMING, f"sampling every CPU at {self.hz} Hz")
             attached = time.monotonic()
+            self.buffer.put(ProfileInterval([], 0.0))  # "attached": batch mode says so on stderr
             end = attached + self.duration if self.duration else None
             deadline = attached + self.interval
             if end is not None:
