@@ -25,8 +25,9 @@ FAMILIES = {"flows": flows, "processes": processes, "syscalls": syscalls, "profi
 
 DESCRIPTION = """\
 A top-style terminal monitor for eBPF observability on a Kubernetes node.
-Three live panes: Flows (Cilium Hubble's flow stream), Processes (Tetragon's process
-events, or local bcc exec/exit tracepoints) and Syscalls (local bcc counters).
+Four live panes: Flows (Cilium Hubble's flow stream), Processes (Tetragon's process
+events, or local bcc exec/exit tracepoints), Syscalls (local bcc counters, latency
+histograms, custom tracepoint counters) and Profile (on-CPU stacks sampled on every CPU).
 """
 
 EPILOG = """\
