@@ -122,6 +122,7 @@ class HubbleDemoService(observer_pb2_grpc.ObserverServicer):
         self.started_monotonic = time.monotonic()
         self._stop = threading.Event()
         now_ns = time.time_ns()
+        now_wall = time.monotonic()
         if start_time is None:
             # Place the pre-filled history in the past so that its newest flow is "now".
             probe = flow_responses(seed, scenario_rate, 0)
@@ -137,7 +138,10 @@ class HubbleDemoService(observer_pb2_grpc.ObserverServicer):
                 for entry in self._feed.next_entries():
                     self.ring.append(entry)
             self._live_from_ns = self._newest_time_ns()
-        self._live_wall = time.monotonic()
+        # Live flows are due when the wall clock reaches their timestamps (the history is "until now",
+        # and filling it takes a while): the Tetragon demo stamps its events with the wall clock too,
+        # so the same connection has the same time on both sides (the flow/process join needs it).
+        self._live_wall = now_wall
         self._producer: threading.Thread | None = None
         if self.paced:
             self._producer = threading.Thread(target=self._produce, name="hubble-demo-producer", daemon=True)

@@ -48,8 +48,24 @@ def start_demo(seed: int = 1, rate: float = 40.0, address: str = "127.0.0.1:0") 
     from tui.demo.tetragon_server import serve_tetragon
 
     # A lost-events notice now and then, so the demo shows how ebtop reports them.
-    hubble = serve_hubble(address, seed=seed, rate=rate, lost_events_every=2000)
-    return Demo(hubble, serve_tetragon(address, seed=seed, rate=rate))
+    start = shared_start_time(seed, rate)
+    hubble = serve_hubble(address, seed=seed, rate=rate, lost_events_every=2000, start_time=start)
+    return Demo(hubble, serve_tetragon(address, seed=seed, rate=rate, start_time=start))
+
+
+def shared_start_time(seed: int, rate: float) -> float | None:
+    """One scenario start (Unix s) for both servers, so a connection has the same time in both.
+
+    The Hubble history ends "now"; each server taking "now" itself would shift them apart by the
+    time the first takes to fill its history (the flow/process join sees that as other sockets).
+    """
+    if rate <= 0:
+        return None
+    import time
+
+    from tui.demo.tetragon_server import hubble_live_offset
+
+    return time.time() - hubble_live_offset(seed, rate)
 
 
 class DemoError(RuntimeError):
@@ -129,8 +145,10 @@ def _child_main(argv: list[str] | None = None) -> int:
     from tui.demo.hubble_server import serve_hubble
     from tui.demo.tetragon_server import serve_tetragon
 
-    hubble = serve_hubble(f"unix://{args.dir}/hubble.sock", seed=args.seed, rate=args.rate, lost_events_every=2000)
-    tetragon = serve_tetragon(f"unix://{args.dir}/tetragon.sock", seed=args.seed, rate=args.rate)
+    start = shared_start_time(args.seed, args.rate)
+    hubble = serve_hubble(f"unix://{args.dir}/hubble.sock", seed=args.seed, rate=args.rate, lost_events_every=2000,
+                          start_time=start)
+    tetragon = serve_tetragon(f"unix://{args.dir}/tetragon.sock", seed=args.seed, rate=args.rate, start_time=start)
     print(READY, flush=True)
     with contextlib.suppress(OSError, KeyboardInterrupt):
         sys.stdin.read()  # EOF: ebtop has gone

@@ -10,7 +10,8 @@ Which process a flow gets: the one that connected, else the one that accepted (s
 
 from __future__ import annotations
 
-from collections import deque
+import re
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,14 +121,54 @@ def flow_key(flow: Any, fallback_ns: int = 0) -> FlowKey | None:
     return FlowKey(protocol, ip.source, sport, ip.destination, dport, t_ns, service)
 
 
+FORWARDED, DROPPED = 1, 2
+"""flow.Verdict values the process side shows."""
+MAX_DROPPING = 4096
+
+
+def deciding_policy(flow: Any) -> str:
+    """`namespace/name` of the first policy that allowed or denied the flow, if Hubble says."""
+    for policies in (flow.egress_denied_by, flow.ingress_denied_by, flow.egress_allowed_by,
+                     flow.ingress_allowed_by):
+        for policy in policies:
+            return f"{policy.namespace}/{policy.name}" if policy.namespace else policy.name
+    return ""
+
+
+_SOCK_TEXT = re.compile(r"(IPPROTO_\w+|TCP|UDP) (\S+) -> (\S+)")
+
+
+def verdict_text(record: Any) -> str:
+    """`FORWARDED`, `DROPPED (reason) by policy`, or "" when no flow of the socket was seen yet."""
+    if record.verdict == DROPPED:
+        from tui.model.hubble_names import drop_reason_text
+
+        text = f"DROPPED ({drop_reason_text(record.drop_reason)})" if record.drop_reason else "DROPPED"
+    elif record.verdict == FORWARDED:
+        text = "FORWARDED"
+    else:
+        return ""
+    return f"{text} by {record.policy}" if record.policy else text
+
+
 class FlowJoiner:
-    """The socket index plus the feeding rules; `process_of(flow)` is the join."""
+    """The socket index plus the feeding rules; `process_of(flow)` is the join.
+
+    Both directions: `process_of` answers a flow with its process; `observe` records on the
+    connection's sockets what Hubble said about it (verdict, drop reason, policy), so the process
+    side can show, under a connect or accept, FORWARDED or DROPPED and why.
+    """
 
     def __init__(self, index: SocketIndex | None = None) -> None:
         self.index = index if index is not None else SocketIndex()
         self.socket_events = 0
         self.flows_asked = 0
         self.flows_joined = 0
+        self.flows_observed = 0
+        self.forest: Any = None
+        """The Processes pane's ProcessForest, when one runs (parent chains in the flow detail)."""
+        self.dropping: OrderedDict[str, int] = OrderedDict()
+        """exec_id -> connections of that process Hubble dropped (the newest MAX_DROPPING processes)."""
 
     def add_event(self, response: Any) -> SockEvent | None:
         """Feed one Tetragon response (or a kernel SockEvent); returns the socket fact, if any."""
@@ -162,9 +203,66 @@ class FlowJoiner:
             self.flows_joined += 1
         return process
 
+    def observe(self, flow: Any, fallback_ns: int = 0) -> Join | None:
+        """Record a flow's verdict on its connection's sockets; returns the join (None: no socket)."""
+        join = self.lookup(flow, fallback_ns)
+        if join is None or (join.client is None and join.server is None):
+            return None
+        self.flows_observed += 1
+        verdict = flow.verdict
+        policy = deciding_policy(flow)
+        for record in (join.client, join.server):
+            if record is None:
+                continue
+            record.flows += 1
+            if policy:
+                record.policy = policy
+            if verdict == DROPPED:
+                if not record.dropped and record.process.exec_id:
+                    key = record.process.exec_id
+                    self.dropping[key] = self.dropping.get(key, 0) + 1
+                    self.dropping.move_to_end(key)
+                    while len(self.dropping) > MAX_DROPPING:
+                        self.dropping.popitem(last=False)
+                record.dropped += 1
+                record.verdict = DROPPED
+                record.drop_reason = flow.drop_reason_desc or flow.drop_reason
+            elif verdict == FORWARDED and record.verdict != DROPPED:
+                record.verdict = FORWARDED
+        return join
+
+    def connection(self, event: SockEvent) -> Any:
+        """The socket record a Tetragon socket event is about (its own tuple, at its time)."""
+        return self.index._current(event.protocol, event.local_addr, event.local_port, event.remote_addr,
+                                   event.remote_port, event.t_ns)
+
+    def event_verdict(self, detail: str, time_s: float) -> str:
+        """What Hubble said about the connection a policy event's socket belongs to ("" when unknown).
+
+        `detail` is the event's rendered socket argument (`IPPROTO_TCP 10.0.2.77:40000 -> 1.2.3.4:443`),
+        `time_s` its time: `FORWARDED`, or `DROPPED (Policy denied) by ns/policy`.
+        """
+        match = _SOCK_TEXT.search(detail)
+        if match is None:
+            return ""
+        protocol = PROTOCOLS.get(match.group(1))
+        local, remote = match.group(2).rsplit(":", 1), match.group(3).rsplit(":", 1)
+        if protocol is None or len(local) != 2 or len(remote) != 2:
+            return ""
+        record = self.index._current(protocol, local[0], int(local[1]), remote[0], int(remote[1]),
+                                     int(time_s * 1e9))
+        return verdict_text(record) if record is not None else ""
+
+    def connections_of(self, exec_id: str) -> list[Any]:
+        """Every live socket of one process (newest first), for the process detail."""
+        found = [r for r in self.index.records() if r.process.exec_id == exec_id]
+        found.sort(key=lambda r: r.opened_ns, reverse=True)
+        return found
+
     def counters(self) -> dict[str, int]:
         return {"socket_events": self.socket_events, "flows_asked": self.flows_asked,
-                "flows_joined": self.flows_joined, **self.index.counters()}
+                "flows_joined": self.flows_joined, "flows_observed": self.flows_observed,
+                **self.index.counters()}
 
 
 DEFAULT_LOOKAHEAD_NS = 1_000_000_000

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 SECOND = 1_000_000_000
 DEFAULT_SLACK_NS = 1 * SECOND
 """How far a flow may precede a socket's open or follow its close and still belong to it."""
-DEFAULT_RETAIN_NS = 30 * SECOND
+DEFAULT_RETAIN_NS = 10 * SECOND
 DEFAULT_OPEN_TTL_NS = 600 * SECOND
 DEFAULT_CAPACITY = 65_536
 PER_KEY = 4
@@ -74,6 +74,12 @@ class SocketRecord:
     cookie: int = 0
     dead: bool = False
     """Expired or evicted: ignored by lookups, dropped lazily from the per-key lists."""
+    flows: int = 0
+    """Hubble flows joined to this socket, and what Hubble said about them (see `FlowJoiner.observe`)."""
+    dropped: int = 0
+    verdict: int = 0
+    drop_reason: int = 0
+    policy: str = ""
 
     @property
     def key(self) -> tuple[str, str, int, str, int]:

@@ -269,4 +269,7 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     pane = FlowsPane(store, source, options=compact_options(args),
                      filters=describe_filters(filter_flags(args)), problem=problem, nodes_source=nodes)
     pane.start_view = getattr(args, "view", "list") or "list"
+    from tui.options.join import shared_joiner
+
+    pane.joiner = shared_joiner(args)  # processes for the `o` column and the detail, fed by the Processes pane
     return pane

@@ -23,9 +23,10 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
 from tui.model.hubble_nodes import NodeTable
+from tui.model.join import FlowJoiner
+from tui.panes import flow_process
 from tui.panes.base import FrameGovernor, LivePane
 from tui.panes.flow_connect import ConnectTable
-from tui.panes.flow_detail import FlowDetail
 from tui.panes.flow_drill import DRILL_FIELDS, Drill, drill_for
 from tui.panes.flow_list import FlowList
 from tui.panes.flow_map import FlowMapView
@@ -71,6 +72,7 @@ class FlowsPane(LivePane):
     """
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
+        Binding("o", "toggle_process", "Process column", show=False),
         Binding("slash", "open_filter", "Filter"),
         Binding("escape", "back", "Back: leave a drill-down, then the view, then clear the filter", show=False),
         Binding("v", "step_view(1)", "Next view", show=False),
@@ -87,6 +89,9 @@ class FlowsPane(LivePane):
     ]
 
     drain_limit = MAX_DRAIN_PER_TICK
+    joiner: FlowJoiner | None = None  # the run's flow/process join (tui/options/join.py), shared with Processes
+    show_process = False
+    _socket_events_seen = 0
 
     def __init__(self, store: FlowStore, source: Source[FlowRecord] | None, *,
                  options: CompactOptions | None = None, filters: str = "", problem: str = "",
@@ -154,6 +159,10 @@ class FlowsPane(LivePane):
                     self.nodes.apply_nodes(snapshot.nodes, snapshot.when)  # type: ignore[attr-defined]
             return
         self.store.add_many(items)
+        flow_process.observe(self.joiner, items)
+        if self.show_process and self.joiner is not None and self.joiner.socket_events != self._socket_events_seen:
+            self._socket_events_seen = self.joiner.socket_events  # lines drawn before their process was known
+            self.flow_list.clear_cache()
         for record in items:
             if record.kind is RecordKind.NODE:  # a peer changed state: show it before the next poll
                 self.nodes.apply_status(record.response().node_status, time.time())
@@ -246,8 +255,12 @@ class FlowsPane(LivePane):
             pieces = (flow_pieces(response.flow, self.options, escape_control) if kind is RecordKind.FLOW
                       else lost_events_pieces(response))
             if width:
-                pieces = fit_pieces(pieces, width)
-            return line_styles(pieces)
+                pieces = fit_pieces(pieces, width - flow_process.COLUMN_WIDTH if self.show_process else width)
+            styled = line_styles(pieces)
+            if self.show_process and kind is RecordKind.FLOW:
+                process = flow_process.process_of_record(self.joiner, record)
+                styled.insert(0, (flow_process.column_text(process), "cyan" if process else "dim"))
+            return styled
         if kind is RecordKind.NODE:
             text = node_status_text(record.response(), escape_control)
             return [(drop_date(text) if width else text, "yellow")]
@@ -283,6 +296,8 @@ class FlowsPane(LivePane):
                 parts.append(f"/{escape_control(self.filter_text)}")
             if self.filter_text or self.drill is not None:
                 parts.append(f"{len(flow_list.rows):,} lines")
+            if self.show_process:
+                parts.append(flow_process.header_note(self.joiner))
         elif self.view in EXTRA_VIEWS:
             parts.append(self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).header_text())
         else:
@@ -434,7 +449,15 @@ class FlowsPane(LivePane):
 
     @on(FlowList.Open)
     def _open_detail(self, event: FlowList.Open) -> None:
-        self.app.push_screen(FlowDetail(event.record, self.render_record(event.record)))
+        self.app.push_screen(flow_process.detail_screen(event.record, self.render_record(event.record), self.joiner,
+                                                        getattr(self.joiner, "forest", None)))
+
+    def action_toggle_process(self) -> None:
+        """Show or hide the process column (pid and binary of the flow's process, from the join)."""
+        self.show_process = not self.show_process
+        self.flow_list.clear_cache()
+        self.flow_list.refresh()
+        self._update_header()
 
 
 def _records_from(ring: Any, start_seq: int, first_seq: int) -> Any:

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, RichLog, Tree
 from textual.widgets.tree import TreeNode
 
 from tui.model.processes import Group, ProcessForest, ProcessNode
+from tui.panes import process_join
 from tui.panes.base import LivePane
 from tui.panes.process_detail import ProcessDetailScreen
 from tui.render.glyphs import glyphs
@@ -169,6 +170,7 @@ class ProcessesPane(LivePane):
 
     drain_budget = DRAIN_BUDGET_S
     drain_chunk = DRAIN_CHUNK
+    joiner: Any = None  # the run's flow/process join (tui/options/join.py), shared with Flows
 
     def __init__(self, source: Source[Any] | None, *, forest: ProcessForest | None = None,
                  timestamps: bool = False, live_clock: bool = True, follow: bool = True,
@@ -239,6 +241,7 @@ class ProcessesPane(LivePane):
                     self._policies[item.target] = item.policies
                     self._policies_dirty = True
             return
+        process_join.feed(self.joiner, responses)
         if any(isinstance(item, StreamGap) for item in responses):  # outage markers: the log only
             self.forest.add_many([item for item in responses if not isinstance(item, StreamGap)])
         else:
@@ -329,7 +332,7 @@ class ProcessesPane(LivePane):
             item = items.get(exec_id)
             node = nodes.get(exec_id)
             if item is not None and node is not None:
-                self.tree.relabel(item, process_label(node, now))
+                self.tree.relabel(item, process_join.mark_row(self.joiner, node, process_label(node, now)))
                 item.allow_expand = self._expandable(node)
                 self._refresh_event_leaves(item, node)
         if self.follow and newest is not None:
@@ -403,7 +406,8 @@ class ProcessesPane(LivePane):
             self._remove_item(oldest)
         if len(self._items) >= TREE_CAP:
             self._remove_item(next(iter(self._items)))
-        item = parent_item.add(process_label(node, now), data=("proc", node.exec_id), expand=True,
+        item = parent_item.add(process_join.mark_row(self.joiner, node, process_label(node, now)),
+                               data=("proc", node.exec_id), expand=True,
                                allow_expand=self._expandable(node))
         self._items[node.exec_id] = item
         shown[node.exec_id] = None
@@ -433,7 +437,7 @@ class ProcessesPane(LivePane):
 
     def _refresh_event_leaves(self, item: TreeNode[Data], node: ProcessNode) -> None:
         """Show the newest EVENT_LEAVES policy events under the process, relabelling existing leaves."""
-        if getattr(item, "_event_count", 0) == node.event_count:
+        if getattr(item, "_event_count", 0) == node.event_count and not process_join.changed(self.joiner, item):
             return
         item._event_count = node.event_count  # type: ignore[attr-defined]
         kept = len(node.events or ())
@@ -442,7 +446,7 @@ class ProcessesPane(LivePane):
         for leaf in leaves[wanted:]:
             leaf.remove()
         for offset, index in enumerate(range(kept - wanted, kept)):
-            label = event_label(node, index)
+            label = process_join.with_verdict(self.joiner, node, index, event_label(node, index))
             if offset < len(leaves):
                 self.tree.relabel(leaves[offset], label)
             else:
@@ -595,7 +599,23 @@ class ProcessesPane(LivePane):
         if node is None:
             self.notify("that process has been pruned", severity="warning")
             return
-        self.app.push_screen(ProcessDetailScreen(f"process {node.pid}", detail_text(self.forest, node, self.now())))
+        self.app.push_screen(ProcessDetailScreen(f"process {node.pid}", process_join.with_connections(
+            self.joiner, node, detail_text(self.forest, node, self.now()))))
+
+    def reveal(self, exec_id: str) -> bool:
+        """Show and select one process (the Flows pane jumps here); False when the forest lacks it."""
+        node = self.forest.get(exec_id)
+        item = self._show(node, self.now()) if node is not None else None
+        if item is None:
+            return False
+        parent = item.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        self.follow = False
+        self.tree.move_cursor(item, animate=False)
+        self.tree.scroll_to_node(item, animate=False)
+        return True
 
     def action_jump_pod(self) -> None:
         """Move to the next pod group after the cursor (wrapping), expanding it."""
