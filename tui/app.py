@@ -58,10 +58,6 @@ class EbtopApp(App[int]):
         Binding("shift+tab", "focus_previous", "Previous widget", show=False),
         Binding("ctrl+z", "suspend_process", "Suspend to the shell (fg resumes)", show=False),
         Binding("ctrl+p", "command_palette", "Command palette (ebtop's actions)", show=False),
-        Binding("tab", "focus_next", "Next widget (the focused one is always marked)", show=False),
-        Binding("shift+tab", "focus_previous", "Previous widget", show=False),
-        Binding("ctrl+z", "suspend_process", "Suspend to the shell (fg resumes)", show=False),
-        Binding("ctrl+p", "command_palette", "Command palette (ebtop's actions)", show=False),
     ]
 
     def __init__(self, panes: Sequence[LivePane], initial: str = "flows",
