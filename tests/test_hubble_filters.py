@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from tui.cli import build_parser
+from tui.filters.hubble import FilterError, History, build_filters, build_request, parse_time
 from tui.options.flows import filter_flags, history_of
 from tui.proto.flow import flow_pb2
-from tui.filters.hubble import FilterError, History, build_filters, build_request, parse_time
 
 
 def request_for(*argv: str, live: bool = True):

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from tui.proto.flow import flow_pb2
-from tui.proto.relay import relay_pb2
 from tui.model.hubble_names import (
     EVENT_CAPTURE,
     EVENT_DROP,
@@ -30,6 +28,8 @@ from tui.model.hubble_names import (
     policy_match_text,
     trace_point_text,
 )
+from tui.proto.flow import flow_pb2
+from tui.proto.relay import relay_pb2
 from tui.render.go_time import DEFAULT_TIME_FORMAT, format_time
 from tui.render.safe import escape_control
 
