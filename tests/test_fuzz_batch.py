@@ -104,13 +104,22 @@ def test_flows_batch_prints_one_line_per_flow_and_no_control(responses, color: b
 @given(st.lists(EVENT_RESPONSES, min_size=1, max_size=4), st.booleans(), st.booleans())
 def test_processes_batch_prints_its_lines_and_no_control(responses, color: bool, timestamps: bool) -> None:
     extra = ["--color", "always" if color else "never"] + ["--timestamps"] * timestamps
+    for response in responses:  # exec probes are dropped by tetra's default filter, not a printer matter
+        kind = response.WhichOneof("event")
+        for name in ("process", "parent"):
+            body = getattr(response, kind) if kind else None
+            if body is not None and name in body.DESCRIPTOR.fields_by_name and body.HasField(name):
+                getattr(body, name).pod.container.ClearField("maybe_exec_probe")
     encoded = [_json_line(r) for r in responses]
     code, out, err = _replay(processes, "--tetragon-file", encoded, extra)
     assert code in (0, 1), err
     lines = _check(out, color)
     expected = 0
     for line in encoded:  # what the file holds (protojson drops some empty messages)
-        response = parse_line(line.decode(), events_pb2.GetEventsResponse)
+        try:
+            response = parse_line(line.decode(), events_pb2.GetEventsResponse)
+        except ValueError:  # a line that is no event at all is a bad line, reported on stderr
+            continue
         try:
             tetra_compact.render_line(response)
         except tetra_compact.CompactEncodeError:

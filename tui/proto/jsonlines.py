@@ -36,18 +36,68 @@ def parse_line(text: str, message_type: type[M]) -> M:
 
     Raises ValueError with a short reason on bad JSON or values of the wrong type.
     """
+    if text.startswith("\ufeff"):  # a UTF-8 BOM (editors on Windows) is not part of the first record
+        text = text[1:]
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     message = message_type()
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
-        raise ValueError(str(exc)) from None
+    except (json_format.ParseError, RecursionError) as exc:
+        raise ValueError(str(exc) or "nested too deeply") from None
+    _check_kind(message, data)
     return message
+
+
+def _check_kind(message: Message, data: dict) -> None:
+    """A line must be one of the message's kinds (a flow, an event …), given as a JSON object.
+
+    protojson ignores unknown keys, so a Tetragon export read as flows (or the reverse) would otherwise
+    pass as empty messages, and `{"flow": "text"}` as an empty flow.
+    """
+    oneofs = message.DESCRIPTOR.oneofs
+    if len(oneofs) != 1:
+        return
+    oneof = oneofs[0]
+    chosen = message.WhichOneof(oneof.name)
+    if chosen is None:
+        kind = _other_kind(data, message.DESCRIPTOR.full_name)
+        names = ", ".join(field.name for field in oneof.fields[:4])
+        raise ValueError(kind or f"none of {names}, … in this line: not a {message.DESCRIPTOR.name}")
+    field = message.DESCRIPTOR.fields_by_name[chosen]
+    if field.message_type is not None:
+        value = data.get(field.name, data.get(field.json_name))
+        if not isinstance(value, dict):
+            raise ValueError(f"{field.name} is a JSON {type(value).__name__}, not an object")
+
+
+_KINDS = {
+    "observer.GetFlowsResponse": ("a Hubble flow export", "--hubble-file"),
+    "tetragon.GetEventsResponse": ("a Tetragon event export", "--tetragon-file"),
+}
+
+
+def _other_kind(data: dict, expected: str) -> str:
+    """`looks like a Tetragon event export (process_exec): give it to --tetragon-file`, or ''."""
+    from tui.proto.observer import observer_pb2
+    from tui.proto.tetragon import events_pb2
+
+    for cls in (observer_pb2.GetFlowsResponse, events_pb2.GetEventsResponse):
+        descriptor = cls.DESCRIPTOR
+        if descriptor.full_name == expected:
+            continue
+        kinds = {name for field in descriptor.oneofs[0].fields for name in (field.name, field.json_name)}
+        found = sorted(kinds & data.keys())
+        if found:
+            what, flag = _KINDS[descriptor.full_name]
+            return f"looks like {what} ({found[0]}): give it to {flag}"
+    return ""
 
 
 def read_lines(lines: Iterable[str], message_type: type[M]) -> Iterator[M | JsonLineError]:
