@@ -182,10 +182,10 @@ def main() -> int:
               f"+{r['probe'] - r['none']:.0f} ns per round trip (2 wakeups + 2 switches) = "
               f"{(r['probe'] - r['none']) / 2:.0f} ns per measured wait, ratio {r['probe'] / r['none']:.2f}x")
         before = rss_kib()
-        from tui.options.counters import parse_counter
         from tui.sources.counters import CounterSource
         from tui.sources.latency import LatencySource
         from tui.sources.profile import ProfileSource
+        from tui.wiring.counters import parse_counter
 
         everything = [ProfileSource(interval=1.0),
                       LatencySource(kinds=("runqlat", "biolatency", "syscall-latency", "connect-latency")),

@@ -217,7 +217,7 @@ def test_an_invalid_tetragon_filter_is_a_usage_error_in_every_mode(argv: list[st
 ])
 def test_an_invalid_filter_value_is_the_flows_panes_problem(argv: list[str], message: str) -> None:
     from tui.cli import build_parser
-    from tui.options import flows
+    from tui.wiring import flows
 
     pane = flows.create_pane(build_parser().parse_args(argv))
     assert pane.source is None  # nothing runs with a filter the server would refuse
@@ -227,8 +227,8 @@ def test_an_invalid_filter_value_is_the_flows_panes_problem(argv: list[str], mes
 @pytest.mark.parametrize("mode", [["--tetragon-file", str(EVENTS)], ["--tetragon-server", "127.0.0.1:1"]])
 def test_an_invalid_tetragon_filter_is_the_processes_panes_problem(mode: list[str]) -> None:
     from tui.cli import build_parser
-    from tui.options import processes
     from tui.panes.problem import ProblemPane
+    from tui.wiring import processes
 
     pane = processes.create_pane(build_parser().parse_args([*mode, "--event-types", "bogus"]))
     assert isinstance(pane, ProblemPane)

@@ -38,7 +38,7 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
 
 
 def test_booleans_are_booleans_and_no_keys_mean_the_flag(tmp_path: Path) -> None:
-    from tui.options.flows import compact_options
+    from tui.wiring.flows import compact_options
 
     args, problems = parsed(tmp_path, "ip-translation = false\nno-mount-tracefs = true\n")
     assert problems == []

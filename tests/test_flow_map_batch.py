@@ -62,7 +62,7 @@ def test_edge_lines_from_the_checked_in_replay(tmp_path: Path) -> None:
 def map_batch(*argv: str, output: str) -> tuple[int, str, str]:
     """The map batch in-process with `-o output` (whether or not tui/cli.py has the shared -o flag yet)."""
     from tui.cli import build_parser
-    from tui.options.flow_map import run_map_batch
+    from tui.wiring.flow_map import run_map_batch
 
     args = build_parser().parse_args(["-b", "--pane", "flows", *argv])
     args.output = output

@@ -233,7 +233,7 @@ async def test_view_map_flag_opens_the_pane_on_the_map() -> None:
     from pathlib import Path
 
     from tui.cli import build_parser
-    from tui.options.flows import create_pane
+    from tui.wiring.flows import create_pane
 
     data = Path(__file__).parent / "data" / "hubble_flows.jsonl"
     pane = create_pane(build_parser().parse_args(["--hubble-file", str(data), "--view", "map"]))

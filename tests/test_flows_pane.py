@@ -184,7 +184,7 @@ async def test_aggregate_views_update_in_place_and_sort() -> None:
 async def test_status_line_says_what_the_source_did() -> None:
     """Built from ebtop's own parser: the status line shows the filters as the code understood them."""
     from tui.cli import build_parser
-    from tui.options.flows import create_pane
+    from tui.wiring.flows import create_pane
 
     pane = create_pane(build_parser().parse_args(["--hubble-file", str(DATA), "--namespace=shop",
                                                   "--not", "--verdict", "DROPPED"]))

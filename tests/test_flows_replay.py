@@ -10,12 +10,12 @@ import pytest
 
 from tui.cli import build_parser
 from tui.model.flows import RecordKind
-from tui.options import flows as flow_options
 from tui.proto.jsonlines import read_lines
 from tui.proto.observer import observer_pb2
 from tui.render.hubble_compact import CompactOptions, response_line
 from tui.sources.base import SourceState
 from tui.sources.flow_replay import FileSource, FlowRecorder
+from tui.wiring import flows as flow_options
 
 DATA = Path(__file__).parent / "data" / "hubble_flows.jsonl"
 

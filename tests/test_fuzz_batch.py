@@ -22,13 +22,13 @@ from hypothesis import strategies as st
 from tests.helpers.proto_strategies import messages
 from tui.cli import build_parser
 from tui.model.syscalls import SyscallInterval, SyscallSample, SyscallTop
-from tui.options import flows, processes
-from tui.options.syscalls import interval_lines
 from tui.proto.jsonlines import format_line, parse_line
 from tui.proto.observer import observer_pb2
 from tui.proto.tetragon import events_pb2
 from tui.render import tetra_compact
 from tui.sources.kernel_syscalls import decode_comm
+from tui.wiring import flows, processes
+from tui.wiring.syscalls import interval_lines
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.data_too_large])

@@ -14,9 +14,9 @@ from tui.cli import build_parser
 from tui.filters import FilterError
 from tui.filters.flow_match import compile_filters
 from tui.filters.hubble import build_request, raw_filters_yaml
-from tui.options.flows import filter_flags, history_of
-from tui.options.output import print_raw_filters
 from tui.proto.flow import flow_pb2
+from tui.wiring.flows import filter_flags, history_of
+from tui.wiring.output import print_raw_filters
 
 
 def request_for(*argv: str):

@@ -8,8 +8,8 @@ import pytest
 
 from tui.cli import build_parser
 from tui.filters.hubble import FilterError, History, build_filters, build_request, parse_time
-from tui.options.flows import filter_flags, history_of
 from tui.proto.flow import flow_pb2
+from tui.wiring.flows import filter_flags, history_of
 
 
 def request_for(*argv: str, live: bool = True):
@@ -80,7 +80,7 @@ def test_not_must_precede_a_filter_flag() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--not", "--not", "--pod", "a"])
     args = build_parser().parse_args(["--pod", "a", "--not"])
-    from tui.options.flows import make_source
+    from tui.wiring.flows import make_source
 
     with pytest.raises(FilterError, match="--not must be followed"):
         make_source(args, live=True)
@@ -110,7 +110,7 @@ def test_empty_filters() -> None:
 
 
 def test_a_bad_filter_in_the_pane_is_a_visible_failure_not_a_crash() -> None:
-    from tui.options.flows import create_pane
+    from tui.wiring.flows import create_pane
 
     pane = create_pane(build_parser().parse_args(["--verdict", "ALLOWED", "--namespace", "shop"]))
     assert pane.source is None

@@ -20,13 +20,13 @@ from tui.cli import build_parser
 from tui.demo import hubble_server
 from tui.filters.hubble import build_request
 from tui.model.flows import FlowRecord, FlowStore, RecordKind
-from tui.options.flows import filter_flags, history_of
 from tui.proto.observer import observer_pb2, observer_pb2_grpc
 from tui.render.hubble_compact import CompactOptions, flow_line, response_line
 from tui.sources.base import Backoff, SourceState
 from tui.sources.hubble import HubbleSource
 from tui.sources.hubble_process import ProcessHubbleSource
 from tui.sources.hubble_tls import TlsOptions, resolve
+from tui.wiring.flows import filter_flags, history_of
 
 serve_hubble = hubble_server.serve_hubble
 
@@ -309,7 +309,7 @@ def test_flows_ebtop_drops_are_counted_apart_from_server_losses() -> None:
 def test_batch_mode_against_a_server_stops_after_n_flows() -> None:
     import io
 
-    from tui.options import flows as flow_options
+    from tui.wiring import flows as flow_options
 
     server = serve_hubble(rate=0, history=100)
     try:

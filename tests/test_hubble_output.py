@@ -263,8 +263,8 @@ def test_summary_trace_id_prefix_and_auth_suffix() -> None:
 
 def test_time_format_is_the_same_live_and_in_batch() -> None:
     from tui.cli import build_parser
-    from tui.options.flows import compact_options
     from tui.render.hubble_compact import flow_rich_text
+    from tui.wiring.flows import compact_options
 
     options = compact_options(build_parser().parse_args(["--time-format", "rfc3339milli"]))
     assert options.time_format == "RFC3339Milli"

@@ -49,10 +49,10 @@ def _modules(path: Path) -> set[str]:
 # layer -> the ebtop packages it must never import: the model is domain vocabulary and state (no Rich
 # text, no widgets, no I/O); sources and filters do not know how things are drawn.
 FORBIDDEN = {
-    "model": ("tui.render", "tui.panes", "tui.app", "tui.sources", "tui.options"),
-    "filters": ("tui.render", "tui.panes", "tui.app", "tui.options"),
-    "sources": ("tui.render", "tui.panes", "tui.app", "tui.options"),
-    "render": ("tui.panes", "tui.app", "tui.sources", "tui.options"),
+    "model": ("tui.render", "tui.panes", "tui.app", "tui.sources", "tui.wiring"),
+    "filters": ("tui.render", "tui.panes", "tui.app", "tui.wiring"),
+    "sources": ("tui.render", "tui.panes", "tui.app", "tui.wiring"),
+    "render": ("tui.panes", "tui.app", "tui.sources", "tui.wiring"),
 }
 
 

@@ -125,8 +125,8 @@ def test_direct_io_dd_in_its_device_histogram(tmp_path: Path, latency_source) ->
 
 
 def test_custom_counter_is_exact(tmp_path: Path) -> None:
-    from tui.options.counters import parse_counter
     from tui.sources.counters import CounterDelta, CounterSource
+    from tui.wiring.counters import parse_counter
 
     binary = build_workload(tmp_path)
     comm = "ebc" + secrets.token_hex(5)

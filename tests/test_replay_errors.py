@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 
 from tui.cli import build_parser
-from tui.options import flows, processes
 from tui.proto.flow import flow_pb2
 from tui.proto.observer import observer_pb2
+from tui.wiring import flows, processes
 
 FLOW = {"flow": {"time": "2024-09-13T11:21:00.558Z", "IP": {"source": "10.0.0.1", "destination": "10.0.0.2"},
                  "Summary": "ok"}}

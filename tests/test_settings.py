@@ -26,7 +26,7 @@ def test_every_family_builds_from_the_parser_defaults(tmp_path: Path) -> None:
 
 
 def test_flow_display_follows_file_and_flags(tmp_path: Path) -> None:
-    from tui.options.flows import compact_options, create_pane
+    from tui.wiring.flows import compact_options, create_pane
 
     args = args_from(tmp_path, "ip-translation = false\nflow-buffer = 500\nwindow = 30\n")
     display = FlowDisplay.from_args(args)
@@ -37,7 +37,7 @@ def test_flow_display_follows_file_and_flags(tmp_path: Path) -> None:
 
 
 def test_the_syscalls_interval_has_one_owner(tmp_path: Path) -> None:
-    from tui.options.syscalls import create_pane
+    from tui.wiring.syscalls import create_pane
 
     args = args_from(tmp_path, "[syscalls]\ninterval = 2\nsort = \"failures\"\n")
     settings = SyscallSettings.from_args(args)
@@ -49,7 +49,7 @@ def test_the_syscalls_interval_has_one_owner(tmp_path: Path) -> None:
 
 
 def test_process_display_from_the_environment(tmp_path: Path) -> None:
-    from tui.options.processes import create_pane
+    from tui.wiring.processes import create_pane
 
     args = args_from(tmp_path, environ={"EBTOP_RETENTION": "30", "EBTOP_MAX_PROCESSES": "100",
                                         "EBTOP_TIMESTAMPS": "yes"}, argv=["--tetragon-file", "/dev/null"])

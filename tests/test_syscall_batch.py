@@ -15,7 +15,7 @@ import pytest
 from tests.helpers.workload import Workload, build
 from tui.cli import build_parser
 from tui.model.syscalls import SyscallInterval, SyscallSample, SyscallTop
-from tui.options.syscalls import interval_lines
+from tui.wiring.syscalls import interval_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = re.compile(r"^\[\d\d:\d\d:\d\d\]$")

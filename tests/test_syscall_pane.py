@@ -244,8 +244,8 @@ async def test_syscall_time_replaces_the_bar_when_counted() -> None:
 async def test_slow_io_label_and_interval_follow_the_flags() -> None:
     """`--slow-io-ms 50` filters in the kernel; the view says 50 ms. The interval lives in the source."""
     from tui.cli import build_parser
-    from tui.options.syscalls import create_pane
     from tui.sources.bpf_env import Problem
+    from tui.wiring.syscalls import create_pane
 
     pane = create_pane(build_parser().parse_args(["--slow-io-ms", "50", "--interval", "3"]))
     assert isinstance(pane, SyscallsPane) and pane.source is not None

@@ -93,7 +93,7 @@ def _run(tmp_path, lines: list[str], *flags: str) -> tuple[int, str, str]:
     import io
 
     from tui.cli import build_parser
-    from tui.options import processes
+    from tui.wiring import processes
 
     path = tmp_path / "events.json"
     path.write_text("\n".join(lines) + "\n")

@@ -146,7 +146,7 @@ def test_an_outage_leaves_a_marker_where_the_events_stop(reader: str) -> None:
 
 def test_batch_prints_the_marker_on_stderr() -> None:
     from tui.cli import build_parser
-    from tui.options.processes import BatchPrinter
+    from tui.wiring.processes import BatchPrinter
 
     args = build_parser().parse_args(["-b", "--pane", "processes"])
     out, err = io.StringIO(), io.StringIO()

@@ -18,13 +18,13 @@ from tui.cli import build_parser
 from tui.demo.server_base import new_server
 from tui.demo.tetragon_server import DemoFineGuidanceSensors
 from tui.filters.tetragon import EventFilters
-from tui.options.processes import build_source, tetragon_tls
 from tui.proto.tetragon import sensors_pb2_grpc
 from tui.sources.base import SourceState
 from tui.sources.hubble_tls import ConnectionConfigError, TlsOptions
 from tui.sources.tetragon import ProcessTetragonSource, TetragonSource
 from tui.sources.tetragon_state import ProcessCacheDump, state_source_for
 from tui.sources.tetragon_tls import tetragon_endpoints
+from tui.wiring.processes import build_source, tetragon_tls
 
 SERVER_NAME = "any.tetragon.example"
 

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from tui.options.common import positive_float
 from tui.sources.base import Source, SourceState
+from tui.wiring.common import positive_float
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

@@ -1,6 +1,6 @@
 """Command line: interactive app, batch mode (`-b`, like `top -b`) and the demo.
 
-Each pane family owns its flags and its batch printer in `tui.options.<family>`; this module only
+Each pane family owns its flags and its batch printer in `tui.wiring.<family>`; this module only
 assembles them, so `ebtop --help` always lists what the code accepts.
 """
 
@@ -17,8 +17,8 @@ from tui import __version__
 from tui import batch as batch_flags
 from tui.batch import EXIT_CODES
 from tui.config import apply_defaults, config_path, record_flags, show_config
-from tui.options import flows, processes, profile, syscalls
 from tui.threads import name_threads
+from tui.wiring import flows, processes, profile, syscalls
 
 COLOR_SYSTEMS = {"auto": "auto", "16": "standard", "256": "256", "truecolor": "truecolor", "never": None}
 FAMILIES = {"flows": flows, "processes": processes, "syscalls": syscalls, "profile": profile}
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="batch mode: flows: the last N (as --last); processes: stop after N events; "
                               "syscalls: N intervals (--count is a custom tracepoint counter)")
     batch_flags.add_arguments(general)
-    from tui.options.output import add_output_argument
+    from tui.wiring.output import add_output_argument
 
     add_output_argument(general)
     general.add_argument("--color", choices=("auto", "always", "never"), default="auto",
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     SHUTDOWN.install(interactive=not args.batch and args.serve is None)
     if getattr(args, "print_raw_filters", False):  # hubble observe --print-raw-filters: print and exit
-        from tui.options.output import print_raw_filters
+        from tui.wiring.output import print_raw_filters
 
         return print_raw_filters(args, sys.stdout, sys.stderr)
     if not args.batch and getattr(args, "output", "compact") != "compact":

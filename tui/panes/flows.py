@@ -89,7 +89,7 @@ class FlowsPane(LivePane):
     ]
 
     drain_limit = MAX_DRAIN_PER_TICK
-    joiner: FlowJoiner | None = None  # the run's flow/process join (tui/options/join.py), shared with Processes
+    joiner: FlowJoiner | None = None  # the run's flow/process join (tui/wiring/join.py), shared with Processes
     show_process = False
     _socket_events_seen = 0
 

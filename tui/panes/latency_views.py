@@ -16,11 +16,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.model.latency import UNITS, KeyedHistograms, percentile
-from tui.options.counters import counter_lines
-from tui.options.latency import HIST_BY, grouping
 from tui.render.bpftrace_hist import hist_rows, key_text
 from tui.render.safe import safe_text
 from tui.sources.counters import CounterDelta, CounterSpec
+from tui.wiring.counters import counter_lines
+from tui.wiring.latency import HIST_BY, grouping
 
 LATENCY_VIEWS = {"runqlat": "run-queue latency", "biolatency": "block I/O latency",
                  "syscall-latency": "syscall latency", "counters": "custom counters"}

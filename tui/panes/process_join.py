@@ -1,6 +1,6 @@
 """The join, as the Processes pane shows it: Hubble's verdict under network events, dropped marks, connections.
 
-Plain functions over the shared `FlowJoiner` (tui/options/join.py); the pane calls them where it
+Plain functions over the shared `FlowJoiner` (tui/wiring/join.py); the pane calls them where it
 labels rows, so it needs no knowledge of sockets. Text from the network (policy names) is escaped.
 """
 

@@ -170,7 +170,7 @@ class ProcessesPane(LivePane):
 
     drain_budget = DRAIN_BUDGET_S
     drain_chunk = DRAIN_CHUNK
-    joiner: Any = None  # the run's flow/process join (tui/options/join.py), shared with Flows
+    joiner: Any = None  # the run's flow/process join (tui/wiring/join.py), shared with Flows
 
     def __init__(self, source: Source[Any] | None, *, forest: ProcessForest | None = None,
                  timestamps: bool = False, live_clock: bool = True, follow: bool = True,

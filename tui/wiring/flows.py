@@ -23,9 +23,9 @@ from tui.filters.hubble import (
     build_request,
     describe_filters,
 )
-from tui.options import print_process
-from tui.options.common import positive_int
-from tui.options.flow_map import BATCH_VIEWS  # noqa: F401 - the views --view accepts for flows
+from tui.wiring import print_process
+from tui.wiring.common import positive_int
+from tui.wiring.flow_map import BATCH_VIEWS  # noqa: F401 - the views --view accepts for flows
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="batch mode: keep following (without it, batch mode prints the last 20 flows and exits)")
 
     view = parser.add_argument_group("flows: display")
-    from tui.options.flow_map import add_view_argument
+    from tui.wiring.flow_map import add_view_argument
 
     add_view_argument(view)
     view.add_argument("--print-node-name", action="store_true", help="print the node name on each line")
@@ -84,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     view.add_argument("--ip-translation", action=argparse.BooleanOptionalAction, default=True,
                       help="show pod, service or DNS names instead of IPs (default on)")
     view.add_argument("--numeric", action="store_true", help="same as --no-ip-translation")
-    from tui.options.output import add_flow_printer_arguments
+    from tui.wiring.output import add_flow_printer_arguments
 
     add_flow_printer_arguments(view)
     view.add_argument("--flow-buffer", type=positive_int, metavar="N", default=10_000,
@@ -181,7 +181,7 @@ def batch_source(args: argparse.Namespace, err: TextIO):  # noqa: ANN201 - a sou
 def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print this pane's lines like `hubble observe -o compact`; the exit code (see tui.batch)."""
     if getattr(args, "view", "list") == "map":
-        from tui.options.flow_map import run_map_batch
+        from tui.wiring.flow_map import run_map_batch
 
         return run_map_batch(args, out, err)
     from tui import batch
@@ -194,7 +194,7 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         return source
     opts = compact_options(args)
     color = use_color(getattr(args, "color", "auto"), out)
-    from tui.options.output import OutputError, flow_printer
+    from tui.wiring.output import OutputError, flow_printer
 
     try:
         printer = flow_printer(args, out, err, color)  # -o compact|dict|table|json|jsonpb, --time-format
@@ -269,7 +269,7 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     pane = FlowsPane(store, source, options=compact_options(args),
                      filters=describe_filters(filter_flags(args)), problem=problem, nodes_source=nodes)
     pane.start_view = getattr(args, "view", "list") or "list"
-    from tui.options.join import shared_joiner
+    from tui.wiring.join import shared_joiner
 
     pane.joiner = shared_joiner(args)  # processes for the `o` column and the detail, fed by the Processes pane
     return pane

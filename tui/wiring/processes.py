@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from tui.options.common import positive_float, positive_int
+from tui.wiring.common import positive_float, positive_int
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
@@ -180,7 +180,7 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     forest = ProcessForest(retention=display.retention, max_nodes=display.max_processes)
     pane = ProcessesPane(source, forest=forest, timestamps=display.timestamps,
                          live_clock=display.live_clock, state=state_source_for(source))
-    from tui.options.join import shared_joiner
+    from tui.wiring.join import shared_joiner
 
     joiner = shared_joiner(args)  # this pane feeds it socket events; the Flows pane asks it
     joiner.forest = forest  # parent chains in the flow detail
@@ -272,14 +272,14 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         return batch.usage_error(str(error), err)
     except OSError as error:
         return batch.usage_error(f"cannot read {args.tetragon_file}: {error.strerror or error}", err)
-    from tui.options.output import OutputError, process_output
+    from tui.wiring.output import OutputError, process_output
 
     try:
         output = process_output(args)
     except OutputError as error:
         return batch.usage_error(str(error), err)
     if output == "json" and isinstance(source, ReplaySource) and not (args.include_fields or args.exclude_fields):
-        from tui.options.tetra_json import replay_json_lines
+        from tui.wiring.tetra_json import replay_json_lines
 
         return replay_json_lines(source, args, out, err)
     printer = BatchPrinter(args, out, err)

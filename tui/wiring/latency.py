@@ -77,7 +77,7 @@ def route_batch(args: argparse.Namespace) -> int | None:
         print("ebtop: --view counters needs at least one --count TRACEPOINT[:KEY]", file=sys.stderr)
         return 2
     if counters:
-        from tui.options.counters import run_batch as run_counters
+        from tui.wiring.counters import run_batch as run_counters
 
         return run_counters(args)
     return None

@@ -13,8 +13,8 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallTop, bpftrace_lines
-from tui.options.common import positive_float
 from tui.render.safe import escape_control
+from tui.wiring.common import positive_float
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="do not mount tracefs when it is missing (fall back to raw tracepoints)")
     group.add_argument("--slow-io-ms", type=positive_float, default=10.0, metavar="MS",
                        help="block I/O slower than this is listed (default 10)")
-    from tui.options import counters, latency
+    from tui.wiring import counters, latency
 
     latency.add_arguments(group)
     counters.add_arguments(group)
@@ -101,7 +101,7 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 
     out = out or sys.stdout
     err = err or sys.stderr
-    from tui.options.latency import route_batch
+    from tui.wiring.latency import route_batch
 
     routed = route_batch(args)  # histogram views and custom counters (issue 14)
     if routed is not None:
@@ -130,7 +130,7 @@ def create_pane(args: argparse.Namespace) -> LivePane:
 
     settings = SyscallSettings.from_args(args)
     pane = SyscallsPane(make_source(args), by=settings.by, sort=settings.sort, failed_only=settings.failed)
-    from tui.options.latency import pane_sources
+    from tui.wiring.latency import pane_sources
 
     pane.sources.extend(pane_sources(args))  # latency histograms (loaded when their view opens), --count
     return pane

@@ -1,6 +1,6 @@
 """`ebtop -b --pane flows --view map`: the service map of what was read, one edge a line or Graphviz DOT.
 
-The source is the Flows family's own (`tui.options.flows.make_source`: the same server, file, filter
+The source is the Flows family's own (`tui.wiring.flows.make_source`: the same server, file, filter
 and history flags) and the loop the one batch loop (`tui.batch.run`); every flow read is counted on
 the map, over everything read rather than the live views' `--window`, so the edges' flows add up to
 the flows read. `-o dot` writes DOT instead of edge lines; other `-o` modes print flows, not a map.
@@ -18,7 +18,7 @@ EVERYTHING_READ = 10**12  # seconds: a window no replay outlasts
 
 
 def add_view_argument(group: argparse._ArgumentGroup) -> None:
-    from tui.options.latency import SYSCALL_VIEWS
+    from tui.wiring.latency import SYSCALL_VIEWS
 
     group.add_argument("--view", choices=(*VIEWS, *SYSCALL_VIEWS), default="list",
                        help="flows view: list (the flow lines, default) or map (the service map; in batch "
@@ -31,8 +31,8 @@ def run_map_batch(args: argparse.Namespace, out: TextIO | None = None, err: Text
     """Read like the flow batch does, then print the map's edges; the exit code (see tui.batch)."""
     from tui import batch
     from tui.model.flows import FlowStore, RecordKind
-    from tui.options.flows import batch_source
     from tui.render.service_map_text import dot_lines, edge_lines
+    from tui.wiring.flows import batch_source
 
     out = out or sys.stdout
     err = err or sys.stderr

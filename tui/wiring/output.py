@@ -78,8 +78,8 @@ def flow_printer(args: argparse.Namespace, out: TextIO, err: TextIO, color: bool
     """The batch printer for flows (`printer.write` per response, `printer.close()` at the end)."""
     from dataclasses import replace
 
-    from tui.options.flows import compact_options
     from tui.render.hubble_output import FlowPrinter
+    from tui.wiring.flows import compact_options
 
     output = flow_output(args)
     options = replace(compact_options(args), time_format=getattr(args, "time_format", DEFAULT_TIME_FORMAT))
@@ -90,7 +90,7 @@ def print_raw_filters(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
     """`--print-raw-filters`: the request's allowlist/denylist as hubble prints them; exit 0 (2 on a bad flag)."""
     from tui.filters import FilterError
     from tui.filters.hubble import build_request, raw_filters_yaml
-    from tui.options.flows import filter_flags, history_of
+    from tui.wiring.flows import filter_flags, history_of
 
     try:
         request = build_request(filter_flags(args), history_of(args), live=not getattr(args, "batch", False))

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from tui.model.stacks import ProfileInterval, StackCounts, folded_lines
-from tui.options.common import positive_float, positive_int
+from tui.wiring.common import positive_float, positive_int
 
 if TYPE_CHECKING:
     from tui.panes.base import LivePane

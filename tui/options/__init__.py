@@ -1,1 +1,0 @@
-"""Command-line options and batch mode, one module per pane family. No Textual here."""
