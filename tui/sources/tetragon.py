@@ -330,7 +330,8 @@ class TetragonSource(Source[Any]):
 # --- reading in a second process -------------------------------------------------------------------
 
 def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
-                 backoff: tuple[float, float], tls: dict[str, Any] | None = None) -> None:
+                 backoff: tuple[float, float], tls: dict[str, Any] | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
     """Child: one raw stream per target; forwards (index, bytes), status and version tuples in batches."""
     quiet_stderr()
     outbox = Outbox()
@@ -347,6 +348,7 @@ def _reader_main(conn: Connection, targets: list[str], request_bytes: bytes,
         streams.append(TargetStream(target, request, sink, stop, Backoff(*backoff), raw=True,
                                     status=ForwardingStatus(outbox, index), tls=(tls or {}).get(target),
                                     on_gap=gap))
+        streams[-1].connect_timeout = connect_timeout
     versions = [""] * len(streams)
 
     def note_versions() -> None:
@@ -389,12 +391,14 @@ class ProcessTetragonSource(TetragonSource):
 
     def __init__(self, targets: Sequence[str], filters: EventFilters | None = None,
                  buffer: BoundedBuffer[Any] | None = None, recorder: Any = None,
-                 backoff: tuple[float, float] = (0.5, 10.0), tls: Any = None) -> None:
-        super().__init__(targets, filters, buffer=buffer, recorder=recorder, tls=tls)
+                 backoff: tuple[float, float] = (0.5, 10.0), tls: Any = None,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+        super().__init__(targets, filters, buffer=buffer, recorder=recorder, tls=tls,
+                         connect_timeout=connect_timeout)
         self.streams = [_RemoteStream(target) for target in self.targets]
         self._reader = ReaderProcess("ebtop-tetragon-reader", _reader_main,
                                      (list(self.targets), self.filters.request().SerializeToString(), backoff,
-                                      dict(self.tls_by_target)))
+                                      dict(self.tls_by_target), connect_timeout))
 
     def close(self) -> None:
         self._reader.stop()

@@ -154,7 +154,8 @@ def build_source(args: argparse.Namespace) -> Any:
     from tui.sources.tetragon import ProcessTetragonSource, TetragonSource
 
     reader = ProcessTetragonSource if getattr(args, "tetragon_reader", "process") == "process" else TetragonSource
-    source = reader(args.tetragon_server or [], filters, recorder=recorder, tls=tetragon_tls(args))
+    source = reader(args.tetragon_server or [], filters, recorder=recorder, tls=tetragon_tls(args),
+                    connect_timeout=float(getattr(args, "connect_timeout", 5.0)))
     if args.processes_source == "auto" and not args.tetragon_server:
         from tui.sources.local_exec import FallbackSource
 
