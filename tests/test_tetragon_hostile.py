@@ -139,6 +139,7 @@ def test_an_outage_leaves_a_marker_where_the_events_stop(reader: str) -> None:
         assert len(gaps) == 1 and before <= gaps[0] < len(got) - 1, gaps  # between the two runs of events
         text = got[gaps[0]].text()
         assert address in text and "stream interrupted" in text and "may be missing" in text
+        assert "reconnected 1x" in source.describe()  # the status line counts the returns too
     finally:
         source.stop()
         server.stop()

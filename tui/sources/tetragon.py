@@ -318,6 +318,9 @@ class TetragonSource(Source[Any]):
     def describe(self, now: float | None = None) -> str:
         count = self.malformed_count
         malformed = f"; {count} malformed message(s) skipped" if count else ""
+        reconnects = sum(max(0, stream.connects - 1) for stream in self.streams)
+        if reconnects:  # every stream that came back after a gap counts once per return
+            malformed += f"; reconnected {reconnects}x"
         if len(self.streams) == 1:
             return self.streams[0].status.get().describe(now) + malformed
         streaming = sum(1 for s in self.streams if s.status.get().state is SourceState.STREAMING)
