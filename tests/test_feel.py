@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from textual.widgets import DataTable
 
+from tests.helpers.pilot import until
 from tests.helpers.screen import screen_text
 from tui.app import EbtopApp
 from tui.model.probes import RetransEvent
@@ -84,11 +85,12 @@ async def test_w_shows_the_full_hubble_line_and_back() -> None:
         record, fitted = _flow_rows_on_screen(pane)[-1]
         full = pane.render_record(record).plain
         assert full.startswith("Jan  1 ") and len(full) > 80 and not fitted.startswith("Jan")
+        width = pane.flow_list.scrollable_content_region.width
         await pilot.press("w")
-        await pilot.pause()
-        assert _flow_rows_on_screen(pane)[-1][1] == full[:pane.flow_list.scrollable_content_region.width]
+        await until(pilot, lambda: _flow_rows_on_screen(pane)[-1][1] == full[:width])
+        assert _flow_rows_on_screen(pane)[-1][1] == full[:width]
         await pilot.press("w")
-        await pilot.pause()
+        await until(pilot, lambda: _flow_rows_on_screen(pane)[-1][1] == fitted)
         assert _flow_rows_on_screen(pane)[-1][1] == fitted
 
 

@@ -132,6 +132,7 @@ def test_dropped_is_red_and_identities_are_another_colour(run_ebtop, colors: str
     run = run_ebtop(["--colors", colors], size=(200, 40), env={"TERM": "xterm-256color"})
     run.wait_for("flows/s", 90)  # the shared CI box can be slow to start the demo
     run.press("w")  # full hubble lines: numeric identities shown
+    run.wait_for("full lines (w: fit)", 30)
     deadline = time.monotonic() + 60
     while "DROPPED" not in run.screen() and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -140,7 +141,8 @@ def test_dropped_is_red_and_identities_are_another_colour(run_ebtop, colors: str
     text = "".join(char for char, _ in cells)
     verdict = {attr for attr in cells[text.index("DROPPED")][1] if attr.startswith("fg=")}
     assert verdict & red, (verdict, text)
-    identity_line = next(line for line in lines if "(ID:" in "".join(c for c, _ in line))
+    identity_line = next((line for line in lines if "(ID:" in "".join(c for c, _ in line)), None)
+    assert identity_line is not None, run.screen()
     ident_text = "".join(char for char, _ in identity_line)
     identity = {attr for attr in identity_line[ident_text.index("(ID:") + 1][1] if attr.startswith("fg=")}
     assert identity and not identity & red, (identity, ident_text)

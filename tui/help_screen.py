@@ -1,55 +1,14 @@
-"""The `?`/F1 help screen, generated from the live bindings so it never drifts from the code."""
+"""The `?`/F1 help screen: shows the rows tui/keys.py makes from the live bindings (README's table too)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Static
-
-
-def _bindings_of(node: DOMNode) -> list[Binding]:
-    seen: list[Binding] = []
-    for cls in type(node).__mro__:
-        for item in cls.__dict__.get("BINDINGS", []):
-            binding = _as_binding(item)
-            if binding is not None and binding.description:
-                seen.append(binding)
-    return seen
-
-
-def _as_binding(item: BindingType) -> Binding | None:
-    if isinstance(item, Binding):
-        return item
-    if isinstance(item, tuple) and len(item) >= 2:
-        key, action, *rest = item
-        return Binding(key, action, rest[0] if rest else "")
-    return None
-
-
-def binding_rows(groups: Iterable[tuple[str, Iterable[DOMNode]]]) -> list[tuple[str, str, str]]:
-    """(group, keys, description) rows, one per distinct action in each group."""
-    rows: list[tuple[str, str, str]] = []
-    for group, nodes in groups:
-        seen: dict[str, int] = {}
-        for node in nodes:
-            for binding in _bindings_of(node):
-                keys = binding.key_display or binding.key
-                if binding.action in seen:
-                    index = seen[binding.action]
-                    grp, old_keys, desc = rows[index]
-                    if keys not in old_keys.split("/"):
-                        rows[index] = (grp, f"{old_keys}/{keys}", desc)
-                    continue
-                seen[binding.action] = len(rows)
-                rows.append((group, keys, binding.description))
-    return rows
 
 
 class HelpScreen(ModalScreen[None]):

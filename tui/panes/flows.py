@@ -174,7 +174,7 @@ class FlowsPane(LivePane):
         self._update_header()
         now = self._clock()
         if self.view == "list":
-            if self._list_frames.due(drained, now):
+            if self._list_frames.due(drained, now) or self._filter_filling():
                 self._refresh_list()
         elif now - self._views_refreshed >= VIEW_REFRESH_SECONDS:
             self._views_refreshed = now
@@ -200,6 +200,12 @@ class FlowsPane(LivePane):
     def _refresh_list(self) -> None:
         self._list_frames.drawn(self._clock())
         self.flow_list.set_rows(self._visible_rows())
+
+    def _filter_filling(self) -> bool:
+        """A new filter or drill-down still has records to scan (no new data must not freeze the fill-in)."""
+        if not self.filter_text and self.drill is None:
+            return False
+        return self._backfill_from > self.store.first_seq or self._filtered_upto < self.store.seq - 1
 
     def _visible_rows(self, budget: float = 0.0) -> list[FlowRecord]:
         """The ring, or the records matching the `/` filter.

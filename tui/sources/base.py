@@ -239,6 +239,21 @@ class Source(Generic[T]):
             if len(self._problems) < limit:
                 self._problems.append(text)
 
+    def bpf_preflight(self, mount: bool, note_disabling: bool = True) -> bool:
+        """The eBPF preconditions for a kernel source's worker: what is wrong noted as problems, the
+        source FAILED on a fatal one (False then), so every kernel source starts the same way."""
+        from tui.sources import bpf_env
+
+        self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
+        problems = bpf_env.check_preconditions(mount=mount)
+        for problem in problems:
+            if problem.fatal or (note_disabling and problem.disables):
+                self.add_problem(problem.line())
+        if bpf_env.fatal(problems):
+            self.status.set(SourceState.FAILED, next(p for p in problems if p.fatal).line())
+            return False
+        return True
+
     @property
     def problems(self) -> list[str]:
         with self._problems_lock:

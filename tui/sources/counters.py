@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tui.sources import bpf_env
 from tui.sources.base import Source, SourceState
 from tui.sources.bpf_env import BpfUnavailable, close_bpf, load_bpf
 
@@ -107,13 +106,7 @@ class CounterSource(Source[object]):
         if not self.specs:
             self.status.set(SourceState.ENDED, "no counters asked for")
             return
-        self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
-        problems = bpf_env.check_preconditions(mount=self.mount_tracefs)
-        for problem in problems:
-            if problem.fatal or problem.disables:
-                self.add_problem(problem.line())
-        if bpf_env.fatal(problems):
-            self.status.set(SourceState.FAILED, next(p for p in problems if p.fatal).line())
+        if not self.bpf_preflight(self.mount_tracefs):
             return
         self.status.set(SourceState.CONNECTING, "compiling the custom counters")
         bpf = None

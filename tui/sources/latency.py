@@ -20,7 +20,6 @@ from typing import Any
 from tui.model.latency import KINDS, HistDelta
 from tui.model.probes import ConnectEvent, Log2Hist
 from tui.model.syscall_names import syscall_name
-from tui.sources import bpf_env
 from tui.sources.base import Source, SourceState
 from tui.sources.bpf_env import BpfUnavailable, close_bpf, load_bpf, program_text
 
@@ -68,13 +67,7 @@ class LatencySource(Source[object]):
         self._read_now = True
 
     def run(self) -> None:
-        self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
-        problems = bpf_env.check_preconditions(mount=self.mount_tracefs)
-        for problem in problems:
-            if problem.fatal or problem.disables:
-                self.add_problem(problem.line())
-        if bpf_env.fatal(problems):
-            self.status.set(SourceState.FAILED, next(p for p in problems if p.fatal).line())
+        if not self.bpf_preflight(self.mount_tracefs):
             return
         if self._labels is None:
             from tui.sources.profile import CgroupLabels

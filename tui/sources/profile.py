@@ -21,7 +21,6 @@ from typing import Any
 
 from tui.model.probes import CostReport
 from tui.model.stacks import Frame, ProfileInterval, StackSample
-from tui.sources import bpf_env
 from tui.sources.base import Source, SourceState
 from tui.sources.bpf_env import BpfUnavailable, close_bpf, load_bpf, program_text
 
@@ -103,13 +102,7 @@ class ProfileSource(Source[object]):
 
     # -- the worker --------------------------------------------------------------------------
     def run(self) -> None:
-        self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
-        problems = bpf_env.check_preconditions(mount=self.mount_tracefs)
-        for problem in problems:
-            if problem.fatal:
-                self.add_problem(problem.line())
-        if bpf_env.fatal(problems):
-            self.status.set(SourceState.FAILED, next(p for p in problems if p.fatal).line())
+        if not self.bpf_preflight(self.mount_tracefs, note_disabling=False):
             return
         if not perf_events_available():
             self.add_problem(NO_PERF_EVENTS)
