@@ -36,12 +36,19 @@ SHOTS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("flows-connect", ("escape", "l"), 0.5),
     ("processes-tree", ("2",), 1.0),
     ("processes-detail", ("enter",), 0.5),
+    ("processes-log", ("escape", "e"), 0.5),
     ("syscalls-top", ("escape", "3"), 2.5),
     ("syscalls-opens", ("v",), 0.5),  # views step with v (tui/keys.py)
     ("syscalls-retransmits", ("v",), 0.5),
     ("syscalls-connect-latency", ("v",), 0.5),
     ("syscalls-slow-io", ("v",), 0.5),
     ("syscalls-own-cost", ("v",), 1.5),  # run-time stats start when the view opens
+    ("syscalls-runqlat", ("v",), 2.5),  # the histograms compile when their view opens
+    ("syscalls-biolatency", ("v",), 2.5),
+    ("syscalls-syscall-latency", ("v",), 2.5),
+    ("profile-functions", ("4",), 3.0),
+    ("profile-tree", ("v",), 0.5),
+    ("profile-flame", ("v",), 0.5),
     ("help", ("escape", "question_mark"), 0.5),
 )
 
