@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tui.model.flow_aggregates import FlowDigest, digest
+from tui.model.flow_aggregates import OTHER, FlowDigest, digest
 from tui.model.flows import FlowRecord, RecordKind
 
 SEP = "\x1f"
@@ -37,11 +37,23 @@ def _http(parts: list[str]) -> tuple[object, ...]:
 
 # view -> (digest field, row key parts -> the field's value, header title)
 DRILL_FIELDS: dict[str, tuple[str, Callable[[list[str]], tuple[object, ...]], Callable[[list[str]], str]]] = {
-    "talkers": ("talker", _talker, lambda p: f"{p[0]} -> {p[1]}:{p[2]}/{p[3]}"),
+    "talkers": ("talker", _talker, lambda p: f"{p[0]} -> {p[1]}:{p[2]}/{p[3]}" if p[3] in ("TCP", "UDP", "SCTP")
+                else f"{p[0]} -> {p[1]} {p[3]}"),
     "drops": ("drop", tuple, lambda p: f"drops {p[0]} from {p[1]}"),
     "dns": ("dns", tuple, lambda p: f"DNS {p[2]} {p[1]} {p[0]} for {p[3]}"),
     "http": ("http", _http, lambda p: f"HTTP {p[1]} {p[0]} {p[2]}"),
 }
+
+
+def talker_of_key(row_key: str) -> tuple[str, str, int, str] | None:
+    """The talker key of a Talkers row (None for the folded `(other)` row or a malformed key)."""
+    try:
+        talker = _talker(row_key.split(SEP))
+    except (TypeError, ValueError):
+        return None
+    if talker[0] == OTHER and not talker[1]:
+        return None
+    return talker  # type: ignore[return-value]
 
 
 def flow_digest(record: FlowRecord) -> FlowDigest | None:

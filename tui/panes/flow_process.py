@@ -1,4 +1,4 @@
-"""The join, as the Flows pane shows it: a process column, the process in the flow detail, verdicts fed back.
+"""The join, as the Flows pane shows it: a process column and the process in the flow detail (verdicts are fed back by tui/model/talker_processes.py).
 
 Plain functions over a `FlowJoiner` and flow records, so the pane's own code only calls them. Binaries
 and pod names are untrusted text: escaped here, shown as literal pieces by the list.
@@ -36,16 +36,6 @@ def column_text(process: ProcessRef | None) -> str:
     if len(text) > COLUMN_WIDTH - 1:
         text = text[:COLUMN_WIDTH - 2] + "~"
     return f"{text:<{COLUMN_WIDTH - 1}} "
-
-
-def observe(joiner: FlowJoiner | None, records: list[FlowRecord]) -> None:
-    """Tell the join what Hubble said about each flow (only once socket events have arrived)."""
-    if joiner is None or not joiner.socket_events:
-        return
-    for record in records:
-        if record.kind is RecordKind.FLOW:
-            response = record.response()
-            joiner.observe(response.flow, response.time.ToNanoseconds())
 
 
 def header_note(joiner: FlowJoiner | None) -> str:
@@ -102,7 +92,7 @@ def parent_chain(forest: Any, exec_id: str, limit: int = 8) -> list[str]:
     return out
 
 
-__all__ = ["column_text", "detail_screen", "detail_section", "header_note", "jump_to_process", "observe",
+__all__ = ["column_text", "detail_screen", "detail_section", "header_note", "jump_to_process",
            "parent_chain", "process_of_record"]
 
 

@@ -35,7 +35,7 @@ class SortText(Text):
 def cell(value: object, width: int, *, numeric: bool = False, style: str = "", fmt: str = "",
          head_first: bool = False) -> SortText:
     if numeric:
-        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        if value is None or isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             shown = "-"
             sort_value: Any = -1.0
         else:
@@ -113,6 +113,14 @@ def _talker_style(row: TalkerRow) -> str:
     return "red" if row.dropped else ""
 
 
+PORT_PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
+
+
+def talker_port(row: TalkerRow) -> int | None:
+    """The destination port, or None (shown `-`) for ICMP and the like: they have no port, not port 0."""
+    return row.port if row.protocol in PORT_PROTOCOLS else None
+
+
 # Numbers first and names last, so an 80-column terminal shows the counts and who they belong to.
 VIEWS: dict[str, ViewSpec] = {
     "talkers": ViewSpec(
@@ -122,7 +130,7 @@ VIEWS: dict[str, ViewSpec] = {
          Column("Fwd", 7, True), Column("Other", 6, True)),
         lambda agg: agg.top_talkers(200),
         lambda r: f"{r.source}\x1f{r.destination}\x1f{r.port}\x1f{r.protocol}",
-        lambda r: (r.rate, r.flows, r.dropped, r.protocol, r.port, r.source, r.destination, r.forwarded,
+        lambda r: (r.rate, r.flows, r.dropped, r.protocol, talker_port(r), r.source, r.destination, r.forwarded,
                    r.other),
         _talker_style, default_sort=1),
     "drops": ViewSpec(

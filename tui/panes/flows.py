@@ -24,6 +24,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from tui.model.flows import FlowRecord, FlowStore, RecordKind, marker
 from tui.model.hubble_nodes import NodeTable
 from tui.model.join import FlowJoiner
+from tui.model.talker_processes import TalkerProcesses
 from tui.panes import flow_process
 from tui.panes.base import FrameGovernor, LivePane
 from tui.panes.flow_connect import ConnectTable
@@ -72,7 +73,7 @@ class FlowsPane(LivePane):
     """
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
-        Binding("o", "toggle_process", "Process column", show=False),
+        Binding("o", "toggle_process", "Process column; in Talkers, the processes behind the row", show=False),
         Binding("slash", "open_filter", "Filter"),
         Binding("escape", "back", "Back: leave a drill-down, then the view, then clear the filter", show=False),
         Binding("v", "step_view(1)", "Next view", show=False),
@@ -100,6 +101,7 @@ class FlowsPane(LivePane):
         self.nodes = NodeTable()  # Relay's nodes: GetNodes polls and the stream's node events
         self.nodes_source = nodes_source
         self.store = store
+        self.talker_processes = TalkerProcesses(store.aggregates.window)  # Talkers by process (o on a row)
         self.source = source
         self.options = options or CompactOptions()
         self.filters = filters
@@ -158,14 +160,18 @@ class FlowsPane(LivePane):
                 else:
                     self.nodes.apply_nodes(snapshot.nodes, snapshot.when)  # type: ignore[attr-defined]
             return
+        self.talker_processes.add(items, self._clock())  # joined after a lag: socket events may come later
         self.store.add_many(items)
-        flow_process.observe(self.joiner, items)
         if self.show_process and self.joiner is not None and self.joiner.socket_events != self._socket_events_seen:
             self._socket_events_seen = self.joiner.socket_events  # lines drawn before their process was known
             self.flow_list.clear_cache()
         for record in items:
             if record.kind is RecordKind.NODE:  # a peer changed state: show it before the next poll
                 self.nodes.apply_status(record.response().node_status, time.time())
+
+    def after_drain(self) -> None:
+        """Join the flows that waited for their socket events: count them by process, feed verdicts back."""
+        self.talker_processes.settle(self.joiner, self._clock())
 
     def render_paused(self) -> None:
         self._update_header()
@@ -459,11 +465,31 @@ class FlowsPane(LivePane):
                                                         getattr(self.joiner, "forest", None)))
 
     def action_toggle_process(self) -> None:
-        """Show or hide the process column (pid and binary of the flow's process, from the join)."""
+        """Show or hide the process column (pid and binary of the flow's process, from the join).
+
+        In Talkers, `o` breaks the selected row down by process instead (tui/panes/talker_breakdown.py).
+        """
+        if self.view == "talkers":
+            self.show_talker_processes()
+            return
         self.show_process = not self.show_process
         self.flow_list.clear_cache()
         self.flow_list.refresh()
         self._update_header()
+
+
+    def show_talker_processes(self) -> None:
+        from tui.panes.flow_drill import talker_of_key
+        from tui.panes.talker_breakdown import TalkerBreakdown
+
+        table = self.query_one("#talkers", AggregateTable)
+        if not table.row_count or not 0 <= table.cursor_row < table.row_count:
+            return
+        talker = talker_of_key(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value or "")
+        if talker is None:
+            self.app.notify("this row has no single talker (the folded (other) row)", severity="information")
+            return
+        self.app.push_screen(TalkerBreakdown(talker, self.talker_processes, self.joiner))
 
 
 def _records_from(ring: Any, start_seq: int, first_seq: int) -> Any:
