@@ -95,3 +95,16 @@ def test_stop_is_idempotent_and_ends_the_child() -> None:
         assert not source.running and not source._reader.alive  # noqa: SLF001
     finally:
         server.stop()
+
+
+def test_a_status_error_while_connecting_is_still_said_once_streaming() -> None:
+    """The poller can answer before the stream is up (a loaded machine): that must not use up the saying."""
+    source = HubbleSource(resolve("127.0.0.1:1"), build_request([], History(), live=True))
+    source.status.set(SourceState.CONNECTING, "127.0.0.1:1")
+    source._status_error("ServerStatus: status store is down")
+    assert source.problems == []  # while connecting, the stream's own state says what is wrong
+    source.status.set(SourceState.STREAMING, "127.0.0.1:1")
+    source._status_error("ServerStatus: status store is down")
+    source._status_error("ServerStatus: status store is down")
+    assert [p for p in source.problems if "status store is down" in p] == [f"{source.label}: ServerStatus: "
+                                                                           "status store is down"]

@@ -334,7 +334,9 @@ class HubbleSource(Source[FlowRecord]):
     def _status_error(self, text: str) -> None:
         """Counted; shown once per new reason while the stream works (else the stream's error says it)."""
         self.status_errors += 1
-        if text != self.server.error and self.status.get().state is SourceState.STREAMING:
+        if self.status.get().state is not SourceState.STREAMING:
+            return  # said once the stream works (an error while connecting must not use up the saying)
+        if text != self.server.error:
             self.add_problem(f"{self.label}: {text}")
         self.server.error = text
 
