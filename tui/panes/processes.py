@@ -617,6 +617,16 @@ class ProcessesPane(LivePane):
         self.tree.scroll_to_node(item, animate=False)
         return True
 
+    def select_pid(self, pid: int) -> bool:
+        """Select the live process with this pid (the Syscalls pane's Enter jumps here); False when unknown.
+
+        A pid may be known on several nodes: the local host's entry is preferred."""
+        import socket
+
+        matches = [(node != socket.gethostname(), exec_id) for (node, known), exec_id in self.forest.by_pid.items()
+                   if known == pid]
+        return any(self.reveal(exec_id) for _, exec_id in sorted(matches))
+
     def action_jump_pod(self) -> None:
         """Move to the next pod group after the cursor (wrapping), expanding it."""
         pods = [item for key, item in self._groups.items() if len(key) == 4]
