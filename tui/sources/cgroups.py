@@ -152,6 +152,11 @@ class CgroupResolver:
             path = self._by_id.get(cgroup_id)
         return path
 
+    def cached(self, cgroup_id: int) -> str | None:
+        """The path of an id as of the last scan, without walking the mount (callers that see many
+        ids choose when to `rescan`)."""
+        return self._by_id.get(cgroup_id)
+
     def pod_of_id(self, cgroup_id: int) -> PodCgroup | None:
         path = self.by_id(cgroup_id)
         return parse_cgroup_path(path) if path else None
