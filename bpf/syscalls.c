@@ -4,6 +4,8 @@
  * counts every call under ONE key per mode, chosen at run time through `config`:
  *   mode 0: (comm, syscall id)       -> by comm and by syscall are sums of this map
  *   mode 1: (pid, syscall id, comm)  -> by pid+comm
+ *   mode 2: (cgroup id, syscall id)  -> by container and by pod (user space maps the cgroup v2 id,
+ *           the directory's inode, to its path and the path to a kubepods pod/container)
  * so each syscall costs one hash update. Counts are added with lock xadd after
  * lookup_or_try_init, so they stay exact when many CPUs hit the same key (bcc's .increment()
  * loses counts). raw_syscalls:sys_exit (a tracepoint: it carries the id) counts failed calls
@@ -12,7 +14,7 @@
  */
 
 struct config_t {
-    u32 mode;       /* 0 = comm, 1 = pid */
+    u32 mode;       /* 0 = comm, 1 = pid, 2 = cgroup */
     u32 latency;    /* 1 = record enter time for syscall time (syscount -L) */
 };
 
@@ -27,6 +29,12 @@ struct pid_key {    /* 24 bytes, no padding */
     char comm[16];
 };
 
+struct cgroup_key { /* 16 bytes, no padding */
+    u64 cgroup;
+    u32 id;
+    u32 pad;
+};
+
 struct stat_t {
     u64 count;
     u64 failed;
@@ -36,6 +44,7 @@ struct stat_t {
 BPF_ARRAY(config, struct config_t, 1);
 BPF_HASH(by_comm, struct comm_key, struct stat_t, COMM_ENTRIES);
 BPF_HASH(by_pid, struct pid_key, struct stat_t, PID_ENTRIES);
+BPF_HASH(by_cgroup, struct cgroup_key, struct stat_t, COMM_ENTRIES);
 BPF_HASH(start, u32, u64, START_ENTRIES);
 BPF_ARRAY(lost, u64, 1);    /* calls not counted because a map was full */
 
@@ -49,6 +58,11 @@ static __always_inline struct stat_t *stat_for(u32 mode, u32 id)
         k.id = id;
         bpf_get_current_comm(&k.comm, sizeof(k.comm));
         v = by_pid.lookup_or_try_init(&k, &zero);
+    } else if (mode == 2) {
+        struct cgroup_key k = {};
+        k.cgroup = bpf_get_current_cgroup_id();
+        k.id = id;
+        v = by_cgroup.lookup_or_try_init(&k, &zero);
     } else {
         struct comm_key k = {};
         bpf_get_current_comm(&k.comm, sizeof(k.comm));

@@ -1,8 +1,9 @@
 """Syscall counts per interval and the top-10 views the pane and batch mode show.
 
-The kernel counts under (comm, syscall) or (pid, comm, syscall); everything shown (by comm, by
-pid, by syscall, failed only) is a sum over one interval's samples, so switching views needs no
-new kernel data, only pid view needs the kernel's pid mode.
+The kernel counts under (comm, syscall), (pid, comm, syscall) or (cgroup, syscall); everything
+shown (by comm, by pid, by syscall, by container, by pod, failed only) is a sum over one interval's
+samples, so switching views needs no new kernel data, except that pid view needs the kernel's pid
+mode and container and pod views its cgroup mode (the source labels each cgroup).
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from dataclasses import dataclass, field
 
 from tui.model.syscall_names import syscall_name
 
-BY_CHOICES = ("comm", "pid", "syscall")
+BY_CHOICES = ("comm", "pid", "syscall", "container", "pod")
+KERNEL_MODE = {"pid": "pid", "container": "cgroup", "pod": "cgroup"}  # the rest count by comm
 SORT_CHOICES = ("count", "rate", "failures")
 TOP_N = 10
 
 
 @dataclass(frozen=True, slots=True)
 class SyscallSample:
-    """Counts for one kernel key over one interval (pid is None when counted by comm)."""
+    """Counts for one kernel key over one interval (pid is None when counted by comm).
+
+    Counted by cgroup, comm is empty and `container` / `pod` name the cgroup: a container id and
+    pod UID under kubepods, else the cgroup path (`system.slice/ssh.service`) for both."""
 
     comm: str
     sysid: int
@@ -29,6 +34,9 @@ class SyscallSample:
     failed: int = 0
     ns: int = 0
     pid: int | None = None
+    cgroup: str = ""
+    container: str = ""
+    pod: str = ""
 
 
 @dataclass
@@ -39,6 +47,7 @@ class SyscallInterval:
     seconds: float
     samples: list[SyscallSample]
     by_pid: bool = False
+    by_cgroup: bool = False
     failed_counted: bool = False
     latency_counted: bool = False
     lost: int = 0
@@ -71,6 +80,9 @@ def key_and_label(sample: SyscallSample, by: str, arch: str | None = None) -> tu
         return (name,), name
     if by == "pid":
         return (sample.pid, sample.comm), f"{sample.pid} {sample.comm}"
+    if by in ("container", "pod"):
+        label = sample.container if by == "container" else sample.pod
+        return (label,), label
     return (sample.comm,), sample.comm
 
 
@@ -97,6 +109,8 @@ class SyscallTop:
         labels: dict[tuple, str] = {}
         if interval is None or (by == "pid" and not interval.by_pid):
             return sums, labels
+        if by != "syscall" and (by in ("container", "pod")) != interval.by_cgroup:
+            return sums, labels  # counted another way: wait for the kernel's next interval
         for sample in interval.samples:
             if hide is not None and hide(sample):
                 continue

@@ -23,7 +23,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from tui.model.probes import ConnectEvent, ProbeModel
-from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallInterval, SyscallSample, SyscallTop, TopRow
+from tui.model.syscalls import BY_CHOICES, KERNEL_MODE, SORT_CHOICES, SyscallInterval, SyscallSample, SyscallTop, TopRow
 from tui.panes.base import LivePane
 from tui.panes.latency_views import LATENCY_VIEWS, LatencyModel, LatencyView, open_view
 from tui.render.glyphs import Glyphs, bar, glyphs
@@ -272,7 +272,7 @@ class SyscallsPane(LivePane):
     def action_cycle_by(self) -> None:
         self.by = BY_CHOICES[(BY_CHOICES.index(self.by) + 1) % len(BY_CHOICES)]
         if self.source is not None:
-            wanted = "pid" if self.by == "pid" else "comm"
+            wanted = KERNEL_MODE.get(self.by, "comm")
             if self.source.mode != wanted:
                 self.source.configure(mode=wanted)
                 self.source.read_now()

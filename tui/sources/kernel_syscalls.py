@@ -21,11 +21,25 @@ PID_ENTRIES = 32768
 START_ENTRIES = 16384
 EXIT_TRACEPOINT = b"raw_syscalls:sys_exit"
 EXIT_FUNCTION = b"tracepoint__raw_syscalls__sys_exit"
-MODES = {"comm": 0, "pid": 1}
+MODES = {"comm": 0, "pid": 1, "cgroup": 2}
+TABLES = {"comm": b"by_comm", "pid": b"by_pid", "cgroup": b"by_cgroup"}
 
 
 def decode_comm(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def cgroup_labels(path: str) -> tuple[str, str]:
+    """(container, pod) labels of a cgroup path: the container's short id and `pod UID` under
+    kubepods, else the path itself for both (`system.slice/ssh.service`; `/` is the root cgroup)."""
+    from tui.sources.cgroups import parse_cgroup_path
+
+    pod = parse_cgroup_path(path)
+    if pod is None:
+        plain = path.strip("/") or "/"
+        return plain, plain
+    pod_label = f"pod {pod.pod_uid}"
+    return (pod.short_id or pod_label), pod_label
 
 
 class SyscallCounter:
@@ -42,7 +56,9 @@ class SyscallCounter:
             failed = latency = False
         self.exit_available = exit_tracepoint
         self.bpf: Any = load_bpf(program_text("syscalls.c"), cflags=cflags)
-        self._prev: dict[str, dict[bytes, tuple[int, int, int]]] = {"comm": {}, "pid": {}}
+        self._prev: dict[str, dict[bytes, tuple[int, int, int]]] = {mode: {} for mode in MODES}
+        self._cgroups: Any = None  # a CgroupResolver, made on the first read in cgroup mode
+        self._rescanned = False  # the cgroup mount was walked during this read
         self._prev_lost = 0
         self._last_read = time.monotonic()
         self.mode = "comm"
@@ -85,8 +101,7 @@ class SyscallCounter:
         now = time.monotonic()
         seconds = now - self._last_read
         self._last_read = now
-        table_name = "by_pid" if self.mode == "pid" else "by_comm"
-        table = self.bpf[table_name.encode()]
+        table = self.bpf[TABLES[self.mode]]
         prev = self._prev[self.mode]
         current: dict[bytes, tuple[int, int, int]] = {}
         samples: list[SyscallSample] = []
@@ -101,6 +116,12 @@ class SyscallCounter:
                 if raw in prev:
                     idle.append(key)
                 continue
+            if self.mode == "cgroup":
+                path = self._cgroup_path(key.cgroup)
+                container, pod = cgroup_labels(path)
+                samples.append(SyscallSample("", key.id, delta[0], delta[1], delta[2], None, cgroup=path,
+                                             container=container, pod=pod))
+                continue
             comm = decode_comm(bytes(key.comm))
             pid = key.pid if self.mode == "pid" else None
             samples.append(SyscallSample(comm, key.id, delta[0], delta[1], delta[2], pid))
@@ -111,8 +132,26 @@ class SyscallCounter:
         self._prev[self.mode] = current
         lost_total = self.bpf[b"lost"][ctypes.c_int(0)].value
         lost, self._prev_lost = lost_total - self._prev_lost, lost_total
+        self._rescanned = False
         return SyscallInterval(time.time(), seconds, samples, by_pid=self.mode == "pid",
+                               by_cgroup=self.mode == "cgroup",
                                failed_counted=self.failed, latency_counted=self.latency, lost=lost)
+
+    def _cgroup_path(self, cgroup_id: int) -> str:
+        """The cgroup v2 path of an id (`/system.slice/ssh.service`), or `cgroup ID` when it is gone.
+
+        The cgroup mount is walked at most once per read, so a cgroup removed since it counted
+        costs no walk per key."""
+        from tui.sources.cgroups import CgroupResolver
+
+        if self._cgroups is None:
+            self._cgroups = CgroupResolver()
+        path = self._cgroups.cached(cgroup_id)
+        if path is None and not self._rescanned:
+            self._rescanned = True
+            self._cgroups.rescan()
+            path = self._cgroups.cached(cgroup_id)
+        return path or f"cgroup {cgroup_id}"
 
     @staticmethod
     def _delete(table: Any, keys: list[Any]) -> None:

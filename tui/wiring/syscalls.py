@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from tui.model.syscalls import BY_CHOICES, SORT_CHOICES, SyscallTop, bpftrace_lines
+from tui.model.syscalls import BY_CHOICES, KERNEL_MODE, SORT_CHOICES, SyscallTop, bpftrace_lines
 from tui.render.safe import escape_control
 from tui.wiring.common import positive_float
 
@@ -40,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--interval", type=positive_float, default=5.0, metavar="S",
                        help="seconds per counting interval (default 5; + and - change it in the pane)")
     group.add_argument("--by", choices=BY_CHOICES, default="comm",
-                       help="count by process name (default), by pid and name, or by syscall")
+                       help="count by process name (default), by pid and name, by syscall, or by container "
+                            "or pod (the kernel counts per cgroup; outside Kubernetes a row is the cgroup "
+                            "path, e.g. system.slice/ssh.service)")
     group.add_argument("--sort", choices=SORT_CHOICES, default="count", help="rank rows by (default count)")
     group.add_argument("--failed", action="store_true",
                        help="count failed calls (negative return) and show only those")
@@ -65,7 +67,7 @@ def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
     settings = SyscallSettings.from_args(args)
     return KernelSource(
         interval=settings.interval,
-        mode="pid" if settings.by == "pid" else "comm",
+        mode=KERNEL_MODE.get(settings.by, "comm"),
         failed=settings.count_failures,
         latency=settings.syscall_latency,
         probes=() if batch else settings.probes,
