@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import ContentSwitcher, DataTable, Static
 
+from tests.helpers.pilot import until
 from tui.app import EbtopApp
 from tui.model.probes import (
     BlockEvent,
@@ -95,13 +96,38 @@ async def test_top_table_keys_switch_and_sort() -> None:
         assert pane.by == "pid" and labels(table)[0] == "6315 loop"
         await pilot.press("b")  # by syscall
         assert labels(table)[:3] == ["getppid", "read", "write"]
-        await pilot.press("b", "s", "s")  # by comm, sort by failures
+        await pilot.press("b")  # by container: these intervals were counted by pid, not by cgroup
+        assert pane.by == "container" and table.row_count == 0
+        assert "by container" in str(pane.query_one("#sc-header").render())
+        await pilot.press("b", "b", "s", "s")  # by pod, by comm, sort by failures
         assert pane.sort == "failures" and labels(table)[:2] == ["git", "dd"]
         await pilot.press("x")
         assert labels(table) == ["git", "dd", "cat"]
         assert [str(table.get_row_at(i)[1]) for i in range(3)] == ["41", "12", "2"]
         await pilot.press("x", "s")
         assert pane.sort == "count"
+
+
+async def test_rows_by_container_and_by_pod() -> None:
+    """Counted per cgroup: b shows containers (kubepods) or cgroup paths (the host), then pods."""
+    pod = "pod 1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"
+    samples = [SyscallSample("", 0, 500, cgroup="/kubepods.slice/x", container="abababababab", pod=pod),
+               SyscallSample("", 1, 300, cgroup="/kubepods.slice/y", container="cdcdcdcdcdcd", pod=pod),
+               SyscallSample("", 0, 200, cgroup="/system.slice/ssh.service", container="system.slice/ssh.service",
+                             pod="system.slice/ssh.service")]
+    pane = SyscallsPane(chars=UNICODE, by="container")
+    pane.add_interval(SyscallInterval(AT, 5.0, samples, by_cgroup=True))
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = pane.query_one("#top", DataTable)
+        await until(pilot, lambda: table.row_count == 3)
+        host = "system.sl…/ssh.service"  # 22 cells, the middle cut
+        assert labels(table) == ["abababababab", "cdcdcdcdcdcd", host]
+        await pilot.press("b")
+        await until(pilot, lambda: table.row_count == 2)
+        assert labels(table)[1] == host
+        assert labels(table)[0].startswith("pod 1f2") and labels(table)[0].endswith("a4b3c2d1e0f9")
+        assert str(table.get_row_at(0)[1]) == "800"
 
 
 async def test_rows_are_updated_in_place_with_stable_keys() -> None:

@@ -23,7 +23,15 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from tui.model.probes import ConnectEvent, ProbeModel
-from tui.model.syscalls import BY_CHOICES, KERNEL_MODE, SORT_CHOICES, SyscallInterval, SyscallSample, SyscallTop, TopRow
+from tui.model.syscalls import (
+    BY_CHOICES,
+    KERNEL_MODE,
+    SORT_CHOICES,
+    SyscallInterval,
+    SyscallSample,
+    SyscallTop,
+    TopRow,
+)
 from tui.panes.base import LivePane
 from tui.panes.latency_views import LATENCY_VIEWS, LatencyModel, LatencyView, open_view
 from tui.render.glyphs import Glyphs, bar, glyphs
@@ -470,7 +478,8 @@ class SyscallsPane(LivePane):
 
     def _label(self, row: TopRow) -> Text:
         """The row's name; ebtop's own threads (by comm) or process (by pid) say so."""
-        text = safe_text(row.label)
+        label = trim_middle(row.label, TOP_COLUMNS[0][2]) if self.by in ("container", "pod") else row.label
+        text = safe_text(label)
         if self.by != "syscall" and is_own_key(row.key):
             text.append(" (ebtop)", style="dim")
         return text
