@@ -287,3 +287,40 @@ async def test_slow_io_label_and_interval_follow_the_flags() -> None:
         await pilot.press("plus")
         assert pane.source.interval == pane.interval == 5
         assert "every 5s" in str(pane.query_one("#sc-header", Static).render())
+
+
+async def test_enter_on_a_pid_row_opens_that_process_in_processes() -> None:
+    """Enter on a top-10 by pid or an Opens row selects its process in the Processes tab; an unknown
+    pid stays here with a notification."""
+    from textual.widgets import TabbedContent
+
+    from tests.test_processes_pane import FixedSource, demo_events
+    from tui.model.processes import ProcessForest
+    from tui.panes.processes import ProcessesPane
+
+    procs = ProcessesPane(FixedSource(demo_events(200)), forest=ProcessForest(retention=3600), live_clock=False)
+    pane = SyscallsPane(chars=UNICODE, by="pid")
+    app = EbtopApp([procs, pane], initial="processes")
+    async with app.run_test(size=(120, 40)) as pilot:
+        procs.tick(True)
+        await until(pilot, lambda: len(procs.forest.by_pid) > 0)
+        pid = sorted(p for _, p in procs.forest.by_pid)[0]
+        unknown = 4_000_000
+        pane.add_interval(SyscallInterval(AT, 5.0, [SyscallSample("known", 0, 900, pid=pid),
+                                                    SyscallSample("gone", 0, 100, pid=unknown)], by_pid=True))
+        pane.add_event(OpenEvent(unknown, "gone", 3, 0, "/etc/hosts", "openat"))
+        app.action_show_tab("syscalls")
+        tabs = app.query_one(TabbedContent)
+        await until(pilot, lambda: tabs.active == "syscalls" and pane.query_one("#top", DataTable).row_count == 2)
+        pane.query_one("#top", DataTable).focus()
+        await pilot.press("enter")  # row 0: the known pid
+        await until(pilot, lambda: tabs.active == "processes")
+        node = procs.tree.cursor_node
+        assert node is not None and node.data and procs.forest.get(node.data[1]).pid == pid
+        app.action_show_tab("syscalls")
+        await until(pilot, lambda: tabs.active == "syscalls")
+        pane.action_show_view("opens")
+        await until(pilot, lambda: pane.query_one("#opens", DataTable).row_count == 1)
+        await pilot.press("enter")  # the unknown pid
+        await until(pilot, lambda: any(str(unknown) in str(n.message) for n in app._notifications))
+        assert tabs.active == "syscalls"

@@ -363,6 +363,41 @@ class SyscallsPane(LivePane):
         needle = self.filter_text.lower()
         return not needle or any(needle in str(text).lower() for text in texts)
 
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row with a pid (top-10 by pid, opens, retransmits): that process in Processes."""
+        event.stop()
+        table = event.data_table
+        if table.id == "top":
+            if self.by != "pid":
+                self.notify(f"rows counted by {self.by} have no pid: press b until 'by pid'",
+                            severity="information")
+                return
+            pid_text = str(event.row_key.value).split("\x1f", 1)[0]
+        elif table.id in ("opens", "retrans"):
+            pid_text = str(table.get_row(event.row_key)[0])
+        else:
+            return
+        if pid_text.isdigit():
+            self.open_process(int(pid_text))
+
+    def open_process(self, pid: int) -> bool:
+        """Switch to the Processes tab with `pid` selected; stay here and say so when it is unknown there."""
+        for pane in getattr(self.app, "panes", []):
+            select = getattr(pane, "select_pid", None)
+            if select is None or not pane.id:
+                continue
+            self.app.action_show_tab(pane.id)
+            if select(pid):
+                return True
+            if self.id:
+                self.app.action_show_tab(self.id)
+            self.notify(f"pid {pid} is not in the Processes pane (exited, or its exec was not seen)",
+                        severity="warning")
+            return False
+        self.notify("no Processes pane in this run", severity="warning")
+        return False
+
     def action_show_view(self, view: str) -> None:
         if view in VIEWS:
             self.view = view
