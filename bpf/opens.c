@@ -13,6 +13,7 @@ struct inflight_t {
 };
 
 struct open_event {
+    u64 ts;         /* bpf_ktime_get_ns() at exit: CLOCK_MONOTONIC, moved onto the wall clock in user space */
     u32 pid;
     s32 ret;
     u32 flags;
@@ -49,6 +50,7 @@ static __always_inline int report(long ret)
         inflight.delete(&id);
         return 0;
     }
+    e->ts = bpf_ktime_get_ns();
     e->pid = id >> 32;
     e->ret = ret;
     e->flags = v->flags;

@@ -53,6 +53,7 @@ def test_file_open_seen_with_path_and_result(tmp_path: Path, collected: list) ->
     missing = tmp_path / f"missing-{secrets.token_hex(4)}"
     present = tmp_path / f"present-{secrets.token_hex(4)}"
     present.write_text("x")
+    before = time.time()
     for made in probe(OpensProbe, collected):
         with pytest.raises(FileNotFoundError):
             missing.open().close()
@@ -64,6 +65,7 @@ def test_file_open_seen_with_path_and_result(tmp_path: Path, collected: list) ->
     assert miss.ret == -errno.ENOENT and miss.pid == os.getpid() and miss.syscall == "openat"
     (hit,) = [e for e in opens if e.path == str(present)]
     assert hit.ret == fd and hit.flags & os.O_ACCMODE == os.O_RDONLY
+    assert before - 1.0 <= miss.at <= hit.at <= time.time() + 1.0  # kernel time moved onto the wall clock
 
 
 def test_loopback_connect_latency_and_refused_connect(collected: list) -> None:
@@ -148,3 +150,9 @@ def test_block_histogram_counts_direct_write_completions(collected: list) -> Non
     slow = [e for e in collected if isinstance(e, BlockEvent)]  # threshold 0: every completion
     assert len(slow) >= 8 and all(e.latency_ns > 0 and ":" in e.dev for e in slow)
     assert any("W" in e.rwbs for e in slow)
+    # biosnoop's columns: the submitting task and the device's name
+    mine = [e for e in slow if e.pid == os.getpid()]
+    assert mine and all(e.comm == Path("/proc/self/comm").read_text().strip() for e in mine)
+    for event in mine:
+        uevent = Path(f"/sys/dev/block/{event.dev}/uevent").read_text()
+        assert event.disk and f"DEVNAME={event.disk}\n" in uevent

@@ -44,8 +44,8 @@ def sample_intervals() -> list[SyscallInterval]:
 
 def probe_events() -> list[object]:
     return [
-        OpenEvent(6400, "cat", 3, 0, "/etc/hostname", "openat"),
-        OpenEvent(6400, "cat", -2, 0, "/nonexistent/file", "openat"),
+        OpenEvent(6400, "cat", 3, 0, "/etc/hostname", "openat", AT + 1.25),
+        OpenEvent(6400, "cat", -2, 0, "/nonexistent/file", "openat", AT + 2.5),
         RetransEvent(7934, "python3", "127.0.0.1", 40454, "127.0.0.1", 58887, "SYN_SENT"),
         RetransEvent(7934, "python3", "127.0.0.1", 40454, "127.0.0.1", 58887, "SYN_SENT"),
         ConnectEvent(7934, "curl", "127.0.0.1", 8080, 160_000, True),
@@ -53,7 +53,8 @@ def probe_events() -> list[object]:
         ConnectEvent(7935, "curl", "127.0.0.1", 1, 90_000, False),
         BlockHistDelta({6: 3, 7: 3, 8: 4, 15: 1}),
         DropCount("opens", 3),
-        BlockEvent("254:0", 123456, 65536, 18_000_000, "WS"),
+        BlockEvent("254:0", 123456, 65536, 18_000_000, "WS", 6332, "dd", "vda"),
+        BlockEvent("254:0", 777, 4096, 12_000_000, "R", 20, "kworker/0:1", "vda"),
         CostReport((ProgramCost("raw_tracepoint__sys_enter", 500_000, 60_000_000, 5.0),
                     ProgramCost("opens:tracepoint__syscalls__sys_exit_openat", 2_000, 1_000_000, 5.0))),
     ]
@@ -177,7 +178,9 @@ async def test_interval_keys_and_views() -> None:
         await pilot.press("v")  # views step with v / V (tui/keys.py)
         assert pane.query_one("#sc-views", ContentSwitcher).current == "opens"
         opens = pane.query_one("#opens", DataTable)
-        assert [str(c) for c in opens.get_row_at(0)] == ["6400", "cat", "ENOENT", "openat", "/nonexistent/file"]
+        stamp = time.strftime("%H:%M:%S", time.localtime(AT + 2.5)) + ".500"
+        assert [str(c) for c in opens.get_row_at(0)] == [stamp, "6400", "cat", "ENOENT", "openat",
+                                                         "/nonexistent/file"]
         header = str(pane.query_one("#sc-header", Static).render())
         assert "2 opens, 1 failed" in header and "3 events lost (ring buffer full)" in header
         await pilot.press("v")
@@ -186,8 +189,14 @@ async def test_interval_keys_and_views() -> None:
         await pilot.press("v")
         text = str(pane.query_one("#connect-text", Static).render())
         assert "2 established, 1 failed" in text and "10.0.0.9:443" in text
+        # one line per connection, newest first, as tcpconnlat: pid, comm, destination, latency
+        recent = text.split("connections, newest first:")[1].splitlines()
+        assert recent[2].split() == ["7935", "curl", "127.0.0.1:1", "failed"]
+        assert recent[3].split() == ["7934", "curl", "10.0.0.9:443", "2,040.000"]
         await pilot.press("v")
-        assert "completions: 11" in str(pane.query_one("#slowio-text", Static).render())
+        slowio = str(pane.query_one("#slowio-text", Static).render())
+        assert "completions: 11" in slowio
+        assert "dd                 6332 vda       WS        123456    65536     18.000" in slowio
         await pilot.press("v")
         cost = pane.query_one("#cost", DataTable)
         assert str(cost.get_row_at(0)[2]) == "120" and str(cost.get_row_at(2)[3]) == "1.22"
@@ -324,3 +333,43 @@ async def test_enter_on_a_pid_row_opens_that_process_in_processes() -> None:
         await pilot.press("enter")  # the unknown pid
         await until(pilot, lambda: any(str(unknown) in str(n.message) for n in app._notifications))
         assert tabs.active == "syscalls"
+
+
+async def test_slash_filters_every_view() -> None:
+    """`/` filters the rows of each Syscalls view, not only the top-10."""
+    from tui.model.latency import HistDelta
+
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"curl", "enter")
+        await until(pilot, lambda: pane.filter_text == "curl")
+
+        def text(view: str) -> str:
+            return str(pane.query_one(f"#{view}-text", Static).render())
+
+        pane.action_show_view("connect")
+        await until(pilot, lambda: "10.0.0.9:443" in text("connect"))
+        await pilot.press("escape", "slash", *"10.0.0.9", "enter")  # Esc leaves the view; a new filter
+        pane.action_show_view("connect")
+        await until(pilot, lambda: "127.0.0.1:8080" not in text("connect"))
+        assert "10.0.0.9:443" in text("connect")
+        for view, kept, gone, rows in (("slowio", "kworker", " dd ", 0), ("opens", "hostname", "nonexistent", 1),
+                                       ("retrans", None, "python3", 0), ("cost", "opens tp/", "raw_tp", 2)):
+            pane.filter_text = kept or "nothing-matches"
+            pane.action_show_view(view)
+            if view == "slowio":
+                await until(pilot, lambda: gone not in text("slowio"))
+                assert kept in text("slowio")
+            else:
+                table = pane.query_one(f"#{view}", DataTable)
+                await until(pilot, lambda table=table: all(gone not in " ".join(map(str, table.get_row_at(i)))
+                                                           for i in range(table.row_count)))
+                assert table.row_count == rows  # cost: the kept program and the total line
+        pane.latency.add(HistDelta("runqlat", {("bash",): {4: 3}, ("sshd",): {5: 2}}))
+        pane.filter_text = "ssh"
+        pane.action_show_view("runqlat")
+        view = pane.query_one("#runqlat")
+        await until(pilot, lambda: "sshd" in str(view.query_one(Static).render()))
+        assert "bash" not in str(view.query_one(Static).render())

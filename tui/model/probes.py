@@ -65,6 +65,7 @@ class OpenEvent:
     flags: int
     path: str
     syscall: str
+    at: float = 0.0  # wall time of the syscall's exit (0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +91,14 @@ class ConnectEvent:
 
 @dataclass(frozen=True, slots=True)
 class BlockEvent:
-    dev: str
+    dev: str  # MAJ:MIN
     sector: int
     nbytes: int
     latency_ns: int
     rwbs: str
+    pid: int = 0  # the submitting task, as biosnoop reports it
+    comm: str = ""
+    disk: str = ""  # the device's name (sda, nvme0n1), from /sys/dev/block/MAJ:MIN/uevent
 
 
 @dataclass
@@ -148,9 +152,11 @@ class ConnectStats:
     ok: int = 0
     failed: int = 0
     recent_failed: deque[ConnectEvent] = field(default_factory=lambda: deque(maxlen=RECENT))
+    recent: deque[ConnectEvent] = field(default_factory=lambda: deque(maxlen=RECENT))  # every connect, as tcpconnlat
     _slowest: _Slowest = field(default_factory=_Slowest)
 
     def add(self, event: ConnectEvent) -> None:
+        self.recent.append(event)
         if event.ok:
             self.ok += 1
             self.hist.add(event.latency_ns // 1000)

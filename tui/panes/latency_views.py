@@ -71,9 +71,10 @@ class LatencyModel:
         elif view == "counters":
             self.counters = {spec: {} for spec in self.counters}
 
-    def lines(self, view: str, empty: str, bar: int = 52) -> list[Text]:
+    def lines(self, view: str, empty: str, bar: int = 52, needle: str = "") -> list[Text]:
+        """The view's text; `needle` (the pane's `/` filter) keeps the keys and counter lines that contain it."""
         if view == "counters":
-            return self._counter_lines(empty)
+            return self._counter_lines(empty, needle.lower())
         hists = self.hists[view]
         unit = UNITS[view]
         merged = hists.merged(grouping(view, self.by if view == "runqlat" else "all"))
@@ -81,6 +82,10 @@ class LatencyModel:
             return [Text(empty)]
         out: list[Text] = []
         ranked = sorted(merged.items(), key=lambda kv: (-sum(kv[1]), key_text(kv[0])))
+        if needle:
+            ranked = [kv for kv in ranked if needle.lower() in key_text(kv[0]).lower()]
+            if not ranked:
+                return [Text(f"no key matches the filter /{needle}")]
         for key, buckets in ranked[:KEYS_SHOWN]:
             head = f"@{unit}[{key_text(key)}]: " if key else f"@{unit}: "
             line = safe_text(head)
@@ -95,14 +100,14 @@ class LatencyModel:
             out.append(Text(f"{hists.lost:,} events not counted: the kernel's histogram map was full"))
         return out
 
-    def _counter_lines(self, empty: str) -> list[Text]:
+    def _counter_lines(self, empty: str, needle: str = "") -> list[Text]:
         if not self.counters:
             return [Text("no custom counters: start ebtop with --count TRACEPOINT[:KEY], "
                          "e.g. --count syscalls:sys_enter_openat:comm")]
         out: list[Text] = []
         for spec, counts in self.counters.items():
             out.append(Text(f"{spec.label}: {sum(counts.values()):,} hits", style="bold"))
-            lines = counter_lines(spec, counts)
+            lines = [line for line in counter_lines(spec, counts) if needle in line.lower()]
             out.extend(safe_text(line) for line in lines[-3 * KEYS_SHOWN:])
             out.append(Text(""))
         return out
@@ -121,6 +126,7 @@ class LatencyView(VerticalScroll):
         self.kind = kind
         self.model = model
         self.note = ""
+        self.filter_text = ""  # the pane's `/` filter
 
     def compose(self):  # noqa: ANN201 - Textual's ComposeResult
         yield Static("", classes="sc-text", markup=False)
@@ -130,7 +136,7 @@ class LatencyView(VerticalScroll):
         empty = note or f"no {LATENCY_VIEWS[self.kind]} events yet (the program loads when this view opens)"
         width = self.size.width or (self.app.size.width - 2 if self.is_attached else 80)
         bar = max(10, min(52, width - 30))  # 16 + 8 + " |" + "|" around the bar, padding, scrollbar
-        self.query_one(Static).update(Text("\n").join(self.model.lines(self.kind, empty, bar)))
+        self.query_one(Static).update(Text("\n").join(self.model.lines(self.kind, empty, bar, self.filter_text)))
 
     def on_resize(self, _event: object) -> None:
         self.show(self.note)

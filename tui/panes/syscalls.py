@@ -22,7 +22,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
-from tui.model.probes import ConnectEvent, ProbeModel
+from tui.model.probes import BlockEvent, ConnectEvent, ProbeModel
 from tui.model.syscalls import (
     BY_CHOICES,
     KERNEL_MODE,
@@ -69,7 +69,10 @@ def fmt_change(change: int | None) -> str:
     return f"{change:+,}" if abs(change) < 1_000_000 else f"{change / 1e6:+.1f}M"
 
 
-OPENS_FIXED_CELLS = 7 + 15 + 7 + 7 + 5 * 2 + 2  # PID, COMM, FD/ERR, CALL with cell padding, scrollbar
+OPENS_FIXED_CELLS = 12 + 7 + 15 + 7 + 7 + 6 * 2 + 2  # TIME, PID, COMM, FD/ERR, CALL with cell padding, scrollbar
+CONNECT_LINES = 30  # per-connection lines in the connect view, newest first
+SLOWIO_LINES = 20
+SIDE_BY_SIDE = 112  # cells the connect view needs to put its connections beside the histogram
 
 
 def open_result(ret: int) -> str:
@@ -110,6 +113,21 @@ def is_own_key(key: tuple) -> bool:
 
 def fmt_ms(ns: int) -> str:
     return f"{ns / 1e6:,.3f}"
+
+
+def clock(at: float) -> str:
+    """Wall time as opensnoop -T would want it readable: `HH:MM:SS.mmm`, `-` when unknown."""
+    if at <= 0:
+        return "-"
+    return time.strftime("%H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
+
+
+def side_by_side(left: list[str], right: list[str], gap: int = 3) -> list[str]:
+    """Two blocks of lines as two columns (the left one padded to its widest line)."""
+    width = max((len(line) for line in left), default=0) + gap
+    rows = max(len(left), len(right))
+    return [(left[i] if i < len(left) else "").ljust(width) + (right[i] if i < len(right) else "")
+            for i in range(rows)]
 
 
 def lines_text(lines: list[str] | tuple[str, ...]) -> Text:
@@ -201,7 +219,7 @@ class SyscallsPane(LivePane):
             top.add_column(Text(label, justify="left" if key in ("key", "bar") else "right"), key=key, width=width)
         opens = self.query_one("#opens", DataTable)
         # The path takes the width it needs (it was cut at 40 cells with no ellipsis); errors by name.
-        for key, label, width in (("pid", "PID", 7), ("comm", "COMM", 15), ("fd", "FD/ERR", 7),
+        for key, label, width in (("time", "TIME", 12), ("pid", "PID", 7), ("comm", "COMM", 15), ("fd", "FD/ERR", 7),
                                   ("call", "CALL", 7), ("path", "PATH", None)):
             opens.add_column(label, key=key, width=width)
         retrans = self.query_one("#retrans", DataTable)
@@ -426,7 +444,11 @@ class SyscallsPane(LivePane):
         with self.app.batch_update():
             self._render_header()
             self._render_problems()
-            render = getattr(self, f"_render_{self.view}", None) or self.query_one(f"#{self.view}", LatencyView).show
+            render = getattr(self, f"_render_{self.view}", None)
+            if render is None:
+                view = self.query_one(f"#{self.view}", LatencyView)
+                view.filter_text = self.filter_text
+                render = view.show
             render()
 
     def _render_header(self) -> None:
@@ -537,7 +559,7 @@ class SyscallsPane(LivePane):
         for event in reversed(self.probes.opens.recent):
             if not self._kept(event.comm, event.path, event.pid, open_result(event.ret)):
                 continue
-            table.add_row(str(event.pid), safe_text(event.comm), Text(open_result(event.ret), justify="right",
+            table.add_row(clock(event.at), str(event.pid), safe_text(event.comm), Text(open_result(event.ret), justify="right",
                                                                       style="bold" if event.ret < 0 else ""),
                           event.syscall, safe_text(trim_middle(event.path, room)))
 
@@ -551,29 +573,42 @@ class SyscallsPane(LivePane):
                           Text(str(count), justify="right"))
 
     def _render_connect(self) -> None:
+        """The histogram and, beside it when there is room (below it otherwise), one line per
+        connect as tcpconnlat prints them; `/` filters the connection lines."""
         stats = self.probes.connects
-        lines = [f"connects: {stats.ok} established, {stats.failed} failed (closed before ESTABLISHED)", ""]
-        lines += stats.hist.lines("usecs", width=24) if stats.hist.total else ["no established connects yet"]
-        lines += ["", "slowest:"]
-        lines += [self._connect_line(event) for event in stats.slowest()]
-        if stats.recent_failed:
-            lines += ["", "recent failures:"]
-            lines += [self._connect_line(event) for event in list(stats.recent_failed)[-5:]]
+        beside = (self.size.width or self.app.size.width) >= SIDE_BY_SIDE
+        left = [f"connects: {stats.ok} established, {stats.failed} failed (closed before ESTABLISHED)", ""]
+        left += stats.hist.lines("usecs", width=12 if beside else 24) if stats.hist.total \
+            else ["no established connects yet"]
+        left += ["", "slowest:"]
+        left += [line for line in map(self._connect_line, stats.slowest()) if self._kept(line)]
+        recent = [line for line in map(self._connect_line, reversed(stats.recent)) if self._kept(line)]
+        right = ["connections, newest first:", f"  {'PID':>7} {'COMM':<15} {'DESTINATION':<22} {'LAT(ms)':>10}"]
+        right += recent[:CONNECT_LINES] or ["  none yet" if not self.filter_text else "  none match the filter"]
+        lines = side_by_side(left, right) if beside else [*left, "", *right]
         self.query_one("#connect-text", Static).update(lines_text(lines))
 
     @staticmethod
     def _connect_line(event: ConnectEvent) -> str:
-        return f"  {event.pid:>7} {event.comm:<15} {host_port(event.daddr, event.dport)}  {fmt_ms(event.latency_ns)} ms"
+        result = fmt_ms(event.latency_ns) if event.ok else "failed"
+        return f"  {event.pid:>7} {event.comm:<15} {host_port(event.daddr, event.dport):<22} {result:>10}"
 
     def _render_slowio(self) -> None:
         block = self.probes.block
         lines = [f"block I/O completions: {block.hist.total}; slower than {block.threshold_ns / 1e6:g} ms: "
                  f"{block.slow_total}", ""]
         lines += block.hist.lines("usecs", width=24) if block.hist.total else ["no completions yet"]
-        lines += ["", "slowest:"]
-        lines += [f"  {e.dev:>7} {e.rwbs:<4} sector {e.sector:<12} {e.nbytes:>8} B  {fmt_ms(e.latency_ns)} ms"
-                  for e in block.slowest()]
+        head = f"  {'COMM':<15} {'PID':>7} {'DISK':<9} {'T':<3} {'SECTOR':>12} {'BYTES':>8} {'LAT(ms)':>10}"
+        lines += ["", "slowest (as biosnoop):", head]
+        lines += [line for line in map(self._block_line, block.slowest()) if self._kept(line)]
+        lines += ["", "recent slow, newest first:", head]
+        lines += [line for line in map(self._block_line, reversed(block.slow)) if self._kept(line)][:SLOWIO_LINES]
         self.query_one("#slowio-text", Static).update(lines_text(lines))
+
+    @staticmethod
+    def _block_line(e: BlockEvent) -> str:
+        return (f"  {e.comm or '?':<15} {e.pid:>7} {e.disk or e.dev:<9} {e.rwbs:<3} {e.sector:>12} {e.nbytes:>8} "
+                f"{fmt_ms(e.latency_ns):>10}")
 
     def _render_cost(self) -> None:
         table = self.query_one("#cost", DataTable)
@@ -581,6 +616,8 @@ class SyscallsPane(LivePane):
         total_share = 0.0
         for cost in sorted(self.probes.costs, key=lambda c: -c.run_ns):
             total_share += cost.cpu_share
+            if not self._kept(program_label(cost.name)):
+                continue
             table.add_row(program_label(cost.name), Text(fmt_count(cost.runs_per_second), justify="right"),
                           Text(f"{cost.ns_per_run:,.0f}", justify="right"),
                           Text(f"{100 * cost.cpu_share:.2f}", justify="right"))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import socket
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tui.model.probes import BlockEvent, BlockHistDelta, ConnectEvent, DropCount, OpenEvent, RetransEvent
@@ -39,6 +41,19 @@ def address(family: int, raw: Any) -> str:
     if family == socket.AF_INET:
         return socket.inet_ntop(socket.AF_INET, data[:4])
     return socket.inet_ntop(socket.AF_INET6, data[:16])
+
+
+def disk_name(dev: str, sys_dev: str = "/sys/dev/block") -> str:
+    """`MAJ:MIN` -> the device's name (`sda`, `nvme0n1`, `loop3`) from its uevent, or "" when unknown."""
+    try:
+        text = Path(sys_dev, dev, "uevent").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "DEVNAME":
+            return value.strip()
+    return ""
 
 
 class EventProbe:
@@ -104,9 +119,14 @@ class OpensProbe(EventProbe):
             flags.append("-DHAVE_OPENAT2=1")
         return flags
 
+    def __init__(self, sink: Sink) -> None:
+        self.wall_offset_ns = time.time_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        super().__init__(sink)
+
     def decode(self, raw: Any) -> OpenEvent:
         path = bytes(raw.path).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-        return OpenEvent(raw.pid, comm_of(raw.comm), raw.ret, raw.flags, path, OPEN_SYSCALLS[raw.which % 3])
+        return OpenEvent(raw.pid, comm_of(raw.comm), raw.ret, raw.flags, path, OPEN_SYSCALLS[raw.which % 3],
+                         (raw.ts + self.wall_offset_ns) / 1e9)
 
 
 class TcpProbe(EventProbe):
@@ -134,16 +154,23 @@ class BlockProbe(EventProbe):
 
     def __init__(self, sink: Sink, slow_ms: float = 10.0) -> None:
         self.slow_ns = int(slow_ms * 1e6)
+        self._disks: dict[str, str] = {}
         super().__init__(sink)
         self._hist_seen = [0] * 64
 
     def cflags(self) -> list[str]:
-        return [*super().cflags(), f"-DSLOW_NS={self.slow_ns}ULL"]
+        flags = [*super().cflags(), f"-DSLOW_NS={self.slow_ns}ULL"]
+        if tracepoint_exists("block", "block_io_start"):
+            flags.append("-DHAVE_IO_START=1")
+        return flags
 
     def decode(self, raw: Any) -> BlockEvent:
         dev = f"{raw.dev >> 20}:{raw.dev & 0xFFFFF}"  # the kernel's dev_t: 12 bits major, 20 minor
         rwbs = bytes(raw.rwbs).split(b"\0", 1)[0].decode("ascii", "replace")
-        return BlockEvent(dev, raw.sector, raw.bytes, raw.latency_ns, rwbs)
+        disk = self._disks.get(dev)
+        if disk is None:
+            disk = self._disks[dev] = disk_name(dev)
+        return BlockEvent(dev, raw.sector, raw.bytes, raw.latency_ns, rwbs, raw.pid, comm_of(raw.comm), disk)
 
     def read_interval(self) -> None:
         super().read_interval()
