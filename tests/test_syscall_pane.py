@@ -360,11 +360,11 @@ async def test_slash_filters_every_view() -> None:
             pane.filter_text = kept or "nothing-matches"
             pane.action_show_view(view)
             if view == "slowio":
-                await until(pilot, lambda: gone not in text("slowio"))
+                await until(pilot, lambda gone=gone: gone not in text("slowio"))
                 assert kept in text("slowio")
             else:
                 table = pane.query_one(f"#{view}", DataTable)
-                await until(pilot, lambda table=table: all(gone not in " ".join(map(str, table.get_row_at(i)))
+                await until(pilot, lambda table=table, gone=gone: all(gone not in " ".join(map(str, table.get_row_at(i)))
                                                            for i in range(table.row_count)))
                 assert table.row_count == rows  # cost: the kept program and the total line
         pane.latency.add(HistDelta("runqlat", {("bash",): {4: 3}, ("sshd",): {5: 2}}))
