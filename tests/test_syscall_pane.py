@@ -373,3 +373,26 @@ async def test_slash_filters_every_view() -> None:
         view = pane.query_one("#runqlat")
         await until(pilot, lambda: "sshd" in str(view.query_one(Static).render()))
         assert "bash" not in str(view.query_one(Static).render())
+
+
+async def test_n_dismisses_the_notes_for_good(tmp_path: Path) -> None:
+    """A note (turns nothing off) goes on `n` and stays gone in the next run; problems stay."""
+    from tui.sources.notes import SeenNotes
+
+    note = "kernel headers are for 6.1.0, the kernel is 6.18.0: accepted (note)"
+    problem = "tracefs is not mounted; raw tracepoints only (turns off: file opens)"
+    path = tmp_path / "state" / "ebtop" / "notes-seen"
+    pane = fed_pane(notes=SeenNotes(path))
+    pane.set_problems([note, problem])
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(120, 40)) as pilot:
+        box = pane.query_one("#sc-problems", Static)
+        await until(pilot, lambda: note in str(box.render()))
+        assert "n dismisses the notes" in str(box.render())
+        await pilot.press("n")
+        await until(pilot, lambda: note not in str(box.render()))
+        assert problem in str(box.render()) and "dismisses" not in str(box.render())
+    assert path.read_text() == note + "\n"
+    again = fed_pane(notes=SeenNotes(path))  # the next run
+    again.set_problems([note, problem])
+    assert again._problem_lines == (problem,)

@@ -40,6 +40,7 @@ from tui.render.numbers import count_text
 from tui.render.safe import safe_text
 from tui.render.trim import trim_middle
 from tui.sources.kernel import KernelSource, step_interval
+from tui.sources.notes import SeenNotes
 
 VIEWS = ("top", "opens", "retrans", "connect", "slowio", "cost", *LATENCY_VIEWS)
 VIEW_TITLES = {"top": "top syscalls", "opens": "file opens", "retrans": "TCP retransmits",
@@ -135,6 +136,11 @@ def lines_text(lines: list[str] | tuple[str, ...]) -> Text:
     return Text("\n").join(safe_text(line) for line in lines)
 
 
+def is_note_line(line: str) -> bool:
+    """A precondition line that turns nothing off (Problem.line() ends it with `(note)`)."""
+    return line.endswith("(note)")
+
+
 def program_label(name: str) -> str:
     """`opens:tracepoint__syscalls__sys_exit_openat` -> `opens tp/syscalls/sys_exit_openat`."""
     family, _, function = name.rpartition(":")
@@ -162,7 +168,7 @@ class SyscallsPane(LivePane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "cycle_view", "View"),
         Binding("V", "step_view(-1)", "Previous view", show=False),
-        Binding("b", "cycle_by", "By comm/pid/syscall"),
+        Binding("b", "cycle_by", "By comm/pid/syscall/container/pod"),
         Binding("x", "toggle_failed", "Failed calls only"),
         Binding("s", "cycle_sort", "Sort: count, rate, failures", show=False),
         Binding("r", "reverse_sort", "Reverse the order", show=False),
@@ -170,12 +176,14 @@ class SyscallsPane(LivePane):
         Binding("plus,equals_sign", "interval(1)", "Longer interval", key_display="+", show=False),
         Binding("minus", "interval(-1)", "Shorter interval", key_display="-", show=False),
         Binding("o", "toggle_own", "Hide or show ebtop's own syscalls", show=False),
+        Binding("n", "dismiss_notes", "Dismiss the notes above the table (remembered; see --help)", show=False),
         Binding("slash", "open_filter", "Filter", key_display="/"),
         Binding("escape", "back", "Back: close the filter box, leave the view, clear the filter", show=False),
     ]
 
     def __init__(self, source: KernelSource | None = None, *, by: str = "comm", sort: str = "count",
-                 failed_only: bool = False, chars: Glyphs | None = None) -> None:
+                 failed_only: bool = False, chars: Glyphs | None = None, notes: SeenNotes | None = None) -> None:
+        """`notes` remembers dismissed notes across runs (None: dismissed for this run only)."""
         super().__init__(id="syscalls", sources=[source] if source is not None else [])
         self.source = source
         self.top = SyscallTop()
@@ -191,6 +199,9 @@ class SyscallsPane(LivePane):
         self.chars = chars
         self._dirty: set[str] = {"header", *VIEWS}  # what changed since it was last drawn
         self._problem_lines: tuple[str, ...] = ()
+        self._all_problems: tuple[str, ...] = ()  # before dismissed notes are taken out
+        self.notes = notes
+        self._dismissed: set[str] = set()
         self._time_shown = False
         self.reverse = False
         self.hide_own = False
@@ -257,9 +268,18 @@ class SyscallsPane(LivePane):
     def after_drain(self) -> None:
         if self.source is not None:
             lines = tuple(p.line() for p in self.source.problems)
-            if lines != self._problem_lines:
-                self._problem_lines = lines
-                self._dirty.add("header")
+            if lines != self._all_problems:
+                self._all_problems = lines
+                self._show_problems()
+
+    def _show_problems(self) -> None:
+        """The problem lines without the notes dismissed now or on an earlier run."""
+        lines = tuple(line for line in self._all_problems
+                      if not (is_note_line(line) and (line in self._dismissed
+                                                      or (self.notes is not None and self.notes.seen(line)))))
+        if lines != self._problem_lines:
+            self._problem_lines = lines
+            self._dirty.add("header")
 
     def render_view(self, drained: int) -> None:
         if "header" in self._dirty or self.view in self._dirty:
@@ -291,8 +311,8 @@ class SyscallsPane(LivePane):
 
     def set_problems(self, lines: list[str]) -> None:
         """Show precondition lines (tests without a source use this)."""
-        self._problem_lines = tuple(lines)
-        self._dirty.add("header")
+        self._all_problems = tuple(lines)
+        self._show_problems()
 
     # -- actions -----------------------------------------------------------------------------------
     def action_cycle_by(self) -> None:
@@ -343,6 +363,18 @@ class SyscallsPane(LivePane):
     def action_toggle_own(self) -> None:
         """`o`: ebtop's own syscalls (its threads, marked `(ebtop)`) out of the counts, or back in."""
         self.hide_own = not self.hide_own
+        self._refresh_now()
+
+    def action_dismiss_notes(self) -> None:
+        """`n`: the notes (lines that turn nothing off) go, for good when `notes` keeps them."""
+        notes = [line for line in self._problem_lines if is_note_line(line)]
+        if not notes:
+            self.notify("no notes to dismiss", severity="information")
+            return
+        self._dismissed.update(notes)
+        if self.notes is not None:
+            self.notes.remember(notes)
+        self._show_problems()
         self._refresh_now()
 
     def action_open_filter(self) -> None:
@@ -487,7 +519,10 @@ class SyscallsPane(LivePane):
     def _render_problems(self) -> None:
         widget = self.query_one("#sc-problems", Static)
         widget.display = bool(self._problem_lines)
-        widget.update(lines_text(self._problem_lines))
+        lines = list(self._problem_lines)
+        if any(is_note_line(line) for line in lines):
+            lines.append("n dismisses the notes")
+        widget.update(lines_text(lines))
 
     def _chars(self) -> Glyphs:
         return self.chars or glyphs()

@@ -48,7 +48,9 @@ class KernelSource(Source[object]):
     def __init__(self, interval: float = 5.0, mode: str = "comm", failed: bool = False,
                  latency: bool = False, probes: Iterable[str] = ALL_PROBES, slow_ms: float = 10.0,
                  cost: bool = False, mount_tracefs: bool = True, first_interval: float | None = FIRST_INTERVAL,
-                 preconditions: Callable[[], list[Problem]] | None = None) -> None:
+                 preconditions: Callable[[], list[Problem]] | None = None, notes_once: Any = None) -> None:
+        """`notes_once` (a `tui.sources.notes.SeenNotes`, batch mode): notes already said are left
+        out of `problems`, and the rest are remembered as said."""
         super().__init__("local eBPF (bcc)", maxlen=50_000)
         self.findings: list[Problem] = []
         self.decode_errors = 0
@@ -67,6 +69,7 @@ class KernelSource(Source[object]):
         self.started_at: float | None = None
         self.first_counts_at: float | None = None
         self._preconditions = preconditions
+        self.notes_once = notes_once
         self._pending: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._stop = self.stopping
@@ -129,7 +132,14 @@ class KernelSource(Source[object]):
             self.status.set(SourceState.CONNECTING, "checking eBPF preconditions")
             check = self._preconditions or (lambda: bpf_env.check_preconditions(mount=self.mount_tracefs))
             problems = check()
-            self.findings = list(problems)
+            if self.notes_once is not None:
+                from tui.sources.notes import is_note
+
+                shown = self.notes_once.unseen(problems)
+                self.notes_once.remember(str(p) for p in shown if is_note(p))
+                self.findings = list(shown)
+            else:
+                self.findings = list(problems)
             if bpf_env.fatal(problems):
                 first = next(p for p in problems if p.fatal)
                 self.status.set(SourceState.FAILED, first.line())

@@ -36,7 +36,11 @@ def _probe_list(text: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this family's flags to ebtop's parser."""
-    group = parser.add_argument_group("syscalls: local bcc counters (root or CAP_BPF+CAP_PERFMON)")
+    group = parser.add_argument_group(
+        "syscalls: local bcc counters (root or CAP_BPF+CAP_PERFMON)",
+        "A note that turns nothing off (e.g. kernel headers for another release) is said once: batch mode "
+        "prints it on the first run, the pane shows it until n dismisses it. Both are remembered in "
+        "$XDG_STATE_HOME/ebtop/notes-seen (~/.local/state/ebtop/notes-seen); delete that file to see them again.")
     group.add_argument("--interval", type=positive_float, default=5.0, metavar="S",
                        help="seconds per counting interval (default 5; + and - change it in the pane)")
     group.add_argument("--by", choices=BY_CHOICES, default="comm",
@@ -63,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
     from tui.settings import SyscallSettings
     from tui.sources.kernel import KernelSource
+    from tui.sources.notes import SeenNotes
 
     settings = SyscallSettings.from_args(args)
     return KernelSource(
@@ -75,6 +80,7 @@ def make_source(args: argparse.Namespace, batch: bool = False) -> KernelSource:
         cost=False,  # the pane turns BPF run-time stats on while its cost view is shown
         mount_tracefs=settings.mount_tracefs,
         first_interval=settings.interval if batch else None if settings.interval <= 1 else 1.0,
+        notes_once=SeenNotes() if batch else None,
     )
 
 
@@ -131,7 +137,10 @@ def create_pane(args: argparse.Namespace) -> LivePane:
     from tui.settings import SyscallSettings
 
     settings = SyscallSettings.from_args(args)
-    pane = SyscallsPane(make_source(args), by=settings.by, sort=settings.sort, failed_only=settings.failed)
+    from tui.sources.notes import SeenNotes
+
+    pane = SyscallsPane(make_source(args), by=settings.by, sort=settings.sort, failed_only=settings.failed,
+                        notes=SeenNotes())
     from tui.wiring.latency import pane_sources
 
     pane.sources.extend(pane_sources(args))  # latency histograms (loaded when their view opens), --count
