@@ -61,3 +61,18 @@ def test_bpftrace_lines_match_print_format() -> None:
     assert lines[0].startswith("[") and lines[0].endswith("]") and len(lines[0]) == 10
     assert lines[1:] == ["@[dd]: 40125", "@[loop]: 100035"]
     assert bpftrace_lines(top.top(by="pid"), at=0.0)[1:] == ["@[6332, dd]: 40125", "@[6315, loop]: 100035"]
+
+
+def test_cgroup_labels_name_containers_pods_and_host_cgroups() -> None:
+    """The by-container / by-pod labels of cgroup paths as the kubelet writes them (both drivers)."""
+    from tui.sources.kernel_syscalls import cgroup_labels
+
+    uid = "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"
+    cid = "0123456789abcdef" * 4
+    systemd = (f"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{uid.replace('-', '_')}.slice/"
+               f"cri-containerd-{cid}.scope")
+    assert cgroup_labels(systemd) == (cid[:12], f"pod {uid}")
+    assert cgroup_labels(f"/kubepods/pod{uid}/{cid}") == (cid[:12], f"pod {uid}")
+    assert cgroup_labels(f"/kubepods/besteffort/pod{uid}") == (f"pod {uid}", f"pod {uid}")  # the pod's own cgroup
+    assert cgroup_labels("/system.slice/ssh.service") == ("system.slice/ssh.service", "system.slice/ssh.service")
+    assert cgroup_labels("/") == ("/", "/")
