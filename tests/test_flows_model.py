@@ -106,7 +106,7 @@ def test_drops_by_reason_and_source() -> None:
     # A policy-verdict DENIED for the same packet must not count twice (cilium/hubble#570).
     add(store, response(T0, src=a, verdict=flow_pb2.DROPPED, event=(5, 0)))
     assert [(r.reason, r.source, r.drops) for r in store.aggregates.drop_rows()] == [
-        ("Policy denied", "shop/a", 5), ("STALE_OR_UNROUTABLE_IP", "tools/b", 3)]
+        ("Policy denied", "shop/a", 5), ("Stale or unroutable IP", "tools/b", 3)]
 
 
 def dns_response(second: int, rcode: int, qtype: str, client: flow_pb2.Endpoint,

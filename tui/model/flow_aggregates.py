@@ -3,7 +3,7 @@
 Four views, each a keyed counter over the last `window` seconds of flow time, updated per flow:
 - top talkers: source -> destination (workload, or IP/FQDN outside the cluster), port, protocol,
   with flows and verdict counts (cilium/hubble#1697);
-- drops by reason and source workload;
+- drops by reason, source, destination and port (the reason spelled as in the flow list);
 - DNS responses by rcode, query name, query type and source workload (the failing names first);
 - HTTP responses by destination workload, method and status, with a latency histogram for p50/p90/p99.
 
@@ -74,7 +74,7 @@ class FlowDigest:
     second: int
     talker: tuple[str, str, int, str] | None
     verdict_class: int
-    drop: tuple[str, str] | None = None
+    drop: tuple[str, str, str, int, str] | None = None  # reason, source, destination, port, protocol
     dns: tuple[str, str, str, str] | None = None  # rcode, qtypes, query name, asking workload
     http: tuple[str, str, int] | None = None
     latency_ms: float = 0.0
@@ -116,14 +116,16 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
     out = FlowDigest(second, (client, server, port, proto or "-"), _VERDICT_CLASS.get(verdict, V_OTHER))
     event_type = flow.event_type.type
     if verdict == _DROPPED and event_type != EVENT_POLICY_VERDICT:
+        # Spelled as the flow list spells it (`Policy denied`, hubble's text of the datapath code): the
+        # DropReason enum numbers are those codes, so the description and the sub-type read the same.
         reason = flow.drop_reason_desc
         if reason:
-            text = flow_pb2.DropReason.Name(reason) if reason in _DROP_NAMES else str(reason)
+            text = drop_reason_text(reason)
         elif event_type == EVENT_DROP:
             text = drop_reason_text(flow.event_type.sub_type)
         else:
             text = drop_reason_text(flow.drop_reason) if flow.drop_reason else "unknown"
-        out.drop = (text, src)
+        out.drop = (text, src, dst, dport, proto or "-")
     if has("l7"):
         l7 = flow.l7
         record = l7.WhichOneof("record")
@@ -148,7 +150,6 @@ def digest(flow: flow_pb2.Flow, fallback_second: int = 0) -> FlowDigest:
     return out
 
 
-_DROP_NAMES = frozenset(flow_pb2.DropReason.values())
 _RESPONSE = flow_pb2.RESPONSE
 
 
@@ -247,6 +248,9 @@ class TalkerRow:
 class DropRow:
     reason: str
     source: str
+    destination: str
+    port: int
+    protocol: str
     drops: int
     rate: float
 
@@ -327,9 +331,10 @@ class FlowAggregates:
 
     def drop_rows(self, limit: int = 50) -> list[DropRow]:
         span = self.drops.span()
-        rows = [DropRow(str(k[0]), str(k[1]), v[0], v[0] / span) if isinstance(k, tuple)
-                else DropRow(OTHER, "", v[0], v[0] / span) for k, v in self.drops.totals.items()]
-        rows.sort(key=lambda r: (-r.drops, r.reason, r.source))
+        rows = [DropRow(str(k[0]), str(k[1]), str(k[2]), int(k[3]), str(k[4]), v[0], v[0] / span)
+                if isinstance(k, tuple) else DropRow(OTHER, "", "", 0, "", v[0], v[0] / span)
+                for k, v in self.drops.totals.items()]
+        rows.sort(key=lambda r: (-r.drops, r.reason, r.source, r.destination, r.port, r.protocol))
         return rows[:limit]
 
     def dns_rows(self, limit: int = 50) -> list[DnsRow]:

@@ -30,6 +30,17 @@ def _talker(parts: list[str]) -> tuple[object, ...]:
     return (source, destination, int(port), protocol)
 
 
+def _drop(parts: list[str]) -> tuple[object, ...]:
+    reason, source, destination, port, protocol = parts
+    return (reason, source, destination, int(port), protocol)
+
+
+def _drop_title(parts: list[str]) -> str:
+    reason, source, destination, port, protocol = parts
+    where = f"{destination}:{port}" if protocol in ("TCP", "UDP", "SCTP") else f"{destination} {protocol}"
+    return f"drops {reason} from {source} to {where}"
+
+
 def _http(parts: list[str]) -> tuple[object, ...]:
     destination, method, status = parts
     return (destination, method, int(status))
@@ -39,7 +50,7 @@ def _http(parts: list[str]) -> tuple[object, ...]:
 DRILL_FIELDS: dict[str, tuple[str, Callable[[list[str]], tuple[object, ...]], Callable[[list[str]], str]]] = {
     "talkers": ("talker", _talker, lambda p: f"{p[0]} -> {p[1]}:{p[2]}/{p[3]}" if p[3] in ("TCP", "UDP", "SCTP")
                 else f"{p[0]} -> {p[1]} {p[3]}"),
-    "drops": ("drop", tuple, lambda p: f"drops {p[0]} from {p[1]}"),
+    "drops": ("drop", _drop, _drop_title),
     "dns": ("dns", tuple, lambda p: f"DNS {p[2]} {p[1]} {p[0]} for {p[3]}"),
     "http": ("http", _http, lambda p: f"HTTP {p[1]} {p[0]} {p[2]}"),
 }

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.model.flow_aggregates import FlowAggregates, TalkerRow
+from tui.model.flow_aggregates import DropRow, FlowAggregates, TalkerRow
 from tui.render.safe import escape_control
 from tui.render.trim import trim_middle
 
@@ -107,6 +107,7 @@ class ViewSpec:
     values: Callable[[Any], tuple[object, ...]]
     style: Callable[[Any], str] = lambda row: ""
     default_sort: int = 0
+    tiebreak: tuple[int, ...] = ()  # the key's columns: rows equal in the sort column keep this order
 
 
 def _talker_style(row: TalkerRow) -> str:
@@ -116,7 +117,7 @@ def _talker_style(row: TalkerRow) -> str:
 PORT_PROTOCOLS = frozenset({"TCP", "UDP", "SCTP"})
 
 
-def talker_port(row: TalkerRow) -> int | None:
+def talker_port(row: TalkerRow | DropRow) -> int | None:
     """The destination port, or None (shown `-`) for ICMP and the like: they have no port, not port 0."""
     return row.port if row.protocol in PORT_PROTOCOLS else None
 
@@ -132,15 +133,15 @@ VIEWS: dict[str, ViewSpec] = {
         lambda r: f"{r.source}\x1f{r.destination}\x1f{r.port}\x1f{r.protocol}",
         lambda r: (r.rate, r.flows, r.dropped, r.protocol, talker_port(r), r.source, r.destination, r.forwarded,
                    r.other),
-        _talker_style, default_sort=1),
+        _talker_style, default_sort=1, tiebreak=(5, 6, 4, 3)),
     "drops": ViewSpec(
         "drops", "Drops",
-        (Column("Drops/s", 7, True, ".2f"), Column("Drops", 7, True), Name("Reason", 24),
-         Name("Source", 30)),
+        (Column("Drops/s", 7, True, ".2f"), Column("Drops", 7, True), Column("Port", 5, True, "d"),
+         Name("Reason", 20), Name("Source", 24), Name("Destination", 24)),
         lambda agg: agg.drop_rows(200),
-        lambda r: f"{r.reason}\x1f{r.source}",
-        lambda r: (r.rate, r.drops, r.reason, r.source),
-        lambda r: "red", default_sort=1),
+        lambda r: f"{r.reason}\x1f{r.source}\x1f{r.destination}\x1f{r.port}\x1f{r.protocol}",
+        lambda r: (r.rate, r.drops, talker_port(r), r.reason, r.source, r.destination),
+        lambda r: "red", default_sort=1, tiebreak=(3, 4, 5, 2)),
     "dns": ViewSpec(
         "dns", "DNS",
         (Column("Resp/s", 7, True, ".2f"), Column("Resp", 6, True), Column("RCode", 8),
@@ -148,7 +149,7 @@ VIEWS: dict[str, ViewSpec] = {
         lambda agg: agg.dns_rows(200),
         lambda r: f"{r.rcode}\x1f{r.qtype}\x1f{r.query}\x1f{r.source}",
         lambda r: (r.rate, r.responses, r.rcode_name, r.query, r.qtype, r.source),
-        lambda r: "red" if r.is_error else "", default_sort=-1),
+        lambda r: "red" if r.is_error else "", default_sort=-1, tiebreak=(3, 2, 4, 5)),
     "http": ViewSpec(
         "http", "HTTP",
         (Column("Req/s", 7, True, ".2f"), Column("Reqs", 6, True), Column("Code", 4, True, "d"),
@@ -157,9 +158,27 @@ VIEWS: dict[str, ViewSpec] = {
         lambda agg: agg.http_rows(200),
         lambda r: f"{r.destination}\x1f{r.method}\x1f{r.status}",
         lambda r: (r.rate, r.requests, r.status, r.method, r.p50_ms, r.p90_ms, r.p99_ms, r.destination),
-        lambda r: "red" if r.status >= 500 else "yellow" if r.status >= 400 else "", default_sort=1),
+        lambda r: "red" if r.status >= 500 else "yellow" if r.status >= 400 else "", default_sort=1,
+        tiebreak=(7, 3, 2)),
 }
 DNS_RCODE_COLUMN, DNS_COUNT_COLUMN = 2, 1
+
+
+class Descending:
+    """A sort value in reverse order (so one sort can be descending on one part, ascending on the rest)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: Descending) -> bool:
+        return other.value < self.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Descending) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class AggregateTable(DataTable):
@@ -242,14 +261,32 @@ class AggregateTable(DataTable):
         return [self._cell(index, value, style) for index, value in enumerate(values)]
 
     def _sort(self) -> None:
+        """Sort by the sort column, then by the row's key (a stable order), the cursor staying on its row.
+
+        DataTable sorts its rows in insertion order, so equal rows would swap places; the key's
+        columns break ties, always ascending, also when the sort column is reversed.
+        """
         if not self.row_count:
             return
+        cursor_key = None
+        if 0 <= self.cursor_row < self.row_count:
+            cursor_key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+        tiebreak = self.spec.tiebreak
+
+        def tie(values: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(getattr(values[index], "sort_value", 0) for index in tiebreak)
+
         if self.sort_column < 0:  # DNS: errors first, then by responses
-            self.sort(str(DNS_RCODE_COLUMN), str(DNS_COUNT_COLUMN),
-                      key=lambda values: (values[0].sort_value == "noerror", -values[1].sort_value))
-            return
-        self.sort(str(self.sort_column), key=lambda value: getattr(value, "sort_value", 0),
-                  reverse=self.sort_reverse)
+            self.sort(key=lambda values: (values[DNS_RCODE_COLUMN].sort_value == "noerror",
+                                          -values[DNS_COUNT_COLUMN].sort_value, tie(values)))
+        else:
+            column, reverse = self.sort_column, self.sort_reverse
+            self.sort(key=lambda values: (Descending(values[column].sort_value) if reverse
+                                          else values[column].sort_value, tie(values)))
+        if cursor_key is not None and cursor_key in self.rows:
+            row = self.get_row_index(cursor_key)
+            if row != self.cursor_row:
+                self.move_cursor(row=row, animate=False, scroll=True)
 
     def action_cycle_sort(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(self.spec.columns)
