@@ -124,6 +124,8 @@ def flow_key(flow: Any, fallback_ns: int = 0) -> FlowKey | None:
 FORWARDED, DROPPED = 1, 2
 """flow.Verdict values the process side shows."""
 MAX_DROPPING = 4096
+MAX_EVENT_VERDICTS = 65_536
+"""Verdicts remembered per socket event, so a verdict outlives its socket's expiry from the index."""
 
 
 def deciding_policy(flow: Any) -> str:
@@ -169,6 +171,7 @@ class FlowJoiner:
         """The Processes pane's ProcessForest, when one runs (parent chains in the flow detail)."""
         self.dropping: OrderedDict[str, int] = OrderedDict()
         """exec_id -> connections of that process Hubble dropped (the newest MAX_DROPPING processes)."""
+        self._event_verdicts: OrderedDict[tuple[str, float], str] = OrderedDict()
 
     def add_event(self, response: Any) -> SockEvent | None:
         """Feed one Tetragon response (or a kernel SockEvent); returns the socket fact, if any."""
@@ -242,6 +245,8 @@ class FlowJoiner:
         `detail` is the event's rendered socket argument (`IPPROTO_TCP 10.0.2.77:40000 -> 1.2.3.4:443`),
         `time_s` its time: `FORWARDED`, or `DROPPED (Policy denied) by ns/policy`.
         """
+        remembered = self._event_verdicts
+        key = (detail, time_s)
         match = _SOCK_TEXT.search(detail)
         if match is None:
             return ""
@@ -251,7 +256,14 @@ class FlowJoiner:
             return ""
         record = self.index._current(protocol, local[0], int(local[1]), remote[0], int(remote[1]),
                                      int(time_s * 1e9))
-        return verdict_text(record) if record is not None else ""
+        text = verdict_text(record) if record is not None else ""
+        if not text:  # the socket expired from the index (closed > retain ago): what it was told stays
+            return remembered.get(key, "")
+        remembered[key] = text
+        remembered.move_to_end(key)
+        while len(remembered) > MAX_EVENT_VERDICTS:
+            remembered.popitem(last=False)
+        return text
 
     def connections_of(self, exec_id: str) -> list[Any]:
         """Every live socket of one process (newest first), for the process detail."""

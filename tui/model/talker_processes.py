@@ -9,6 +9,10 @@ Why a lag: the socket event that names a flow's process comes from another strea
 kernel) and may arrive after the flow. So a flow is joined `lag_s` after it arrived (wall clock,
 since the streams race in real time), and only then counted and its verdict fed back to the join
 (`FlowJoiner.observe`). One lookup per flow, as before; the pending queue is bounded.
+
+The answer is kept per flow record (`join_of`) for as long as the ring can hold the record: the
+socket index forgets a closed socket 10 s after its close, and a line scrolled back to, or its
+detail, must still name the process it had.
 """
 
 from __future__ import annotations
@@ -62,9 +66,12 @@ def process_key(process: Any) -> ProcessKey:
 class TalkerProcesses:
     """Flows per (talker key, process) in per-second buckets of flow time, joined after a lag."""
 
-    def __init__(self, window: int = 60, max_keys: int = DEFAULT_MAX_KEYS, lag_s: float = DEFAULT_LAG_S) -> None:
+    def __init__(self, window: int = 60, max_keys: int = DEFAULT_MAX_KEYS, lag_s: float = DEFAULT_LAG_S,
+                 remember: int = 10_000) -> None:
         self.counter = WindowCounter(4, window, max_keys)  # flows, forwarded, dropped, other
         self.lag_s = lag_s
+        self.remember = remember
+        self._joins: dict[int, Any] = {}  # record seq -> Join (with a process), oldest first
         self._pending: deque[tuple[float, FlowRecord, int, Talker, int]] = deque()
         self.joined = 0
         self.unknown = 0
@@ -90,6 +97,8 @@ class TalkerProcesses:
                 response = record.response()
                 join = joiner.observe(response.flow, response.time.ToNanoseconds())
                 process = join.process if join is not None else None
+                if process is not None:
+                    self._keep(record.seq, join)
             key = process_key(process)
             if key is UNKNOWN:
                 self.unknown += 1
@@ -98,6 +107,16 @@ class TalkerProcesses:
             self.counter.add(second, (talker, key), 1 + verdict_class)
             count += 1
         return count
+
+    def _keep(self, seq: int, join: Any) -> None:
+        joins = self._joins
+        joins[seq] = join
+        while len(joins) > self.remember:
+            del joins[next(iter(joins))]  # the oldest record: the ring dropped it first
+
+    def join_of(self, record: FlowRecord) -> Any:
+        """The join this flow got when it was settled (None: not yet, or no process then)."""
+        return self._joins.get(record.seq)
 
     def pending(self) -> int:
         return len(self._pending)

@@ -20,7 +20,10 @@ COLUMN_WIDTH = 24
 NO_EVENTS = "process column: no socket events yet (Tetragon needs deploy/tracingpolicy-join.yaml)"
 
 
-def process_of_record(joiner: FlowJoiner | None, record: FlowRecord) -> ProcessRef | None:
+def process_of_record(joiner: FlowJoiner | None, record: FlowRecord, known: Any = None) -> ProcessRef | None:
+    """The flow's process: `known` (the join it got when settled, see TalkerProcesses), else a lookup now."""
+    if known is not None and known.process is not None:
+        return known.process
     if joiner is None or record.kind is not RecordKind.FLOW:
         return None
     response = record.response()
@@ -38,21 +41,32 @@ def column_text(process: ProcessRef | None) -> str:
     return f"{text:<{COLUMN_WIDTH - 1}} "
 
 
-def header_note(joiner: FlowJoiner | None) -> str:
+def header_note(joiner: FlowJoiner | None, joined: int | None = None, settled: int | None = None) -> str:
+    """What the column can show; `joined` of `settled` flows (the pane's count) when given."""
     if joiner is None:
         return "process column: no process source"
     if not joiner.socket_events:
         return NO_EVENTS
-    return f"process column (o) · {joiner.flows_joined:,}/{joiner.flows_asked:,} joined"
+    if joined is None or settled is None:
+        joined, settled = joiner.flows_joined, joiner.flows_asked
+    return f"process column (o) · {joined:,}/{settled:,} joined"
 
 
-def detail_section(joiner: FlowJoiner | None, record: FlowRecord, forest: Any = None) -> Text:
+def _join_of(joiner: FlowJoiner | None, record: FlowRecord, known: Any) -> Any:
+    if known is not None:
+        return known
+    if joiner is None or record.kind is not RecordKind.FLOW:
+        return None
+    response = record.response()
+    return joiner.lookup(response.flow, response.time.ToNanoseconds())
+
+
+def detail_section(joiner: FlowJoiner | None, record: FlowRecord, forest: Any = None, known: Any = None) -> Text:
     """The flow's process, its parent chain (from the Processes pane's forest) and its pod."""
     text = Text()
     if joiner is None or record.kind is not RecordKind.FLOW:
         return text
-    response = record.response()
-    join = joiner.lookup(response.flow, response.time.ToNanoseconds())
+    join = _join_of(joiner, record, known)
     if join is None or join.process is None:
         if joiner.socket_events:
             text.append("process       ", style="bold")
@@ -70,7 +84,9 @@ def detail_section(joiner: FlowJoiner | None, record: FlowRecord, forest: Any = 
             text.append(escape_control(f"{process.namespace}/{process.pod}" if process.namespace else process.pod),
                         style="green")
         text.append(f"  ({process.source})\n", style="dim")
-        chain = parent_chain(forest, process.parent_exec_id)
+        own = forest.get(process.exec_id) if forest is not None else None
+        chain = parent_chain(forest, own.parent_id, own=own) if own is not None else []
+        chain = chain or parent_chain(forest, process.parent_exec_id, own=own)
         if chain:
             text.append(f"{'parents':<14}", style="bold")
             text.append(escape_control(" <- ".join(chain)))
@@ -81,13 +97,19 @@ def detail_section(joiner: FlowJoiner | None, record: FlowRecord, forest: Any = 
     return text
 
 
-def parent_chain(forest: Any, exec_id: str, limit: int = 8) -> list[str]:
+def parent_chain(forest: Any, exec_id: str, limit: int = 8, own: Any = None) -> list[str]:
+    """`binary(pid)` of each ancestor, nearest first.
+
+    `own` is the process's own node: a shell that exec'd the binary (`sh -c curl`) is merged into it
+    by the forest, so the parent id may lead back to the process itself, which is not its parent.
+    """
     out = []
-    while forest is not None and exec_id and len(out) < limit:
-        node = forest.get(exec_id)
-        if node is None:
+    for _ in range(limit + 1):
+        node = forest.get(exec_id) if forest is not None and exec_id else None
+        if node is None or len(out) >= limit:
             break
-        out.append(f"{os.path.basename(node.binary or '?')}({node.pid})")
+        if node is not own:
+            out.append(f"{os.path.basename(node.binary or '?')}({node.pid})")
         exec_id = node.parent_id
     return out
 
@@ -111,17 +133,15 @@ def jump_to_process(app: Any, exec_id: str) -> bool:
     return False
 
 
-def detail_screen(record: FlowRecord, headline: Text, joiner: FlowJoiner | None, forest: Any = None):  # noqa: ANN201
+def detail_screen(record: FlowRecord, headline: Text, joiner: FlowJoiner | None, forest: Any = None,  # noqa: ANN201
+                  known: Any = None):
     """The flow detail with the process section under the line, and `j` to jump to the process."""
     from textual.binding import Binding
 
     from tui.panes.flow_detail import FlowDetail
 
-    section = detail_section(joiner, record, forest)
-    join = None
-    if joiner is not None and record.kind is RecordKind.FLOW:
-        response = record.response()
-        join = joiner.lookup(response.flow, response.time.ToNanoseconds())
+    section = detail_section(joiner, record, forest, known)
+    join = _join_of(joiner, record, known)
     target = join.client or join.server if join is not None else None
     exec_id = target.process.exec_id if target is not None else ""
 

@@ -101,7 +101,8 @@ class FlowsPane(LivePane):
         self.nodes = NodeTable()  # Relay's nodes: GetNodes polls and the stream's node events
         self.nodes_source = nodes_source
         self.store = store
-        self.talker_processes = TalkerProcesses(store.aggregates.window)  # Talkers by process (o on a row)
+        # Talkers by process (o on a row), and each flow's join kept while the ring holds it
+        self.talker_processes = TalkerProcesses(store.aggregates.window, remember=store.capacity)
         self.source = source
         self.options = options or CompactOptions()
         self.filters = filters
@@ -270,7 +271,7 @@ class FlowsPane(LivePane):
                 pieces = fit_pieces(pieces, width - flow_process.COLUMN_WIDTH if self.show_process else width)
             styled = line_styles(pieces)
             if self.show_process and kind is RecordKind.FLOW:
-                process = flow_process.process_of_record(self.joiner, record)
+                process = self.process_of(record)
                 styled.insert(0, (flow_process.column_text(process), "cyan" if process else "dim"))
             return styled
         if kind is RecordKind.NODE:
@@ -309,7 +310,8 @@ class FlowsPane(LivePane):
             if self.filter_text or self.drill is not None:
                 parts.append(f"{len(flow_list.rows):,} lines")
             if self.show_process:
-                parts.append(flow_process.header_note(self.joiner))
+                tp = self.talker_processes
+                parts.append(flow_process.header_note(self.joiner, tp.joined, tp.joined + tp.unknown))
         elif self.view in EXTRA_VIEWS:
             parts.append(self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).header_text())
         else:
@@ -461,8 +463,14 @@ class FlowsPane(LivePane):
 
     @on(FlowList.Open)
     def _open_detail(self, event: FlowList.Open) -> None:
-        self.app.push_screen(flow_process.detail_screen(event.record, self.render_record(event.record), self.joiner,
-                                                        getattr(self.joiner, "forest", None)))
+        record = event.record
+        self.app.push_screen(flow_process.detail_screen(record, self.render_record(record), self.joiner,
+                                                        getattr(self.joiner, "forest", None),
+                                                        self.talker_processes.join_of(record)))
+
+    def process_of(self, record: FlowRecord) -> Any:
+        """The flow's process: the one it was joined to (kept), else what the index knows now."""
+        return flow_process.process_of_record(self.joiner, record, self.talker_processes.join_of(record))
 
     def action_toggle_process(self) -> None:
         """Show or hide the process column (pid and binary of the flow's process, from the join).

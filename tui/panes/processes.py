@@ -171,6 +171,7 @@ class ProcessesPane(LivePane):
     drain_budget = DRAIN_BUDGET_S
     drain_chunk = DRAIN_CHUNK
     joiner: Any = None  # the run's flow/process join (tui/wiring/join.py), shared with Flows
+    _reveal_target: Data | None = None  # where a jump (reveal) put the cursor, until it is really there
 
     def __init__(self, source: Source[Any] | None, *, forest: ProcessForest | None = None,
                  timestamps: bool = False, live_clock: bool = True, follow: bool = True,
@@ -298,7 +299,10 @@ class ProcessesPane(LivePane):
         if tree.moved_by_user:
             tree.moved_by_user = False
             self.follow = False
+            self._reveal_target = None
         kept = tree.cursor_node.data if tree.cursor_node is not None and not self.follow else None
+        if self._reveal_target is not None:  # a jump here: the tree may not have laid out its lines yet
+            kept = self._reveal_target
         if kept is not None:
             self.call_after_refresh(self._keep_cursor, kept)
         with tree.batch():
@@ -344,9 +348,13 @@ class ProcessesPane(LivePane):
         tree = self.tree
         item = self._items.get(data[1]) if data[0] in ("proc", "event") else self._groups.get(data[1])
         if item is None or self.follow or tree.cursor_node is item:
+            if data == self._reveal_target and (item is None or tree.cursor_node is item):
+                self._reveal_target = None
             return
         if item.line >= 0:
             tree.move_cursor(item, animate=False)
+            if data == self._reveal_target:
+                tree.scroll_to_node(item, animate=False)
 
     def _sample_rate(self) -> None:
         now = self._clock() if self.live_clock else self.forest.clock
@@ -615,6 +623,10 @@ class ProcessesPane(LivePane):
         self.follow = False
         self.tree.move_cursor(item, animate=False)
         self.tree.scroll_to_node(item, animate=False)
+        # A tree never shown (the jump comes from another tab) has no lines yet: its cursor lands on
+        # line 0 until layout; the next ticks put it on the process (see refresh_view, _keep_cursor).
+        self._reveal_target = ("proc", node.exec_id)
+        self.call_after_refresh(self._keep_cursor, self._reveal_target)
         return True
 
     def select_pid(self, pid: int) -> bool:
