@@ -22,6 +22,9 @@ from tui.sources.base import Source
 
 DRAIN_LIMIT = 20_000  # items taken from one source per tick: a burst spreads over ticks, keys stay live
 QUIET_COUNTERS = frozenset({"received", "dropped"})  # the pane shows these its own way
+# Counters that say something was lost or could not be read: the status line puts them first.
+ALARM_COUNTERS = frozenset({"lost", "lost_events", "lost stacks", "decode errors", "decode_errors", "malformed",
+                            "bad lines", "server status errors"})
 
 
 class FrameGovernor:
@@ -191,22 +194,40 @@ class LivePane(Widget):
                 return
 
     def source_parts(self, source: Source[Any]) -> list[str]:
-        """What the status line says about one source: state, peer facts, non-zero counters."""
+        """What the status line says about one source: state, peer facts, non-zero counters.
+
+        Loss counters are not here: `alarm_parts` puts them at the front of the line.
+        """
         parts = [source.describe(), *source.facts()]
         for name, value in source.counters().items():
-            if value and name not in QUIET_COUNTERS:
+            if value and name not in QUIET_COUNTERS and name not in ALARM_COUNTERS:
                 parts.append(f"{name.replace('_', ' ')} {count_text(value)}")
         return parts
+
+    def source_alarms(self, source: Source[Any]) -> list[str]:
+        """One source's non-zero loss counters (`lost 12`, `malformed 3`)."""
+        return [f"{name.replace('_', ' ')} {count_text(value)}" for name, value in source.counters().items()
+                if value and name in ALARM_COUNTERS]
 
     def dropped_by_ebtop(self) -> int:
         """Items the pane's own buffers had to drop (apart from what the server lost)."""
         return sum(source.buffer.dropped for source in self.sources)
+
+    def alarm_parts(self) -> list[str]:
+        """What must never be cut off the status line: losses and failures (the default: the sources' losses)."""
+        return [part for source in self.sources for part in self.source_alarms(source)]
 
     def status_parts(self) -> list[str]:
         """The pane's own phrases (the default: each source's parts)."""
         return [part for source in self.sources for part in self.source_parts(source)]
 
     def status_line(self) -> str:
-        """One line for the app's status bar when this pane is active (control characters escaped)."""
-        parts = [self.pause_text(), *self.status_parts()]
-        return escape_control(f" {glyphs().dot} ".join(part for part in parts if part))
+        """One line for the app's status bar when this pane is active (control characters escaped).
+
+        A fixed priority order, so that a narrow terminal (the bar wraps to two lines, then cuts)
+        still shows what matters: pause, then losses and failures (`alarm_parts`), then the rest.
+        """
+        parts = [self.pause_text(), *self.alarm_parts(), *self.status_parts()]
+        seen: set[str] = set()
+        kept = [part for part in parts if part and not (part in seen or seen.add(part))]
+        return escape_control(f" {glyphs().dot} ".join(kept))

@@ -324,24 +324,35 @@ class FlowsPane(LivePane):
             self._header = header
             self.query_one("#flows-header", Static).update(Text(header, style="bold"), layout=False)
 
-    def status_parts(self) -> list[str]:
-        """Source state, server facts, flows/s, lost events, ebtop drops, filters in force."""
-        parts = []
-        if self.problem:
-            parts.append(f"hubble: failed: {self.problem}")
-        elif self.source is not None:
-            first, *rest = self.source_parts(self.source)
-            parts += [f"hubble {first}", *rest]
+    def alarm_parts(self) -> list[str]:
+        """A failed source, lost events, ebtop's drops and gaps: first on the status line when there are any."""
+        parts = [f"hubble: failed: {self.problem}"] if self.problem else []
         store = self.store
-        parts.append(f"{store.flows_per_second():.1f} flows/s")
-        parts.append(f"{count_text(store.flows)} flows")
+        if store.lost_events or store.lost_responses:
+            parts.append(self._lost_text())
+        if self.dropped_by_ebtop():
+            parts.append(f"dropped by ebtop {count_text(self.dropped_by_ebtop())}")
+        if store.gaps:
+            parts.append(f"gaps {store.gaps}")
+        if self.source is not None:
+            parts += self.source_alarms(self.source)
+        return parts
+
+    def _lost_text(self) -> str:
+        store = self.store
         lost = f"lost {count_text(store.lost_events)}"
         if store.lost_responses:  # how many lost-events notices the server sent (each a burst)
             lost += f" in {count_text(store.lost_responses)} notice{'s' if store.lost_responses != 1 else ''}"
-        parts.append(lost)
-        parts.append(f"dropped by ebtop {count_text(self.dropped_by_ebtop())}")
-        if store.gaps:
-            parts.append(f"gaps {store.gaps}")
+        return lost
+
+    def status_parts(self) -> list[str]:
+        """Flows/s, lost events and ebtop drops (when none: the alarms come first), source state and facts, filters."""
+        store = self.store
+        parts = [f"{store.flows_per_second():.1f} flows/s", f"{count_text(store.flows)} flows",
+                 self._lost_text(), f"dropped by ebtop {count_text(self.dropped_by_ebtop())}"]
+        if self.source is not None and not self.problem:
+            first, *rest = self.source_parts(self.source)
+            parts += [f"hubble {first}", *rest]
         if self.filters:
             parts.append(f"filters: {self.filters}")
         return parts

@@ -660,25 +660,32 @@ class ProcessesPane(LivePane):
 
     # --- status ----------------------------------------------------------------------------------
 
-    def status_parts(self) -> list[str]:
-        parts = ["Processes"]
-        for source in self.sources:
-            if source is not self.state:
-                parts += self.source_parts(source)
+    def alarm_parts(self) -> list[str]:
+        """Losses first on the status line: the agent's rate limit, ebtop's drops, the sources' losses."""
+        parts = []
         if self.forest.rate_limited:
             parts.append(f"agent rate limit dropped {count_text(self.forest.rate_limited)}")
-        cached = self.forest.counts.get("cached", 0)
-        if cached:
-            parts.append(f"{count_text(cached)} from the agent's cache")
+        if self.dropped_by_ebtop():
+            parts.append(f"dropped by ebtop {count_text(self.dropped_by_ebtop())}")
+        if self._render_errors:
+            parts.append(f"{count_text(self._render_errors)} unrenderable")
+        return parts + [part for source in self.sources if source is not self.state
+                        for part in self.source_alarms(source)]
+
+    def status_parts(self) -> list[str]:
+        parts = ["Processes", f"{self.events_per_second():,.0f} ev/s", f"{count_text(len(self.forest))} procs"]
+        if not self.dropped_by_ebtop():
+            parts.append("dropped by ebtop 0")
         if self._policies:
             rows = policy_rows(self._policies)
             failed = sum(row.failed for row in rows)
             parts.append(f"{len(rows)} policies" + (f", {failed} FAILED" if failed else ""))
-        parts.append(f"{self.events_per_second():,.0f} ev/s")
-        parts.append(f"{count_text(len(self.forest))} procs")
-        parts.append(f"dropped {count_text(self.dropped_by_ebtop())}")
-        if self._render_errors:
-            parts.append(f"{count_text(self._render_errors)} unrenderable")
+        for source in self.sources:
+            if source is not self.state:
+                parts += self.source_parts(source)
+        cached = self.forest.counts.get("cached", 0)
+        if cached:
+            parts.append(f"{count_text(cached)} from the agent's cache")
         if self._filter:
             parts.append(f"filter '{self._filter}'")
         if not self.follow:
