@@ -73,7 +73,7 @@ def fmt_change(change: int | None) -> str:
 OPENS_FIXED_CELLS = 12 + 7 + 15 + 7 + 7 + 6 * 2 + 2  # TIME, PID, COMM, FD/ERR, CALL with cell padding, scrollbar
 CONNECT_LINES = 30  # per-connection lines in the connect view, newest first
 SLOWIO_LINES = 20
-SIDE_BY_SIDE = 112  # cells the connect view needs to put its connections beside the histogram
+SIDE_BY_SIDE = 115  # cells the connect view needs for its connections beside the histogram (47 + 3 + 61 + 4)
 
 
 def open_result(ret: int) -> str:
@@ -380,7 +380,8 @@ class SyscallsPane(LivePane):
     def action_open_filter(self) -> None:
         box = self.query_one("#sc-filter", Input)
         box.add_class("-open")
-        box.value = self.filter_text
+        box.display = True  # now, not at the next style update: a hidden box refuses focus, and the
+        # keys typed with `/` in one go (`/dd` from a fast typist or a paste) were lost        box.value = self.filter_text
         self.screen.set_focus(box)  # at once: keys typed or pasted right after `/` go in
 
     def action_back(self) -> None:
@@ -388,6 +389,7 @@ class SyscallsPane(LivePane):
         box = self.query_one("#sc-filter", Input)
         if self.screen.focused is box:
             box.remove_class("-open")
+            box.display = False
             self._set_filter("")
             self._focus_view()
         elif self.view != "top":
@@ -402,6 +404,7 @@ class SyscallsPane(LivePane):
     @on(Input.Submitted, "#sc-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.input.remove_class("-open")
+        event.input.display = False
         self._focus_view()
 
     def _set_filter(self, value: str) -> None:
@@ -612,21 +615,22 @@ class SyscallsPane(LivePane):
         connect as tcpconnlat prints them; `/` filters the connection lines."""
         stats = self.probes.connects
         beside = (self.size.width or self.app.size.width) >= SIDE_BY_SIDE
-        left = [f"connects: {stats.ok} established, {stats.failed} failed (closed before ESTABLISHED)", ""]
-        left += stats.hist.lines("usecs", width=12 if beside else 24) if stats.hist.total \
+        left = stats.hist.lines("usecs", width=10 if beside else 24) if stats.hist.total \
             else ["no established connects yet"]
-        left += ["", "slowest:"]
-        left += [line for line in map(self._connect_line, stats.slowest()) if self._kept(line)]
+        head = f"  {'PID':>7} {'COMM':<15} {'DESTINATION':<24} {'LAT(ms)':>10}"
         recent = [line for line in map(self._connect_line, reversed(stats.recent)) if self._kept(line)]
-        right = ["connections, newest first:", f"  {'PID':>7} {'COMM':<15} {'DESTINATION':<22} {'LAT(ms)':>10}"]
+        right = ["connections, newest first:", head]
         right += recent[:CONNECT_LINES] or ["  none yet" if not self.filter_text else "  none match the filter"]
-        lines = side_by_side(left, right) if beside else [*left, "", *right]
+        lines = [f"connects: {stats.ok} established, {stats.failed} failed (closed before ESTABLISHED)", ""]
+        lines += side_by_side(left, right) if beside else [*left, "", *right]
+        lines += ["", "slowest:", head]
+        lines += [line for line in map(self._connect_line, stats.slowest()) if self._kept(line)]
         self.query_one("#connect-text", Static).update(lines_text(lines))
 
     @staticmethod
     def _connect_line(event: ConnectEvent) -> str:
         result = fmt_ms(event.latency_ns) if event.ok else "failed"
-        return f"  {event.pid:>7} {event.comm:<15} {host_port(event.daddr, event.dport):<22} {result:>10}"
+        return f"  {event.pid:>7} {event.comm:<15} {host_port(event.daddr, event.dport):<24} {result:>10}"
 
     def _render_slowio(self) -> None:
         block = self.probes.block
