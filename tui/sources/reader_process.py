@@ -3,7 +3,8 @@
 A Python gRPC client spends most of its time per message in gRPC's own machinery (the C core, the
 channel's spin thread, the iterator), all under the GIL it would share with the UI. A spawned child
 (never forked: the parent may already run gRPC threads) runs the ordinary thread-based reader and
-forwards what it reads as plain tuples, in batches about 100 times a second (`FLUSH_SECONDS`). State
+forwards what it reads as plain tuples, in batches about 100 times a second (`FLUSH_SECONDS`) while
+items arrive; with nothing arriving it blocks (a wake-up every `IDLE_SECONDS` at most), it never polls. State
 changes travel in the same ordered stream (`ForwardingStatus`), so the parent source looks exactly like
 the thread-based one. The child ends when the parent says so, when the parent goes away (pipe closed)
 or when its reader is done, after a last `("end",)` item.
@@ -24,6 +25,7 @@ from typing import Any
 from tui.sources.base import SourceState, StatusHolder
 
 FLUSH_SECONDS = 0.01
+IDLE_SECONDS = 1.0  # with nothing arriving, how often the child looks at its reader and `before_flush`
 END = ("end",)
 
 
@@ -38,20 +40,34 @@ def quiet_stderr() -> None:
 
 
 class Outbox:
-    """What the child has for the parent, in arrival order."""
+    """What the child has for the parent, in arrival order; `wait()` blocks until there is some."""
 
     def __init__(self) -> None:
         self._items: list[Any] = []
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self.stopped = False
 
     def put(self, item: Any) -> None:
         with self._lock:
             self._items.append(item)
+            if len(self._items) == 1:
+                self._ready.notify()
 
     def take(self) -> list[Any]:
         with self._lock:
             items, self._items = self._items, []
         return items
+
+    def wait(self, timeout: float) -> bool:
+        """Block until an item is there or `stop()` was called (True), or `timeout` passed (False)."""
+        with self._lock:
+            return self._ready.wait_for(lambda: bool(self._items) or self.stopped, timeout)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            self._ready.notify_all()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,12 +92,25 @@ def apply_status(holder: StatusHolder, state: str, reason: str, delay: float | N
     holder.set(SourceState(state), reason, None if delay is None else time.monotonic() + delay)
 
 
+def _watch_parent(conn: Connection, outbox: Outbox) -> None:
+    """Block on the pipe: any message from the parent (its stop) or the pipe closing stops the child."""
+    with contextlib.suppress(EOFError, OSError):
+        conn.recv()
+    outbox.stop()
+
+
 def forward(conn: Connection, outbox: Outbox, alive: Callable[[], bool],
             before_flush: Callable[[], None] | None = None) -> None:
-    """Child main loop: flush the outbox to the parent until told to stop or the reader is done."""
+    """Child main loop: flush the outbox to the parent until told to stop or the reader is done.
+
+    It sleeps in `Outbox.wait` while nothing arrives; once items come it lets `FLUSH_SECONDS` pass
+    so they travel as one batch."""
+    threading.Thread(target=_watch_parent, args=(conn, outbox), name="parent-watch", daemon=True).start()
     try:
-        while True:
-            if conn.poll(FLUSH_SECONDS):
+        while not outbox.stopped:
+            if outbox.wait(IDLE_SECONDS) and not outbox.stopped:
+                time.sleep(FLUSH_SECONDS)  # gather a batch
+            if outbox.stopped:
                 break  # the parent asked to stop (or went away)
             if before_flush is not None:
                 before_flush()
