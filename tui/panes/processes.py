@@ -142,6 +142,14 @@ class ProcessTree(Tree[Data]):
         return Text(label)
 
 
+def _kernel_thread_event(response: Any) -> bool:
+    """An exec or exit of a kernel thread (the local source marks them `kthread`)."""
+    kind = response.WhichOneof("event") if hasattr(response, "WhichOneof") else None
+    if kind not in ("process_exec", "process_exit"):
+        return False
+    return "kthread" in getattr(response, kind).process.flags.split()
+
+
 class ProcessesPane(LivePane):
     """Tetragon (or local exec tracepoints) as a process forest with policy events in place."""
 
@@ -164,6 +172,7 @@ class ProcessesPane(LivePane):
         Binding("T", "toggle_timestamps", "Timestamps in the event log", show=False),
         Binding("e", "toggle_log", "Event log below the tree (on/off)", show=False),
         Binding("y", "toggle_policies", "Policies"),
+        Binding("K", "toggle_kthreads", "Kernel threads (local source; hidden at start)", show=False),
         Binding("v", "step_view(1)", "Next view", show=False),
         Binding("V", "step_view(-1)", "Previous view", show=False),
     ]
@@ -194,6 +203,8 @@ class ProcessesPane(LivePane):
         self._log_pending: deque[Any] = deque(maxlen=LOG_PER_TICK)
         self._log_skipped = 0
         self._filter = ""
+        self.show_kthreads = False  # kernel threads (the local source marks them `kthread`): hidden, as htop's K
+        self._kthreads_seen = False
         self._needs_rebuild = False
         self._rate_samples: deque[tuple[float, int]] = deque()
         self._render_errors = 0
@@ -399,7 +410,12 @@ class ProcessesPane(LivePane):
         """Add a tree item for `node` (and its display parents), respecting the caps."""
         if node.exec_id in self._items:
             return self._items[node.exec_id]
+        if not self.show_kthreads and "kthread" in node.flags.split():
+            self._kthreads_seen = True
+            return None
         parent = self.forest.display_parent(node)
+        if parent is not None and not self.show_kthreads and "kthread" in parent.flags.split():
+            parent = None  # a user process a kernel thread started (modprobe): shown, under its group
         if parent is not None:
             parent_item = self._items.get(parent.exec_id) or self._show(parent, now)
             if parent_item is None:
@@ -521,6 +537,8 @@ class ProcessesPane(LivePane):
             if isinstance(response, StreamGap):
                 lines.append(Text(response.text(), style="bold yellow"))
                 continue
+            if not self.show_kthreads and _kernel_thread_event(response):
+                continue
             limited = rate_limit_line(response, timestamps=self.timestamps)
             if limited is not None:  # tetra cannot print it; ebtop says what the agent dropped, in place
                 lines.append(Text(limited, style="bold red"))
@@ -557,6 +575,13 @@ class ProcessesPane(LivePane):
 
     def action_toggle_timestamps(self) -> None:
         self.timestamps = not self.timestamps
+
+    def action_toggle_kthreads(self) -> None:
+        """K: show or hide kernel threads (htop's key); the tree is rebuilt on the next frame."""
+        self.show_kthreads = not self.show_kthreads
+        self._needs_rebuild = True
+        if self.is_mounted:
+            self.refresh_view()
 
     def action_toggle_log(self) -> None:
         log = self.query_one("#process-log", RichLog)
@@ -690,4 +715,6 @@ class ProcessesPane(LivePane):
             parts.append(f"filter '{self._filter}'")
         if not self.follow:
             parts.append("follow off")
+        if self._kthreads_seen and not self.show_kthreads:
+            parts.append("kernel threads hidden (K)")
         return parts

@@ -33,6 +33,7 @@ FORK_ENTRIES = 65_536
 FALLBACK_AFTER = 3.0
 MAX_IMAGES = 65_536
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
 
 
 def make_exec_id(node: str, ktime_ns: int, pid: int) -> str:
@@ -43,6 +44,15 @@ def make_exec_id(node: str, ktime_ns: int, pid: int) -> str:
 def join_argv(argv: list[str]) -> str:
     """Tetragon's `arguments`: argv[1:] joined by spaces, elements holding a space wrapped in quotes."""
     return " ".join(f'"{arg}"' if " " in arg else arg for arg in argv)
+
+
+def proc_text(raw: bytes) -> str:
+    """Bytes from /proc or the kernel as text: invalid UTF-8 shown escaped (`\\xff`), never an error.
+
+    Any user can name its process with arbitrary bytes (prctl PR_SET_NAME); a strict decode killed the
+    whole source, and surrogateescape text cannot be put in a protobuf string.
+    """
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def signal_name(number: int) -> str:
@@ -83,29 +93,36 @@ class ProcReader:
             return None
         if not raw:
             return None
-        return [part.decode("utf-8", "surrogateescape") for part in raw.rstrip(b"\0").split(b"\0")]
+        return [proc_text(part) for part in raw.rstrip(b"\0").split(b"\0")]
 
     def cwd(self, pid: int) -> str:
         try:
-            return os.readlink(self.root / str(pid) / "cwd")
+            return proc_text(os.readlink(os.fsencode(self.root / str(pid) / "cwd")))
         except OSError:
             return ""
 
     def exe(self, pid: int) -> str:
         try:
-            return os.readlink(self.root / str(pid) / "exe")
+            return proc_text(os.readlink(os.fsencode(self.root / str(pid) / "exe")))
         except OSError:
             return ""
 
     def stat(self, pid: int) -> tuple[str, int, int] | None:
-        """(comm, ppid, start ticks since boot)."""
+        """(comm, ppid, start ticks since boot); the comm is any 15 bytes, so it is read as bytes."""
+        try:
+            raw = (self.root / str(pid) / "stat").read_bytes()
+            fields = raw[raw.rindex(b")") + 2:].split()
+            return proc_text(raw[raw.index(b"(") + 1: raw.rindex(b")")]), int(fields[1]), int(fields[19])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def kernel_thread(self, pid: int) -> bool:
+        """Whether `pid` is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags: kthreadd and its children)."""
         try:
             text = (self.root / str(pid) / "stat").read_text()
-        except OSError:
-            return None
-        comm = text[text.index("(") + 1: text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
-        return comm, int(fields[1]), int(fields[19])
+            return bool(int(text[text.rindex(")") + 2:].split()[6]) & PF_KTHREAD)
+        except (OSError, ValueError, IndexError):
+            return False
 
     def uid(self, pid: int) -> int | None:
         try:
@@ -161,9 +178,11 @@ class LocalEventBuilder:
         ktime = start_ticks * 1_000_000_000 // _CLK_TCK
         argv = self.proc.argv(pid)
         binary = self.proc.exe(pid) or (argv[0] if argv else f"[{comm}]")
+        # Kernel threads are marked (`kthread`, a word Tetragon does not use) so the pane can hide them.
+        flags = "procFS kthread" if not argv and self.proc.kernel_thread(pid) else "procFS"
         process = tetragon_pb2.Process(
             exec_id=make_exec_id(self.node, ktime, pid), binary=binary,
-            arguments=join_argv(argv[1:]) if argv else "", flags="procFS", cwd=self.proc.cwd(pid))
+            arguments=join_argv(argv[1:]) if argv else "", flags=flags, cwd=self.proc.cwd(pid))
         process.pid.value = pid
         uid = self.proc.uid(pid)
         if uid is not None:
@@ -305,6 +324,7 @@ class LocalExecSource(Source[Any]):
         self.received = 0
         self.filtered = 0
         self.lost = 0
+        self.bad = 0
         self._stop = self.stopping
         self._ready = threading.Event()
 
@@ -321,7 +341,7 @@ class LocalExecSource(Source[Any]):
 
     def counters(self) -> dict[str, int]:
         return {"received": self.received, "dropped": self.buffer.dropped, "lost": self.lost,
-                "filtered": self.filtered}
+                "filtered": self.filtered, "decode errors": self.bad}
 
     def state(self) -> SourceState:
         return self.status.get().state
@@ -367,7 +387,13 @@ class LocalExecSource(Source[Any]):
             decode = _decoder(table)
 
             def on_event(_ctx: Any, data: Any, _size: int) -> None:
-                response = builder.build(decode(data))
+                try:
+                    response = builder.build(decode(data))
+                except Exception as error:  # noqa: BLE001 - one bad record is counted and said, the rest go on
+                    self.bad += 1
+                    if self.bad == 1:
+                        self.add_problem(f"{self.label}: a record skipped ({type(error).__name__}: {error})")
+                    return
                 if response is not None:
                     self._put(response)
 
@@ -404,8 +430,7 @@ def _decoder(table: Any) -> Callable[[Any], RawEvent]:
         event = table.event(data)
         return RawEvent(event.type, event.pid, event.tid, event.uid, event.ktime, event.fork_ktime,
                         event.parent_tgid, event.code, bool(event.has_code), event.signal,
-                        event.comm.decode("utf-8", "replace"),
-                        event.filename.decode("utf-8", "surrogateescape"))
+                        proc_text(event.comm), proc_text(event.filename))
     return decode
 
 
