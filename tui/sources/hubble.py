@@ -29,6 +29,7 @@ from tui.sources.hubble_tls import (
     open_channel,
     tls_failure,
 )
+from tui.sources.unix_socket import permission_problem
 
 GET_FLOWS = "/observer.Observer/GetFlows"
 SERVER_STATUS = "/observer.Observer/ServerStatus"
@@ -181,6 +182,10 @@ class HubbleSource(Source[FlowRecord]):
     def _run(self) -> None:
         gap: list[object] = []  # [reason, monotonic start] while a delivering stream is broken
         while not self._stop.is_set():
+            problem = permission_problem(self.endpoint.target, "Hubble")
+            if problem:  # connect() would fail with EACCES, which gRPC retries forever
+                self.status.set(SourceState.FAILED, problem)
+                return
             self.status.set(SourceState.CONNECTING, self.endpoint.describe())
             try:
                 channel = open_channel(self.endpoint, keepalive_options(*self.keepalive))

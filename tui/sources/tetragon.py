@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from tui.sources.reader_process import (
     quiet_stderr,
 )
 from tui.sources.tetragon_tls import tetragon_channel, tetragon_endpoints
+from tui.sources.unix_socket import permission_problem
 
 DEFAULT_SOCKET = "/var/run/tetragon/tetragon.sock"
 INFO_FILE = "/var/run/tetragon/tetragon-info.json"
@@ -78,21 +78,7 @@ def normalize_target(address: str) -> str:
 
 def socket_permission_problem(target: str) -> str | None:
     """Why this user cannot open a unix-socket target (Tetragon makes it 0660 root), or None."""
-    if not target.startswith("unix:"):
-        return None
-    path = target.removeprefix("unix://") if target.startswith("unix://") else target.removeprefix("unix:")
-    try:
-        info = os.stat(path)
-    except PermissionError:
-        return (f"permission denied on {path}: its directory is closed to this user; the Tetragon socket "
-                "is for root and its group only; run ebtop as root (sudo)")
-    except OSError:
-        return None
-    if os.access(path, os.R_OK | os.W_OK):
-        return None
-    mode = stat.filemode(info.st_mode)
-    return (f"permission denied on {path} ({mode}, uid {info.st_uid} gid {info.st_gid}): the Tetragon socket "
-            f"is for root and its group only; run ebtop as root (sudo) or as a member of gid {info.st_gid}")
+    return permission_problem(target, "Tetragon")
 
 
 # --- the stream ----------------------------------------------------------------------------------
