@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import partial
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from tui import __version__
 from tui.colors import NO_COLOR_CSS, strip_colors
 from tui.help_screen import HelpScreen
-from tui.keys import help_groups
+from tui.keys import help_groups, key_name, own_bindings
 from tui.panes.base import LivePane
 from tui.panes.footer import BoundedFooter
-from tui.shutdown import SHUTDOWN
+from tui.shutdown import QUIT_WAIT, SHUTDOWN, stop_in_parallel
 
 TICK_SECONDS = 0.1
 GC_FULL_THRESHOLD = 50  # CPython's default is 10
@@ -115,9 +117,10 @@ class EbtopApp(App[int]):
         gc.collect()
 
     def on_unmount(self) -> None:
+        """Stop every pane's sources at once, waiting `QUIT_WAIT` at most: one slow close (a gRPC
+        channel, bcc detaching probes) must not hold the terminal; `SHUTDOWN.leave` finishes the job."""
         SHUTDOWN.detach_app()
-        for pane in self.panes:
-            pane.stop()
+        stop_in_parallel([pane.stop for pane in self.panes], QUIT_WAIT)
 
     def _install_signal_handlers(self) -> None:
         """Hand the way out to `tui.shutdown` (signals, a lost terminal): it asks this app to exit.
@@ -180,6 +183,30 @@ class EbtopApp(App[int]):
 
     def action_previous_tab(self) -> None:
         self._step_tab(-1)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Ctrl-P's palette: Textual's commands, the tabs, then every described key of the active pane.
+
+        The same bindings the help screen lists (`tui.keys.own_bindings`), each run in the widget
+        that declares it, so the palette and the keys do the same thing.
+        """
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help: ebtop's keys", "? or F1", self.action_help)
+        for pane in self.panes:
+            yield SystemCommand(f"Show the {pane.tab_title} tab", "1-4, [ and ]",
+                                partial(self.action_show_tab, pane.id or ""))
+        active = self.active_pane()
+        if active is None:
+            return
+        seen: set[str] = set()
+        for node in [active, *active.query("*")]:
+            for binding in own_bindings(node):
+                if binding.action in seen:
+                    continue
+                seen.add(binding.action)
+                keys = " ".join(key_name(key.strip()) for key in binding.key.split(","))
+                yield SystemCommand(f"{active.tab_title}: {binding.description}", f"key {keys}",
+                                    partial(self.run_action, binding.action, node))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -249,6 +250,20 @@ class FlowList(ScrollView, can_focus=True):
         self._set_cursor(None)
         self.follow = True
         self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the line under the pointer (and leaves follow, as moving the cursor does);
+        a second click on the selected line opens its detail, as Enter."""
+        if not self.rows or event.y < 0:
+            return
+        index = int(self.scroll_y) + event.y
+        if index >= len(self.rows):
+            return
+        if self.cursor_seq == self.rows[index].seq:
+            self.action_open()
+            return
+        self.follow = False
+        self._set_cursor(self.rows[index].seq)
 
     def action_open(self) -> None:
         record = self.selected()
