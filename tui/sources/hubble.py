@@ -29,6 +29,7 @@ from tui.sources.hubble_tls import (
     open_channel,
     tls_failure,
 )
+from tui.sources.resume import ResumePoint
 from tui.sources.unix_socket import permission_problem
 
 GET_FLOWS = "/observer.Observer/GetFlows"
@@ -129,6 +130,7 @@ class HubbleSource(Source[FlowRecord]):
         self._call: grpc.Future | None = None
         self._channel: grpc.Channel | None = None
         self._last_flow_time: tuple[int, int] | None = None
+        self._resume = ResumePoint()
         self._pending_gap: list[object] = []
         self._connected = False
 
@@ -161,22 +163,20 @@ class HubbleSource(Source[FlowRecord]):
     def counters(self) -> dict[str, int]:
         return {"received": self.buffer.received, "dropped": self.buffer.dropped,
                 "reconnects": self.reconnects, "malformed": self.malformed,
-                "server status errors": self.status_errors}
+                "server status errors": self.status_errors, "future-dated": self._resume.skewed,
+                "replays dropped": self._resume.duplicates}
 
     # -- reading -------------------------------------------------------------------------------
     def _request_for_attempt(self) -> observer_pb2.GetFlowsRequest:
-        """After a break, continue from the last flow seen instead of re-reading history."""
-        if self._last_flow_time is None or not self.request.follow:
+        """After a break, continue from the last flow seen (its time itself: replays are dropped)."""
+        since = self._resume.since() if self.request.follow else None
+        if since is None:
             return self.request
         request = observer_pb2.GetFlowsRequest()
         request.CopyFrom(self.request)
         request.number = 0
         request.first = False
-        seconds, nanos = self._last_flow_time
-        nanos += 1
-        if nanos >= 1_000_000_000:
-            seconds, nanos = seconds + 1, nanos - 1_000_000_000
-        request.since.seconds, request.since.nanos = seconds, nanos
+        request.since.seconds, request.since.nanos = since
         return request
 
     def _run(self) -> None:
@@ -296,6 +296,8 @@ class HubbleSource(Source[FlowRecord]):
                 self._on_connected()
             if record.kind is RecordKind.FLOW:
                 flow_time = response.flow.time
+                if not self._resume.fresh(flow_time.seconds, flow_time.nanos, data):
+                    continue  # sent again after a resume from its own time
                 self._last_flow_time = (flow_time.seconds, flow_time.nanos)
                 fallback = flow_time.seconds
             deliver(record, response)

@@ -43,6 +43,7 @@ class _ForwardingSource(HubbleSource):
         self._outbox = outbox
         self._digest = digest
         self.status = reader_process.ForwardingStatus(outbox)
+        self._resume.on_count = lambda skewed, duplicates: outbox.put(("resume", skewed, duplicates))
 
     def add_problem(self, text: str, limit: int = 50) -> None:
         self._outbox.put(("problem", text))
@@ -69,9 +70,11 @@ class _ForwardingSource(HubbleSource):
             if not delivered:
                 delivered = True
                 self._on_connected()
-            response = parse_or_none(parse, data)  # only for the last flow's time (`since` after a reconnect)
+            response = parse_or_none(parse, data)  # only for the flow's time (`since` after a reconnect)
             if response is not None and response.HasField("flow"):
                 flow_time = response.flow.time
+                if not self._resume.fresh(flow_time.seconds, flow_time.nanos, data):
+                    continue  # sent again after a resume from its own time
                 self._last_flow_time = (flow_time.seconds, flow_time.nanos)
             put((data,))
         return delivered
@@ -111,6 +114,8 @@ class ProcessHubbleSource(Source[FlowRecord]):
         self.recorder = recorder
         self.reconnects = 0
         self.malformed = 0
+        self.skewed = 0  # counted by the child's ResumePoint
+        self.duplicates = 0
         options = {"status_interval": status_interval, "connect_timeout": connect_timeout,
                    "backoff": backoff, "digest": digest_in_child}
         self._reader = reader_process.ReaderProcess("ebtop-hubble-reader", _child_main,
@@ -125,7 +130,8 @@ class ProcessHubbleSource(Source[FlowRecord]):
 
     def counters(self) -> dict[str, int]:
         return {"received": self.buffer.received, "dropped": self.buffer.dropped,
-                "reconnects": self.reconnects, "malformed": self.malformed}
+                "reconnects": self.reconnects, "malformed": self.malformed, "future-dated": self.skewed,
+                "replays dropped": self.duplicates}
 
     def run(self) -> None:
         self.status.set(SourceState.CONNECTING, f"{self.endpoint.describe()} (reader process)")
@@ -163,6 +169,8 @@ class ProcessHubbleSource(Source[FlowRecord]):
                     reader_process.apply_status(self.status, *item[1:])
                 elif head == "server":
                     self.server = ServerInfo(**item[1])
+                elif head == "resume":
+                    self.skewed, self.duplicates = item[1], item[2]
                 elif head == "problem":
                     self.add_problem(item[1])
                 elif head == "marker":
