@@ -99,17 +99,22 @@ def _fetch_server_certificate(target: str, timeout: float = 5.0) -> bytes:
     return ssl.DER_cert_to_PEM_cert(der).encode()
 
 
-def _certificate_name(pem: bytes) -> str | None:
-    """First DNS name of a PEM certificate (via the ssl module's decoder), for allow-insecure."""
+def decode_certificate(pem: bytes) -> dict:
+    """A PEM certificate decoded by the ssl module (subject, subjectAltName, notAfter), {} if it cannot be."""
     import tempfile
 
     with tempfile.NamedTemporaryFile("wb", suffix=".pem") as handle:
         handle.write(pem)
         handle.flush()
         try:
-            decoded = ssl._ssl._test_decode_cert(handle.name)  # type: ignore[attr-defined]  # noqa: SLF001
-        except Exception:  # noqa: BLE001 - best effort: fall back to the dialed host name
-            return None
+            return ssl._ssl._test_decode_cert(handle.name)  # type: ignore[attr-defined]  # noqa: SLF001
+        except Exception:  # noqa: BLE001 - best effort
+            return {}
+
+
+def _certificate_name(pem: bytes) -> str | None:
+    """First DNS name of a PEM certificate, for allow-insecure (None: fall back to the dialed host name)."""
+    decoded = decode_certificate(pem)
     for kind, value in decoded.get("subjectAltName", ()):
         if kind == "DNS":
             return value.replace("*.", "any.")
@@ -135,7 +140,8 @@ def keepalive_options(idle: float, timeout: float) -> list[tuple[str, object]]:
             ("grpc.http2.ping_timeout_ms", int(timeout * 1000)), ("grpc.keepalive_permit_without_calls", 0)]
 
 
-def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = None) -> grpc.Channel:
+def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = None,
+                 flags: str = "hubble") -> grpc.Channel:
     """A new channel (never shared across reconnects, so a dead connection is not reused)."""
     opts: list[tuple[str, object]] = [("grpc.max_receive_message_length", 16 * 1024 * 1024),
                                       ("grpc.enable_retries", 0)]
@@ -143,6 +149,9 @@ def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = 
     tls = endpoint.tls
     if not tls.enabled:
         return grpc.insecure_channel(endpoint.target, options=opts)
+    from tui.sources.tls_probe import check_client_pair
+
+    check_client_pair(tls, flags)  # a key that does not match would fail every handshake, unexplained
     root: bytes | None = None
     if tls.allow_insecure:
         root = _fetch_server_certificate(endpoint.target)
@@ -165,10 +174,10 @@ _FATAL_TLS = (
     ("not in peer certificate", "name"),
     ("Peer name", "name"),
     ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not signed by a trusted CA "
-                                  "(--hubble-tls-ca-cert-files)"),
+                                  "(--{flags}-tls-ca-cert-files)"),
     ("certificate verify failed", "the server's certificate is not signed by a trusted CA "
-                                  "(--hubble-tls-ca-cert-files)"),
-    ("WRONG_VERSION_NUMBER", "the server does not speak TLS (drop --hubble-tls / tls://)"),
+                                  "(--{flags}-tls-ca-cert-files)"),
+    ("WRONG_VERSION_NUMBER", "the server does not speak TLS (drop --{flags}-tls / tls://)"),
 )
 _HINTS = (
     ("error reading server preface", "the server may speak TLS: try --hubble-tls or a tls:// address"),
@@ -177,8 +186,19 @@ _HINTS = (
 )
 
 
-def tls_failure(details: str, endpoint: Endpoint) -> str | None:
-    """A clear sentence when an RPC error is a TLS problem that retrying will not fix, else None."""
+def tls_failure(details: str, endpoint: Endpoint, flags: str = "hubble") -> str | None:
+    """A clear sentence when an RPC error is a TLS problem that retrying will not fix, else None.
+
+    gRPC's words are vague ("Socket closed"); a handshake-looking failure is probed with Python's ssl
+    module (tui.sources.tls_probe), which names the cause: expired, client certificate required, the
+    server speaks TLS (to a plaintext client) or does not.
+    """
+    from tui.sources.tls_probe import HANDSHAKE_SIGNS, probe
+
+    if any(sign in details for sign in HANDSHAKE_SIGNS):
+        found = probe(endpoint, flags)
+        if found:
+            return found
     if not endpoint.tls.enabled:
         return None
     for needle, sentence in _FATAL_TLS:
@@ -186,8 +206,8 @@ def tls_failure(details: str, endpoint: Endpoint) -> str | None:
             if sentence == "name":
                 name = endpoint.tls.server_name or endpoint.target.rsplit(":", 1)[0]
                 return (f"TLS: the server's certificate is not valid for the name {name!r}; set "
-                        "--hubble-tls-server-name to a name in the certificate (Relay: *.hubble-relay.cilium.io)")
-            return f"TLS: {sentence}"
+                        f"--{flags}-tls-server-name to a name in the certificate (Relay: *.hubble-relay.cilium.io)")
+            return f"TLS: {sentence.format(flags=flags)}"
     return None
 
 

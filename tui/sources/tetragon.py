@@ -24,7 +24,7 @@ import grpc
 from tui.filters.tetragon import EVENT_TYPE_NAMES, EventFilters, event_type_name  # noqa: F401 - re-exported
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
 from tui.sources.base import Backoff, BoundedBuffer, Source, SourceState, StatusHolder, parse_or_none
-from tui.sources.hubble_tls import KEEPALIVE, keepalive_options
+from tui.sources.hubble_tls import KEEPALIVE, Endpoint, TlsOptions, keepalive_options, tls_failure
 from tui.sources.reader_process import (
     ForwardingStatus,
     Outbox,
@@ -155,6 +155,10 @@ class TargetStream:
                     break
                 code = error.code()
                 details = error.details() or ""
+                fatal = tls_failure(details, Endpoint(self.target, self.tls or TlsOptions()), "tetragon")
+                if fatal:  # expired, client certificate required, speaks TLS...: no retry fixes it
+                    self.status.set(SourceState.FAILED, f"{self.target}: {fatal}")
+                    return
                 if code in FATAL_CODES:
                     self.status.set(SourceState.FAILED, f"{self.target}: {code.name}: {details}")
                     return

@@ -48,4 +48,4 @@ def tetragon_channel(target: str, tls: TlsOptions | None, options: Sequence[tupl
     """A new channel to one agent: plaintext, or TLS/mTLS through the shared builder."""
     if tls is None or not tls.enabled:
         return grpc.insecure_channel(target, options=list(options))
-    return open_channel(Endpoint(target, tls), options=list(options))
+    return open_channel(Endpoint(target, tls), options=list(options), flags="tetragon")
