@@ -146,7 +146,7 @@ async def test_enter_on_a_view_row_shows_its_flows_and_esc_comes_back() -> None:
             assert pane.view == name and pane.drill is None and table.cursor_row == row
         await pilot.press("slash", "d", "n", "s")  # Esc order: the view goes, then the filter
         await pilot.pause()
-        assert pane.filter_text == "dns" and pane.view == "list"
+        assert pane.filter_text == "dns" and pane.view == "http"  # a table filters its own rows
         assert app.focused is pane.query_one("#flows-filter", Input)
         await pilot.press("enter", "t")
         await pilot.pause()

@@ -112,3 +112,29 @@ async def test_the_drops_table_shows_destination_and_port() -> None:
         await pilot.pause()
         row = [cell.plain.strip() for cell in app.table.get_row_at(0)]
         assert row[2:] == ["5432", "Policy denied", "shop/a", "shop/db"], row
+
+
+async def test_slash_filters_the_talkers_drops_dns_and_http_tables_in_place() -> None:
+    from textual.widgets import Input
+
+    from tests.test_flows_pane import loaded, make_app
+
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, pane)
+        for view, needle in (("t", "coredns"), ("x", "denied"), ("n", "nxdomain"), ("h", "get")):
+            await pilot.press(view)
+            table = pane.query_one(f"#{pane.view}", AggregateTable)
+            name = pane.view
+            assert await until(pilot, lambda table=table: table.row_count >= 1)
+            everything = table.row_count
+            await pilot.press("slash", *needle)
+            assert app.focused is pane.query_one("#flows-filter", Input)
+            assert pane.view == name and pane.filter_text == needle
+            rows = [" ".join(cell.plain for cell in table.get_row_at(i)).lower() for i in range(table.row_count)]
+            assert rows and all(needle in row for row in rows), (name, rows)
+            assert len(rows) <= everything
+            assert f"/{needle}" in pane._header
+            await pilot.press("escape")  # the box goes, and the filter with it
+            assert pane.view == name and pane.filter_text == ""
+            assert await until(pilot, lambda table=table, n=everything: table.row_count == n)

@@ -198,6 +198,7 @@ class AggregateTable(DataTable):
         self._order: list[str] = []
         self.widths: list[int] = [column.width for column in spec.columns]
         self._aggregates: FlowAggregates | None = None
+        self.needle = ""  # the pane's `/` filter: rows whose text holds it (lower case)
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -230,10 +231,13 @@ class AggregateTable(DataTable):
         spec = self.spec
         seen: set[str] = set()
         changed = False
+        needle = self.needle
         for row in spec.rows(aggregates):
+            values = spec.values(row)
+            if needle and needle not in " ".join(escape_control(str(v)) for v in values).lower():
+                continue
             key = spec.key(row)
             seen.add(key)
-            values = spec.values(row)
             style = spec.style(row)
             old = self._values.get(key)
             if old is None:
@@ -251,6 +255,15 @@ class AggregateTable(DataTable):
             changed = True
         if changed:
             self._sort()
+
+    def set_filter(self, text: str) -> None:
+        """Keep only the rows whose text holds `text` (case-insensitive); "" shows every row again."""
+        needle = text.lower()
+        if needle == self.needle:
+            return
+        self.needle = needle
+        if self._aggregates is not None and self.is_mounted:
+            self.update_rows(self._aggregates)
 
     def _cell(self, index: int, value: object, style: str) -> SortText:
         column = self.spec.columns[index]

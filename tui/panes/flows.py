@@ -317,6 +317,8 @@ class FlowsPane(LivePane):
         else:
             table = self.query_one(f"#{self.view}", AggregateTable)
             parts.append(f"last {self.store.aggregates.window}s · sort {table.sort_label()} (s, r)")
+            if self.filter_text:
+                parts.append(f"/{escape_control(self.filter_text)} {table.row_count:,} rows")
         if self.paused:
             parts.append(self.pause_text())
         header = " · ".join(parts)
@@ -363,7 +365,9 @@ class FlowsPane(LivePane):
     # -- actions -----------------------------------------------------------------------------------
 
     def action_open_filter(self) -> None:
-        if self.view != "list":
+        """`/`: the box at the bottom; the Talkers, Drops, DNS and HTTP tables filter their own rows,
+        the other views (map, policies, connect, nodes) hand the filter to the flow list."""
+        if self.view != "list" and self.view not in VIEWS:
             self.action_show_view("list")
         box = self.query_one("#flows-filter", Input)
         box.add_class("-open")
@@ -376,7 +380,7 @@ class FlowsPane(LivePane):
         box = self.query_one("#flows-filter", Input)
         box.remove_class("-open")
         self._set_filter("")
-        self.screen.set_focus(self.flow_list)
+        self.screen.set_focus(self.query_one(f"#{self.view}"))
 
     def action_back(self) -> None:
         """Esc: leave a drill-down (back where it started), else leave a view, else clear the filter."""
@@ -443,12 +447,14 @@ class FlowsPane(LivePane):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         box = self.query_one("#flows-filter", Input)
         box.remove_class("-open")
-        self.flow_list.focus()
+        self.query_one(f"#{self.view}").focus()
 
     def _set_filter(self, value: str) -> None:
         if value == self.filter_text:
             return
         self.filter_text = value
+        if self.view in VIEWS:
+            self.query_one(f"#{self.view}", AggregateTable).set_filter(value)
         self._restart_filter()
 
     def _restart_filter(self) -> None:
@@ -468,6 +474,8 @@ class FlowsPane(LivePane):
         if name == "list":
             self._refresh_list()
         else:
+            if name in VIEWS:
+                self.query_one(f"#{name}", AggregateTable).set_filter(self.filter_text)
             self._views_refreshed = self._clock()
             self.refresh_view()
         self._update_header()
