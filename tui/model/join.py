@@ -164,6 +164,8 @@ class FlowJoiner:
     def __init__(self, index: SocketIndex | None = None) -> None:
         self.index = index if index is not None else SocketIndex()
         self.socket_events = 0
+        self.newest_event_ns = 0
+        """Event time of the newest socket event fed: flows up to about then can be answered."""
         self.flows_asked = 0
         self.flows_joined = 0
         self.flows_observed = 0
@@ -182,6 +184,8 @@ class FlowJoiner:
 
     def add_sock_event(self, event: SockEvent) -> None:
         self.socket_events += 1
+        if event.t_ns > self.newest_event_ns:
+            self.newest_event_ns = event.t_ns
         args = (event.protocol, event.local_addr, event.local_port, event.remote_addr, event.remote_port)
         if event.what == CONNECT or event.what == ACCEPT:
             self.index.open(*args, event.process, event.t_ns, event.what, event.cookie)

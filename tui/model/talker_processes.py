@@ -5,10 +5,12 @@ a modal can re-parse in a frame, and the talker row counts the last `window` sec
 in the same window makes the breakdown of a row add up to the row (flows whose process is unknown
 get their own line).
 
-Why a lag: the socket event that names a flow's process comes from another stream (Tetragon or the
-kernel) and may arrive after the flow. So a flow is joined `lag_s` after it arrived (wall clock,
-since the streams race in real time), and only then counted and its verdict fed back to the join
-(`FlowJoiner.observe`). One lookup per flow, as before; the pending queue is bounded.
+Why a wait: the socket event that names a flow's process comes from another stream (Tetragon or the
+kernel) and may arrive after the flow. So a flow is joined once the join has seen socket events past
+its time (`FlowJoiner.newest_event_ns`, event time), at least `lag_s` after it arrived and at most
+`max_wait_s` (wall clock: a silent or slow process stream must not hold the flows for ever), and
+only then counted and its verdict fed back to the join (`FlowJoiner.observe`). One lookup per flow,
+as before; the pending queue is bounded.
 
 The answer is kept per flow record (`join_of`) for as long as the ring can hold the record: the
 socket index forgets a closed socket 10 s after its close, and a line scrolled back to, or its
@@ -25,6 +27,8 @@ from tui.model.flow_aggregates import OTHER, WindowCounter
 from tui.model.flows import FlowRecord, RecordKind
 
 DEFAULT_LAG_S = 1.0
+MAX_WAIT_S = 10.0
+SECOND_NS = 1_000_000_000
 MAX_PENDING = 200_000
 """Flows waiting for their lag; beyond this the oldest are joined at once (memory stays bounded)."""
 DEFAULT_MAX_KEYS = 20_000
@@ -90,7 +94,11 @@ class TalkerProcesses:
         cutoff = now - self.lag_s
         count = 0
         has_sockets = joiner is not None and joiner.socket_events > 0
-        while pending and (force or pending[0][0] <= cutoff or len(pending) > MAX_PENDING):
+        seen_ns = joiner.newest_event_ns if has_sockets else 0
+        give_up = now - MAX_WAIT_S
+        while pending and (force or len(pending) > MAX_PENDING or pending[0][0] <= cutoff
+                           and (not has_sockets or pending[0][0] <= give_up
+                                or seen_ns >= (pending[0][2] + 2) * SECOND_NS)):
             _, record, second, talker, verdict_class = pending.popleft()
             process = None
             if has_sockets:  # no socket events yet: every flow is unknown, nothing to parse
