@@ -55,3 +55,30 @@ async def test_kernel_threads_are_hidden_until_k(tmp_path: Path) -> None:
         assert "/bin/bash" in screen_text(app)
         await pilot.press("K")
         assert await until(pilot, lambda: "kworker" not in screen_text(app))
+
+
+async def test_slash_filters_the_event_log_and_the_box_is_at_the_bottom() -> None:
+    from textual.widgets import Input, RichLog
+
+    from tests.test_processes_pane import demo_events
+
+    events = demo_events(400)
+    source = FixedSource(events[:100])
+    pane = ProcessesPane(source, forest=ProcessForest(retention=3600), live_clock=False)
+    app = EbtopApp([pane], initial="processes")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, pane)
+        log = pane.query_one("#process-log", RichLog)
+        await pilot.press("slash", *"curl")
+        box = pane.query_one("#process-filter", Input)
+        assert app.focused is box
+        assert box.region.y > log.region.y > pane.tree.region.y  # below the tree and the log, as in Flows
+        await pilot.press("enter")
+        before = len(log.lines)
+        source.buffer.put_many(events[100:])
+        await settle(pilot, pane)
+        assert await until(pilot, lambda: len(log.lines) > before + 1)
+        new = ["".join(segment.text for segment in strip) for strip in log.lines[before:]]
+        assert all("curl" in line.lower() for line in new), new
+        every = ["".join(segment.text for segment in strip) for strip in log.lines]
+        assert any("filter 'curl': matching events from here" in line for line in every)

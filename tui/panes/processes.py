@@ -28,6 +28,7 @@ from tui.panes.process_detail import ProcessDetailScreen
 from tui.render.glyphs import glyphs
 from tui.render.numbers import count_text
 from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
+from tui.render.safe import escape_control
 from tui.render.tetra_compact import CompactEncodeError, rate_limit_line, render_text
 from tui.render.tetra_policies import header as policy_header
 from tui.render.tetra_policies import policy_rows, row_texts
@@ -142,6 +143,18 @@ class ProcessTree(Tree[Data]):
         return Text(label)
 
 
+class _FilterNote:
+    """A line in the event log where the `/` filter changed (events before it stay as they were)."""
+
+    def __init__(self, needle: str) -> None:
+        self.needle = needle
+
+    def text(self) -> str:
+        if not self.needle:
+            return "-- filter cleared: every event from here --"
+        return f"-- filter '{escape_control(self.needle)}': matching events from here --"
+
+
 def _kernel_thread_event(response: Any) -> bool:
     """An exec or exit of a kernel thread (the local source marks them `kthread`)."""
     kind = response.WhichOneof("event") if hasattr(response, "WhichOneof") else None
@@ -156,7 +169,7 @@ class ProcessesPane(LivePane):
     tab_title = "Processes"
     DEFAULT_CSS = """
     ProcessesPane { height: 1fr; }
-    ProcessesPane #process-filter { display: none; height: 3; }
+    ProcessesPane #process-filter { display: none; height: 3; dock: bottom; }
     ProcessesPane.-filtering #process-filter { display: block; }
     ProcessesPane #process-tree { height: 1fr; }
     ProcessesPane #process-log { height: 7; border-top: solid $panel-lighten-2; }
@@ -213,7 +226,6 @@ class ProcessesPane(LivePane):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Input(placeholder="filter: binary, arguments or pod (Esc clears)", id="process-filter")
             tree = ProcessTree("processes", id="process-tree")
             tree.show_root = False
             tree.auto_expand = False
@@ -222,6 +234,8 @@ class ProcessesPane(LivePane):
             table: DataTable[Text] = DataTable(id="policy-table", cursor_type="row", zebra_stripes=False)
             yield table
             yield RichLog(id="process-log", max_lines=LOG_LINES, wrap=False, markup=False, auto_scroll=True)
+            # At the bottom, as in every pane; it filters the tree and the event log's new lines.
+            yield Input(placeholder="filter: binary, arguments or pod (Esc clears)", id="process-filter")
 
     def on_show(self) -> None:
         """Keyboard first: the tree takes focus when the tab is shown (unless a child already has it)."""
@@ -537,6 +551,9 @@ class ProcessesPane(LivePane):
             if isinstance(response, StreamGap):
                 lines.append(Text(response.text(), style="bold yellow"))
                 continue
+            if isinstance(response, _FilterNote):  # the log cannot refilter what it drew: say where it starts
+                lines.append(Text(response.text(), style="dim"))
+                continue
             if not self.show_kthreads and _kernel_thread_event(response):
                 continue
             limited = rate_limit_line(response, timestamps=self.timestamps)
@@ -544,7 +561,9 @@ class ProcessesPane(LivePane):
                 lines.append(Text(limited, style="bold red"))
                 continue
             try:
-                lines.append(render_text(response, timestamps=self.timestamps))
+                line = render_text(response, timestamps=self.timestamps)
+                if not self._filter or self._filter in line.plain.lower():
+                    lines.append(line)
             except CompactEncodeError as error:
                 self._render_errors += 1
                 lines.append(Text(f"(cannot render: {error})", style="dim"))
@@ -609,6 +628,10 @@ class ProcessesPane(LivePane):
             return
         self._filter = event.value.strip().lower()
         self._needs_rebuild = True
+        pending = self._log_pending
+        if pending and isinstance(pending[-1], _FilterNote):
+            pending.pop()  # typed fast: one note for the word, not one per key
+        pending.append(_FilterNote(self._filter))
         self.refresh_view()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
