@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except StdinReplayError as error:
             print(f"ebtop: {error}", file=sys.stderr)
             return 2
-    from tui.shutdown import SHUTDOWN, Interrupted
+    from tui.shutdown import QUIT_WAIT, SHUTDOWN, Interrupted
 
     SHUTDOWN.install(interactive=not args.batch and args.serve is None)
     if getattr(args, "print_raw_filters", False):  # hubble observe --print-raw-filters: print and exit
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if demo is not None:
                 demo.wait_ready()
             return FAMILIES[args.pane].run_batch(args)
-        return run_app(args, before_run=demo.wait_ready if demo is not None else None)
+        code = run_app(args, before_run=demo.wait_ready if demo is not None else None)
     except Interrupted as stop:  # SIGTERM, SIGHUP or SIGINT in batch mode (tui/shutdown.py)
         return stop.code
     except KeyboardInterrupt:
@@ -167,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         if demo is not None:
-            demo.stop()
+            demo.stop(timeout=QUIT_WAIT)
+    return SHUTDOWN.leave(code)  # the terminal is restored: what still stops must not hold the prompt
 
 
 def _early_config_path(argv: Sequence[str]) -> Path:
@@ -213,6 +214,9 @@ def run_app(args: argparse.Namespace, before_run: Callable[[], None] | None = No
     """Build the panes, then (`before_run`: the demo servers coming up meanwhile) run the app."""
     apply_color_choice(args.colors)
     from tui.app import EbtopApp
+    from tui.screen_stream import detach_screen
+
+    detach_screen()  # the screen on its own fd: bcc's compile captures fds 1 and 2 (tui/screen_stream.py)
 
     panes = [family.create_pane(args) for family in FAMILIES.values()]
     if before_run is not None:

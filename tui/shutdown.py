@@ -15,6 +15,14 @@ A terminal can also go away without a SIGHUP (ebtop under `setsid`, `su -c` in a
 pty then reads EOF and reports POLLHUP. A watcher thread polls the terminal's descriptors and takes
 that as a hang-up, instead of Textual's input loop spinning on EOF at 100% CPU.
 
+Once the app has ended and the terminal is restored, `Shutdown.leave` gives whatever is still
+stopping `QUIT_WAIT` seconds in all (every source stops in its own thread), then ends the process
+without waiting longer: a gRPC channel closing or bcc detaching probes one by one would hold the
+shell prompt back for seconds, and the kernel does both for a process that exits (BPF programs,
+perf events, links and the stats fd are released with their file descriptors; sockets close; the
+reader and demo children see their pipe close and end). Only a recording (`--record-*`) is always
+waited for, so its file is complete.
+
 Batch mode has no app: the signal handler raises `Interrupted` in the main thread, the batch loop's
 `finally` stops its source, and `tui.cli` returns the signal's exit status (128 + N).
 """
@@ -26,17 +34,19 @@ import contextlib
 import os
 import select
 import signal
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tui.sources.base import stop_all_sources
+from tui.sources.base import started_sources, stop_all_sources
 
 EXIT_GRACE = 2.0  # seconds the normal way out gets before the watchdog acts
 EXIT_DEADLINE = 4.0  # the process is gone by then, whatever the terminal does
 HANGUP_GRACE = 1.0  # after a hang-up (no terminal left to restore) the watchdog acts sooner
+QUIT_WAIT = 0.2  # after the app ended: how long the way out waits for sources still stopping
 TTY_POLL_SECONDS = 0.25  # how often the terminal is checked for a hang-up
 SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 HANGUP = 128 + signal.SIGHUP
@@ -65,6 +75,28 @@ def stop_everything(timeout: float = 2.0) -> None:
     for source in list(_TRACKED):
         with contextlib.suppress(Exception):
             source.stop(timeout)
+
+
+def stop_in_parallel(calls: list[Callable[[], object]], wait: float) -> int:
+    """Run each call in its own daemon thread and wait `wait` seconds in all; how many still run."""
+    threads = [threading.Thread(target=call, name="ebtop-stop", daemon=True) for call in calls]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + wait
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return sum(thread.is_alive() for thread in threads)
+
+
+def _quiet(call: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            call()
+    return run
+
+
+def _recording(sources: list[Any]) -> bool:
+    return any(getattr(source, "recorder", None) is not None for source in sources)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -135,6 +167,23 @@ class Shutdown:
             self.request(HANGUP)
 
     # -- the way out ---------------------------------------------------------------------------------
+    def leave(self, code: int, wait: float = QUIT_WAIT) -> int:
+        """After the app ended: stop every source in parallel for `wait` seconds at most; if any is
+        still stopping then, end the process now (see the module docstring), else return `code`.
+
+        Only for the app on a real terminal (`install(interactive=True)` found one); elsewhere (tests
+        calling `main()`, a recording) every source is stopped the patient way."""
+        sources = [*started_sources(), *_TRACKED]
+        if not (self._installed and self._terminal_fds) or _recording(sources):
+            stop_everything()  # a recording's file must be complete: the normal, patient way
+            return code
+        if not stop_in_parallel([_quiet(source.stop) for source in sources], wait):
+            return code
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
     def request(self, code: int) -> bool:
         """Ask ebtop to end with `code` (from any thread); False when no app runs (batch mode)."""
         with self._lock:

@@ -154,6 +154,11 @@ def stop_all_sources(timeout: float = 2.0) -> None:
         thread.join(max(0.0, deadline - time.monotonic()))
 
 
+def started_sources() -> list[Source[object]]:
+    """Every source started in this process and not yet collected (the way out's work list)."""
+    return list(_STARTED)
+
+
 class Source(Generic[T]):
     """The one contract every source meets; panes and batch mode depend on this class only.
 
