@@ -121,11 +121,11 @@ async def test_rows_by_container_and_by_pod() -> None:
     app = EbtopApp([pane], initial="syscalls")
     async with app.run_test(size=(100, 30)) as pilot:
         table = pane.query_one("#top", DataTable)
-        await until(pilot, lambda: table.row_count == 3)
+        assert await until(pilot, lambda: table.row_count == 3)
         host = "system.sl…/ssh.service"  # 22 cells, the middle cut
         assert labels(table) == ["abababababab", "cdcdcdcdcdcd", host]
         await pilot.press("b")
-        await until(pilot, lambda: table.row_count == 2)
+        assert await until(pilot, lambda: table.row_count == 2)
         assert labels(table)[1] == host
         assert labels(table)[0].startswith("pod 1f2") and labels(table)[0].endswith("a4b3c2d1e0f9")
         assert str(table.get_row_at(0)[1]) == "800"
@@ -312,26 +312,28 @@ async def test_enter_on_a_pid_row_opens_that_process_in_processes() -> None:
     app = EbtopApp([procs, pane], initial="processes")
     async with app.run_test(size=(120, 40)) as pilot:
         procs.tick(True)
-        await until(pilot, lambda: len(procs.forest.by_pid) > 0)
+        assert await until(pilot, lambda: len(procs.forest.by_pid) > 0)
         pid = sorted(p for _, p in procs.forest.by_pid)[0]
         unknown = 4_000_000
         pane.add_interval(SyscallInterval(AT, 5.0, [SyscallSample("known", 0, 900, pid=pid),
                                                     SyscallSample("gone", 0, 100, pid=unknown)], by_pid=True))
-        pane.add_event(OpenEvent(unknown, "gone", 3, 0, "/etc/hosts", "openat"))
+        pane.add_event(OpenEvent(unknown + 1, "gone", 3, 0, "/etc/hosts", "openat", AT))
         app.action_show_tab("syscalls")
         tabs = app.query_one(TabbedContent)
-        await until(pilot, lambda: tabs.active == "syscalls" and pane.query_one("#top", DataTable).row_count == 2)
+        assert await until(pilot, lambda: tabs.active == "syscalls" and pane.query_one("#top", DataTable).row_count == 2)
         pane.query_one("#top", DataTable).focus()
         await pilot.press("enter")  # row 0: the known pid
-        await until(pilot, lambda: tabs.active == "processes")
+        assert await until(pilot, lambda: tabs.active == "processes")
         node = procs.tree.cursor_node
         assert node is not None and node.data and procs.forest.get(node.data[1]).pid == pid
         app.action_show_tab("syscalls")
-        await until(pilot, lambda: tabs.active == "syscalls")
+        assert await until(pilot, lambda: tabs.active == "syscalls")
         pane.action_show_view("opens")
-        await until(pilot, lambda: pane.query_one("#opens", DataTable).row_count == 1)
+        assert await until(pilot, lambda: pane.query_one("#opens", DataTable).row_count == 1)
+        pane.query_one("#opens", DataTable).focus()
+        assert await until(pilot, lambda: app.focused is pane.query_one("#opens", DataTable))
         await pilot.press("enter")  # the unknown pid
-        await until(pilot, lambda: any(str(unknown) in str(n.message) for n in app._notifications))
+        assert await until(pilot, lambda: any(str(unknown + 1) in str(n.message) for n in app._notifications))
         assert tabs.active == "syscalls"
 
 
@@ -344,34 +346,35 @@ async def test_slash_filters_every_view() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("slash", *"curl", "enter")
-        await until(pilot, lambda: pane.filter_text == "curl")
+        assert await until(pilot, lambda: pane.filter_text == "curl")
 
         def text(view: str) -> str:
             return str(pane.query_one(f"#{view}-text", Static).render())
 
         pane.action_show_view("connect")
-        await until(pilot, lambda: "10.0.0.9:443" in text("connect"))
+        assert await until(pilot, lambda: "10.0.0.9:443" in text("connect"))
         await pilot.press("escape", "slash", *"10.0.0.9", "enter")  # Esc leaves the view; a new filter
         pane.action_show_view("connect")
-        await until(pilot, lambda: "127.0.0.1:8080" not in text("connect"))
+        assert await until(pilot, lambda: "127.0.0.1:8080" not in text("connect"))
         assert "10.0.0.9:443" in text("connect")
         for view, kept, gone, rows in (("slowio", "kworker", " dd ", 0), ("opens", "hostname", "nonexistent", 1),
                                        ("retrans", None, "python3", 0), ("cost", "opens tp/", "raw_tp", 2)):
             pane.filter_text = kept or "nothing-matches"
             pane.action_show_view(view)
             if view == "slowio":
-                await until(pilot, lambda gone=gone: gone not in text("slowio"))
+                assert await until(pilot, lambda gone=gone: gone not in text("slowio"))
                 assert kept in text("slowio")
             else:
                 table = pane.query_one(f"#{view}", DataTable)
-                await until(pilot, lambda table=table, gone=gone: all(gone not in " ".join(map(str, table.get_row_at(i)))
+                assert await until(pilot, lambda table=table, gone=gone: all(gone not in " ".join(map(str, table.get_row_at(i)))
                                                            for i in range(table.row_count)))
                 assert table.row_count == rows  # cost: the kept program and the total line
-        pane.latency.add(HistDelta("runqlat", {("bash",): {4: 3}, ("sshd",): {5: 2}}))
+        pane.latency.add(HistDelta("runqlat", {(41, "bash", "", ""): {4: 3}, (42, "sshd", "", ""): {5: 2}}))
+        pane.latency.by = "process"  # one histogram per [comm, pid] (g)
         pane.filter_text = "ssh"
         pane.action_show_view("runqlat")
         view = pane.query_one("#runqlat")
-        await until(pilot, lambda: "sshd" in str(view.query_one(Static).render()))
+        assert await until(pilot, lambda: "sshd" in str(view.query_one(Static).render()))
         assert "bash" not in str(view.query_one(Static).render())
 
 
@@ -387,10 +390,10 @@ async def test_n_dismisses_the_notes_for_good(tmp_path: Path) -> None:
     app = EbtopApp([pane], initial="syscalls")
     async with app.run_test(size=(120, 40)) as pilot:
         box = pane.query_one("#sc-problems", Static)
-        await until(pilot, lambda: note in str(box.render()))
+        assert await until(pilot, lambda: note in str(box.render()))
         assert "n dismisses the notes" in str(box.render())
         await pilot.press("n")
-        await until(pilot, lambda: note not in str(box.render()))
+        assert await until(pilot, lambda: note not in str(box.render()))
         assert problem in str(box.render()) and "dismisses" not in str(box.render())
     assert path.read_text() == note + "\n"
     again = fed_pane(notes=SeenNotes(path))  # the next run

@@ -428,7 +428,7 @@ class SyscallsPane(LivePane):
                 return
             pid_text = str(event.row_key.value).split("\x1f", 1)[0]
         elif table.id in ("opens", "retrans"):
-            pid_text = str(table.get_row(event.row_key)[0])
+            pid_text = str(table.get_cell(event.row_key, "pid"))
         else:
             return
         if pid_text.isdigit():
