@@ -299,6 +299,10 @@ def explain(bcc_message: str, diagnostics: str) -> str:
     """A message naming the real cause of a bcc failure, with the first useful lines bcc printed."""
     text = f"{bcc_message}\n{diagnostics}"
     cause = next((reason for pattern, reason in _CAUSES if re.search(pattern, text)), None)
+    source_dir = os.environ.get("BCC_KERNEL_SOURCE")
+    if source_dir and cause is not None and cause.startswith("kernel headers not found"):
+        cause = (f"kernel headers not found in BCC_KERNEL_SOURCE={source_dir} (empty, or not a kernel "
+                 "source tree with include/ and the generated headers): fix or unset BCC_KERNEL_SOURCE")
     errors = [line.strip() for line in diagnostics.splitlines() if "error" in line.lower()]
     detail = "; ".join(errors[:3])
     if cause is None:
@@ -394,14 +398,21 @@ class _captured_stderr:  # noqa: N801 - used as a context manager
         self.failed = False
         self._text = ""
         self._file: Any = None
-        self._saved = -1
+        self._fds: tuple[int, ...] = ()
+        self._saved_fds: list[int] = []
 
     def __enter__(self) -> _captured_stderr:
         if self.enabled:
+            from tui.screen_stream import detached
+
+            # fd 1 too once the screen has its own descriptor: bcc says "Unable to find kernel headers"
+            # on stdout (in batch mode stdout is ebtop's output and stays alone).
+            self._fds = (1, 2) if detached() else (2,)
             try:
                 self._file = tempfile.TemporaryFile()
-                self._saved = os.dup(2)
-                os.dup2(self._file.fileno(), 2)
+                self._saved_fds = [os.dup(fd) for fd in self._fds]
+                for fd in self._fds:
+                    os.dup2(self._file.fileno(), fd)
             except OSError:
                 self.enabled = False
         return self
@@ -417,9 +428,10 @@ class _captured_stderr:  # noqa: N801 - used as a context manager
         if not self.enabled:
             return
         data = self.read().encode()
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
+        for fd, saved in zip(self._fds, self._saved_fds, strict=True):
+            os.dup2(saved, fd)
+            os.close(saved)
         self._file.close()
-        if data and not self.failed:
+        if data and not self.failed and 1 not in self._fds:  # interactive: fd 2 is the terminal under the screen
             with contextlib.suppress(OSError):
                 os.write(2, data)
