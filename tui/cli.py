@@ -214,6 +214,9 @@ def run_app(args: argparse.Namespace, before_run: Callable[[], None] | None = No
     """Build the panes, then (`before_run`: the demo servers coming up meanwhile) run the app."""
     apply_color_choice(args.colors)
     from tui.app import EbtopApp
+    from tui.screen_stream import detach_screen
+
+    detach_screen()  # the screen on its own fd: bcc's compile captures fds 1 and 2 (tui/screen_stream.py)
 
     panes = [family.create_pane(args) for family in FAMILIES.values()]
     if before_run is not None:
