@@ -12,6 +12,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass, field
 
+from tui.model.clock import RecordClock
 from tui.model.flow_aggregates import FlowAggregates, FlowDigest, digest
 from tui.model.policies import PolicyVerdicts
 from tui.model.service_map import ServiceMap
@@ -88,7 +89,7 @@ class FlowStore:
         self.node_events = 0
         self.gaps = 0
         self.verdicts: dict[int, int] = {}
-        self.newest_second = 0
+        self.clock = RecordClock()  # the windows' "now": one flow dated far ahead does not slide them
 
     def add(self, record: FlowRecord) -> None:
         record.seq = self.seq
@@ -101,8 +102,8 @@ class FlowStore:
             verdicts[record.verdict] = verdicts.get(record.verdict, 0) + 1
             item = record.digest
             if item is not None:
-                if item.second > self.newest_second:
-                    self.newest_second = item.second
+                if not self.clock.observe(item.second):
+                    item.second = int(self.clock.now or 0)  # counted now, not an hour ahead
                 self.aggregates.add(item)
                 self.add_to_map(item)
                 record.digest = None  # counted: the ring need not keep it (fewer objects for the GC)
@@ -113,6 +114,16 @@ class FlowStore:
             self.node_events += 1
         elif kind is RecordKind.GAP:
             self.gaps += 1
+
+    @property
+    def newest_second(self) -> int:
+        """The windows' current second (the record clock's)."""
+        return int(self.clock.now or 0)
+
+    @property
+    def skewed(self) -> int:
+        """Flows dated too far ahead to move the windows (counted at the current second instead)."""
+        return self.clock.skewed
 
     def add_to_map(self, item: FlowDigest) -> None:
         """Count one digested flow on the service map and, when it is one, in the policy verdicts."""

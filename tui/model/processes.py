@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from tui.model.clock import RecordClock
 from tui.model.process_events import POLICY_KINDS, PolicyEvent, policy_event
 
 DEFAULT_RETENTION = 60.0
@@ -135,7 +136,8 @@ class ProcessForest:
         self.nodes: dict[str, ProcessNode] = {}
         self.aliases: dict[str, str] = {}
         self.by_pid: dict[tuple[str, int], str] = {}
-        self.clock = 0.0
+        self.clock = 0.0  # the record clock's now: retention counts from it
+        self.record_clock = RecordClock()
         self._n_events = self._n_exec = self._n_exit = self._n_policy = self._n_other = 0
         self._n_pruned = self._n_evicted = self._n_cycles = self._n_cached = 0
         self.policy_counts: dict[str, int] = {}  # events seen per tracing policy name
@@ -170,10 +172,12 @@ class ProcessForest:
         kind = response.WhichOneof("event")
         stamp = response.time
         when = stamp.seconds + stamp.nanos * 1e-9
-        if when > self.clock:
-            self.clock = when
-        elif not when:
+        if not when:
             when = self.clock
+        elif self.record_clock.observe(when):
+            self.clock = self.record_clock.now or 0.0
+        else:
+            when = self.clock  # dated far ahead (a fast node clock): taken as now, the tree's clock stays
         if kind == "process_exec":
             self._n_exec += 1
             self._on_exec(response.node_name, response.process_exec, when)
@@ -240,6 +244,11 @@ class ProcessForest:
         return {"events": self._n_events, "exec": self._n_exec, "exit": self._n_exit, "policy": self._n_policy,
                 "other": self._n_other, "pruned": self._n_pruned, "evicted": self._n_evicted,
                 "cycles": self._n_cycles, "cached": self._n_cached}
+
+    @property
+    def skewed(self) -> int:
+        """Events dated too far ahead to move the clock (taken as the clock's now)."""
+        return self.record_clock.skewed
 
     def prune(self, now: float | None = None) -> int:
         """Drop exited processes older than the retention time unless something below them runs."""
