@@ -335,6 +335,7 @@ async def test_enter_on_a_pid_row_opens_that_process_in_processes() -> None:
         await pilot.press("enter")  # the unknown pid
         assert await until(pilot, lambda: any(str(unknown + 1) in str(n.message) for n in app._notifications))
         assert tabs.active == "syscalls"
+        assert app.focused is pane.query_one("#opens", DataTable)  # the keys stay here
 
 
 async def test_slash_filters_every_view() -> None:

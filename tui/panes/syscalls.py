@@ -440,11 +440,9 @@ class SyscallsPane(LivePane):
             select = getattr(pane, "select_pid", None)
             if select is None or not pane.id:
                 continue
-            self.app.action_show_tab(pane.id)
-            if select(pid):
+            if select(pid):  # selected in its (hidden) tree first: an unknown pid leaves focus here
+                self.app.action_show_tab(pane.id)
                 return True
-            if self.id:
-                self.app.action_show_tab(self.id)
             self.notify(f"pid {pid} is not in the Processes pane (exited, or its exec was not seen)",
                         severity="warning")
             return False
