@@ -67,9 +67,6 @@ async def test_a_click_selects_a_row_in_the_flow_list_and_in_a_table() -> None:
 # -- Ctrl-Z in a real terminal --------------------------------------------------------------------
 
 @pytest.mark.skipif(not tmux_available(), reason="tmux is not installed (deploy/setup.sh --test)")
-@pytest.mark.xfail(strict=True, reason="open bug (H10a, seen in tmux): after Ctrl-Z and fg ebtop re-enters the "
-                   "alternate screen but draws nothing and ignores keys until q; its last frame appears only at "
-                   "exit (a plain Textual app redraws, so ebtop breaks the resume)")
 def test_ctrl_z_suspends_to_the_shell_and_fg_redraws(tmp_path: Path) -> None:
     name = f"ebtop-test-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", name]

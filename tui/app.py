@@ -20,6 +20,8 @@ from tui.help_screen import HelpScreen
 from tui.keys import help_groups, key_name, own_bindings
 from tui.panes.base import LivePane
 from tui.panes.footer import BoundedFooter
+from tui.render.ascii_widgets import ASCII_CSS, ascii_key, use_ascii_widgets
+from tui.render.glyphs import unicode_supported
 from tui.shutdown import QUIT_WAIT, SHUTDOWN, stop_in_parallel
 
 TICK_SECONDS = 0.1
@@ -73,6 +75,15 @@ class EbtopApp(App[int]):
         self._status_text = ""
         self.sub_title = f"v{__version__}"
         strip_colors(self)  # NO_COLOR / --colors never: no colour codes at all (tui/colors.py)
+        self.ascii = not unicode_supported()  # LANG=C, TERM=linux: Textual's glyphs too (tui/render/ascii_widgets.py)
+        if self.ascii:
+            use_ascii_widgets()
+            self.CSS = type(self).CSS + ASCII_CSS
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The footer's key labels; ASCII names (`Enter`, not `⏎`) where the terminal needs them."""
+        display = super().get_key_display(binding)
+        return ascii_key(display, binding.key) if self.ascii else display
 
     def compose(self) -> ComposeResult:
         with TabbedContent(initial=self.initial, id="tabs"):
@@ -93,6 +104,7 @@ class EbtopApp(App[int]):
         for pane in self.panes:
             pane.start()
         self._install_signal_handlers()
+        self.app_resume_signal.subscribe(self, self._repaint_after_resume)
         self.set_interval(TICK_SECONDS, self._tick)
         self.set_interval(GC_FULL_SECONDS, self._collect_garbage)
         # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
@@ -180,6 +192,12 @@ class EbtopApp(App[int]):
 
     def action_next_tab(self) -> None:
         self._step_tab(1)
+
+    def _repaint_after_resume(self, _app: object) -> None:
+        """After Ctrl-Z and fg the terminal shows a cleared alternate screen while the compositor
+        believes its last frame is there (same size, so no resize): paint every cell again."""
+        for screen in (*self._background_screens, self.screen):
+            screen.refresh(repaint=True, layout=True)
 
     def action_previous_tab(self) -> None:
         self._step_tab(-1)
