@@ -21,6 +21,7 @@ live streams and tests are deterministic.
 from __future__ import annotations
 
 import base64
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -97,11 +98,17 @@ class ProcessNode:
         return bool(self.flags_raised)
 
     def lifetime(self, now: float) -> float:
-        """Seconds alive: until exit for exited processes, until `now` otherwise."""
+        """Seconds alive: until exit for exited processes, until `now` otherwise.
+
+        NaN (shown `?`) when the times cannot be right: a start more than a second after the end.
+        """
         if not self.start:
             return 0.0
         end = self.exit_time if self.exited else now
-        return max(0.0, end - self.start)
+        alive = end - self.start
+        if alive < -1.0 or alive != alive:
+            return math.nan
+        return max(0.0, alive)
 
 
 def _ts(stamp: Any) -> float:

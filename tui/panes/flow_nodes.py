@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from tui.model.hubble_nodes import NodeInfo, NodeTable
 from tui.proto.relay import relay_pb2
-from tui.render.numbers import count_text
+from tui.render.numbers import UNKNOWN_DURATION, count_text, plausible_duration
 from tui.render.safe import safe_text
 
 COLUMNS = ("NODE", "STATE", "SINCE", "VERSION", "ADDRESS", "TLS", "UPTIME", "FLOWS", "MAX", "SEEN", "MESSAGE")
@@ -25,6 +25,8 @@ CHANGES_SHOWN = 6
 
 
 def _duration(seconds: float) -> str:
+    if not plausible_duration(max(0.0, seconds) if seconds == seconds else seconds):
+        return UNKNOWN_DURATION  # a bad timestamp or uptime
     seconds = max(0, int(seconds))
     if seconds < 120:
         return f"{seconds}s"

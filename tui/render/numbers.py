@@ -8,6 +8,7 @@ fixed-width cells (`fmt_count` in tui/panes/syscalls.py) stay hand-made: they mu
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import humanize
 
@@ -22,8 +23,22 @@ def size_text(nbytes: float) -> str:
     return humanize.naturalsize(nbytes, binary=True, format="%.1f")
 
 
+MAX_DURATION = 100 * 365 * 86_400.0  # longer than this an age or duration comes from a bad timestamp
+UNKNOWN_DURATION = "?"
+
+
+def plausible_duration(seconds: float) -> bool:
+    """Whether an age or duration can be real: finite, not negative, under a century (else shown `?`).
+
+    A bad timestamp (seconds near 2**63, or 0 against a real now) gave ages like `106751991146511d10h`.
+    """
+    return math.isfinite(seconds) and 0.0 <= seconds <= MAX_DURATION
+
+
 def duration_text(seconds: float) -> str:
-    """`30 seconds`, `1 minute and 30 seconds`, `2 hours` (to the second)."""
+    """`30 seconds`, `1 minute and 30 seconds`, `2 hours` (to the second); `?` when implausible."""
+    if not plausible_duration(max(0.0, seconds) if math.isfinite(seconds) else seconds):
+        return UNKNOWN_DURATION
     return humanize.precisedelta(dt.timedelta(seconds=max(0.0, seconds)), minimum_unit="seconds",
                                  format="%0.0f")
 

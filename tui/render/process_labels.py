@@ -13,6 +13,7 @@ from rich.text import Span, Text
 from tui.model.process_events import PolicyEvent
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.render.glyphs import UNICODE, glyphs
+from tui.render.numbers import UNKNOWN_DURATION, plausible_duration
 from tui.render.safe import escape_control, safe_text
 
 ARGS_WIDTH = 40
@@ -38,7 +39,9 @@ def marks() -> Marks:
 
 
 def duration(seconds: float) -> str:
-    """Short fixed-style durations: 850ms, 12s, 3m04s, 2h05m, 3d04h."""
+    """Short fixed-style durations: 850ms, 12s, 3m04s, 2h05m, 3d04h; `?` from a bad timestamp."""
+    if not plausible_duration(seconds):
+        return UNKNOWN_DURATION
     if seconds < 1:
         return f"{int(seconds * 1000)}ms"
     if seconds < 60:
