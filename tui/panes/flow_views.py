@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from tui.model.flow_aggregates import DropRow, FlowAggregates, TalkerRow
+from tui.render.glyphs import ASCII, glyphs
 from tui.render.safe import escape_control
 from tui.render.trim import trim_middle
 
@@ -315,5 +316,5 @@ class AggregateTable(DataTable):
     def sort_label(self) -> str:
         if self.sort_column < 0:
             return "errors first"
-        arrow = "↓" if self.sort_reverse else "↑"
+        arrow = ("↓" if self.sort_reverse else "↑") if glyphs() is not ASCII else ("v" if self.sort_reverse else "^")
         return f"{self.spec.columns[self.sort_column].label} {arrow}"

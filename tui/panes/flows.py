@@ -316,12 +316,12 @@ class FlowsPane(LivePane):
             parts.append(self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).header_text())
         else:
             table = self.query_one(f"#{self.view}", AggregateTable)
-            parts.append(f"last {self.store.aggregates.window}s · sort {table.sort_label()} (s, r)")
+            parts.append(f"last {self.store.aggregates.window}s {glyphs().dot} sort {table.sort_label()} (s, r)")
             if self.filter_text:
                 parts.append(f"/{escape_control(self.filter_text)} {table.row_count:,} rows")
         if self.paused:
             parts.append(self.pause_text())
-        header = " · ".join(parts)
+        header = f" {glyphs().dot} ".join(parts)
         if header != self._header:
             self._header = header
             self.query_one("#flows-header", Static).update(Text(header, style="bold"), layout=False)

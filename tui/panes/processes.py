@@ -25,7 +25,8 @@ from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes import process_join
 from tui.panes.base import LivePane
 from tui.panes.process_detail import ProcessDetailScreen
-from tui.render.glyphs import glyphs
+from tui.render.ascii_widgets import ascii_text, strip_leading_emoji
+from tui.render.glyphs import ASCII, glyphs
 from tui.render.numbers import count_text
 from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
 from tui.render.safe import escape_control
@@ -543,6 +544,7 @@ class ProcessesPane(LivePane):
         if not pending and not self._log_skipped:
             return
         lines: list[Text] = []
+        ascii_only = glyphs() is ASCII
         if self._log_skipped:
             lines.append(Text(f"{glyphs().ellipsis} {self._log_skipped:,} more events (not shown here)", style="dim"))
             self._log_skipped = 0
@@ -562,12 +564,18 @@ class ProcessesPane(LivePane):
                 continue
             try:
                 line = render_text(response, timestamps=self.timestamps)
+                if ascii_only:
+                    line = line[strip_leading_emoji(line.plain):]  # tetra's emoji: the event word follows
+                    line.plain = ascii_text(line.plain)  # same length: the styles stay where they were
                 if not self._filter or self._filter in line.plain.lower():
                     lines.append(line)
             except CompactEncodeError as error:
                 self._render_errors += 1
                 lines.append(Text(f"(cannot render: {error})", style="dim"))
-        self.query_one("#process-log", RichLog).write(_NEWLINE.join(lines))
+        joined = _NEWLINE.join(lines)
+        if ascii_only:
+            joined.overflow = "crop"  # Rich's cut mark is `…`
+        self.query_one("#process-log", RichLog).write(joined)
 
     # --- actions ---------------------------------------------------------------------------------
 
