@@ -57,9 +57,14 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
 
 def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: TextIO | None = None,
         done: Callable[[], bool] = lambda: False, reconnect: bool = False,
-        connect_timeout: float | None = 5.0) -> int:
-    """Start `source`, `emit` every item it delivers until `done()` or the source ends; the exit code."""
+        connect_timeout: float | None = 5.0, say_counters: tuple[str, ...] = ()) -> int:
+    """Start `source`, `emit` every item it delivers until `done()` or the source ends; the exit code.
+
+    `say_counters`: the source's counters of skipped input (malformed messages) that nothing else in its
+    output says; each rise is written to stderr with the count so far (a pane shows them in its status).
+    """
     out = out or sys.stdout
+    said = dict.fromkeys(say_counters, 0)
     shown = 0
     last_state: SourceState | None = None
     started = time.monotonic()
@@ -73,6 +78,8 @@ def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: T
                 if done():
                     return EXIT_OK
             shown = _report_problems(source, shown, err)
+            if said:
+                _say_counters(source, said, err)
             state = source.state()
             streamed = streamed or state is SourceState.STREAMING
             if state is not last_state and (state is SourceState.FAILED
@@ -108,6 +115,9 @@ def run(source: Source[Any], emit: Callable[[Any], None], *, err: TextIO, out: T
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
         return EXIT_OK
     finally:
+        if said:
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                _say_counters(source, said, err)
         source.stop()
         with contextlib.suppress(BrokenPipeError, ValueError):
             out.flush()
@@ -121,6 +131,16 @@ def use_color(choice: str, stream: TextIO) -> bool:
         return False
     isatty = getattr(stream, "isatty", lambda: False)()
     return bool(isatty) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _say_counters(source: Source[Any], said: dict[str, int], err: TextIO) -> None:
+    """Each named counter that rose since it was last said, with its count so far."""
+    counts = source.counters()
+    for name, before in said.items():
+        value = counts.get(name, 0)
+        if value > before:
+            said[name] = value
+            print(f"ebtop: {source.label}: {name}: {value} skipped so far", file=err)
 
 
 def _report_problems(source: Source[Any], shown: int, err: TextIO) -> int:

@@ -285,5 +285,6 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         return replay_json_lines(source, args, out, err)
     printer = BatchPrinter(args, out, err)
     return batch.run(source, printer.print, out=out, err=err, done=lambda: printer.done,
+                     say_counters=("malformed", "decode errors"),  # the source counts them, no record says them
                      reconnect=bool(getattr(args, "reconnect", False)),
                      connect_timeout=getattr(args, "connect_timeout", 5.0))
