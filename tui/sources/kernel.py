@@ -133,10 +133,10 @@ class KernelSource(Source[object]):
             check = self._preconditions or (lambda: bpf_env.check_preconditions(mount=self.mount_tracefs))
             problems = check()
             if self.notes_once is not None:
-                from tui.sources.notes import is_note
+                from tui.sources.notes import said_once
 
                 shown = self.notes_once.unseen(problems)
-                self.notes_once.remember(str(p) for p in shown if is_note(p))
+                self.notes_once.remember(str(p) for p in shown if said_once(p))
                 self.findings = list(shown)
             else:
                 self.findings = list(problems)

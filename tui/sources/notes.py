@@ -1,5 +1,7 @@
-"""Notes said once: a precondition line that turns nothing off (the kernel-headers note) is not news
-on the second run, so batch mode prints it once and the pane shows it until dismissed (`n`).
+"""Notes said once: a precondition line that turns nothing off and says how this machine is (the
+kernel-headers notes) is not news on the second run, so batch mode prints it once and the pane shows
+it until dismissed (`n`). A note about something ebtop did this run (it mounted tracefs) is said
+every time in batch; in the pane `n` dismisses any note.
 
 What was said is kept, one line per note, in `$XDG_STATE_HOME/ebtop/notes-seen`
 (`~/.local/state/ebtop/notes-seen` without it); deleting the file brings the notes back. A note whose
@@ -26,9 +28,17 @@ def state_file(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "ebtop" / FILE_NAME
 
 
+ONCE = ("kernel headers are for ", "no kernel headers; ")  # what the machine is, the same every run
+
+
 def is_note(problem: Any) -> bool:
     """A line that informs and turns nothing off (not fatal, no views disabled)."""
     return not getattr(problem, "fatal", False) and not getattr(problem, "disables", ())
+
+
+def said_once(problem: Any) -> bool:
+    """A note about the machine itself (not about what this run did), so batch says it once."""
+    return is_note(problem) and str(problem).startswith(ONCE)
 
 
 class SeenNotes:
@@ -58,8 +68,8 @@ class SeenNotes:
             tmp.replace(self.path)
 
     def unseen(self, problems: Iterable[Any]) -> list[Any]:
-        """`problems` without the notes already said (problems that turn something off always stay)."""
-        return [p for p in problems if not (is_note(p) and self.seen(str(p)))]
+        """`problems` without the once-notes already said (everything else always stays)."""
+        return [p for p in problems if not (said_once(p) and self.seen(str(p)))]
 
 
-__all__ = ["SeenNotes", "is_note", "state_file"]
+__all__ = ["SeenNotes", "is_note", "said_once", "state_file"]

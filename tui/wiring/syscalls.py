@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this family's flags to ebtop's parser."""
     group = parser.add_argument_group(
         "syscalls: local bcc counters (root or CAP_BPF+CAP_PERFMON)",
-        "A note that turns nothing off (e.g. kernel headers for another release) is said once: batch mode "
-        "prints it on the first run, the pane shows it until n dismisses it. Both are remembered in "
+        "A note about the machine (kernel headers for another release) is said once: batch mode prints it "
+        "on the first run, the pane shows it until n dismisses it (n dismisses any note). Both are remembered in "
         "$XDG_STATE_HOME/ebtop/notes-seen (~/.local/state/ebtop/notes-seen); delete that file to see them again.")
     group.add_argument("--interval", type=positive_float, default=5.0, metavar="S",
                        help="seconds per counting interval (default 5; + and - change it in the pane)")
