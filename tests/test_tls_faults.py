@@ -16,7 +16,9 @@ import pytest
 
 from tui.demo import hubble_server
 from tui.demo.server_base import new_server
+from tui.demo.tetragon_server import DemoFineGuidanceSensors
 from tui.proto.observer import observer_pb2, observer_pb2_grpc
+from tui.proto.tetragon import sensors_pb2_grpc
 from tui.sources.base import Backoff, SourceState
 from tui.sources.hubble import HubbleSource
 from tui.sources.hubble_tls import TlsOptions, resolve
@@ -65,10 +67,13 @@ def make_pki(tmp: Path, *, expired: bool = False) -> dict[str, Path]:
 
 
 def serve(pki: dict[str, Path], *, require_client: bool = False):
-    """The Hubble demo servicer behind a TLS port (mTLS when asked); returns (server, service, target)."""
+    """The Hubble and Tetragon demo servicers behind one TLS port (mTLS when asked); returns (server, service, target)."""
     service = hubble_server.HubbleDemoService(seed=1, rate=50, history=50, lost_events_every=0, start_time=None)
     server = new_server()
     observer_pb2_grpc.add_ObserverServicer_to_server(service, server)
+    agent = DemoFineGuidanceSensors(seed=1, rate=50.0, start_ns=time.time_ns())  # the same port answers Tetragon's clients too
+    sensors_pb2_grpc.add_FineGuidanceSensorsServicer_to_server(agent, server)
+    server.agent = agent  # type: ignore[attr-defined]
     credentials = grpc.ssl_server_credentials([(pki["server.key"].read_bytes(), pki["server.crt"].read_bytes())],
                                               root_certificates=pki["ca"].read_bytes() if require_client else None,
                                               require_client_auth=require_client)
@@ -85,6 +90,7 @@ def tls_port(tmp_path: Path, request):
     server, service, target = serve(pki, require_client=options.get("require_client", False))
     yield target, pki
     service.stop()
+    server.agent.stop()
     server.stop(0).wait(5)
 
 
@@ -159,3 +165,21 @@ def test_plaintext_client_to_a_tls_server_is_told_it_speaks_tls(tls_port, client
     assert status.state is SourceState.FAILED, status.reason
     assert "speaks TLS" in status.reason, status.reason
     assert retries <= 1
+
+
+@pytest.mark.parametrize("tls_port", [{"expired": True}], indirect=True)
+@pytest.mark.parametrize("client", CLIENTS)
+def test_allow_insecure_skips_verification_even_of_an_expired_certificate(tls_port, client) -> None:
+    """hubble's --tls-allow-insecure verifies nothing: an expired certificate for another name streams."""
+    target, _ = tls_port
+    source = client(target, TlsOptions(allow_insecure=True))
+    source.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(source.buffer) < 5:
+            status = source.status.get() if isinstance(source, HubbleSource) else source.streams[0].status.get()
+            assert status.state is not SourceState.FAILED, status.reason
+            time.sleep(0.05)
+        assert len(source.buffer) >= 5
+    finally:
+        source.stop()

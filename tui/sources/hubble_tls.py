@@ -4,14 +4,14 @@
   `unix:///var/run/cilium/hubble.sock` when it exists, else Relay on `localhost:4245`.
 - TLS when `--hubble-tls` or the address starts with `tls://` (the prefix is stripped). Client
   certificates require TLS, as hubble insists ("transport layer security required").
-- `--hubble-tls-allow-insecure` skips verification: grpcio cannot turn verification off, so ebtop
-  fetches the server's certificate, trusts exactly it and verifies against the name it carries.
+- `--hubble-tls-allow-insecure` skips verification (an expired or self-signed certificate, any name):
+  grpcio cannot turn verification off, so gRPC speaks plaintext to a private forwarder that carries the
+  connection over Python's ssl without verifying (tui/sources/tls_forward.py).
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 from dataclasses import dataclass, field
 
@@ -84,21 +84,6 @@ def _read(path: str, what: str) -> bytes:
         raise ConnectionConfigError(f"cannot read {what} {path}: {error.strerror}") from None
 
 
-def _fetch_server_certificate(target: str, timeout: float = 5.0) -> bytes:
-    host, _, port = target.rpartition(":")
-    host = host.strip("[]")
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["h2"])
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock, \
-            context.wrap_socket(sock, server_hostname=host) as tls:
-        der = tls.getpeercert(binary_form=True)
-    if der is None:
-        raise ConnectionConfigError(f"{target} sent no certificate")
-    return ssl.DER_cert_to_PEM_cert(der).encode()
-
-
 def decode_certificate(pem: bytes) -> dict:
     """A PEM certificate decoded by the ssl module (subject, subjectAltName, notAfter), {} if it cannot be."""
     import tempfile
@@ -110,19 +95,6 @@ def decode_certificate(pem: bytes) -> dict:
             return ssl._ssl._test_decode_cert(handle.name)  # type: ignore[attr-defined]  # noqa: SLF001
         except Exception:  # noqa: BLE001 - best effort
             return {}
-
-
-def _certificate_name(pem: bytes) -> str | None:
-    """First DNS name of a PEM certificate, for allow-insecure (None: fall back to the dialed host name)."""
-    decoded = decode_certificate(pem)
-    for kind, value in decoded.get("subjectAltName", ()):
-        if kind == "DNS":
-            return value.replace("*.", "any.")
-    for rdn in decoded.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return value.replace("*.", "any.")
-    return None
 
 
 KEEPALIVE = (20.0, 10.0)
@@ -152,17 +124,15 @@ def open_channel(endpoint: Endpoint, options: list[tuple[str, object]] | None = 
     from tui.sources.tls_probe import check_client_pair
 
     check_client_pair(tls, flags)  # a key that does not match would fail every handshake, unexplained
+    if tls.allow_insecure:  # verify nothing, as hubble does: grpcio cannot, so Python's ssl carries it
+        from tui.sources.tls_forward import insecure_tls_channel
+
+        return insecure_tls_channel(endpoint.target, tls, opts)
     root: bytes | None = None
-    if tls.allow_insecure:
-        root = _fetch_server_certificate(endpoint.target)
-        name = tls.server_name or _certificate_name(root)
-        if name:
-            opts.append(("grpc.ssl_target_name_override", name))
-    else:
-        if tls.ca_cert_files:
-            root = b"".join(_read(path, "CA certificate") for path in tls.ca_cert_files)
-        if tls.server_name:
-            opts.append(("grpc.ssl_target_name_override", tls.server_name))
+    if tls.ca_cert_files:
+        root = b"".join(_read(path, "CA certificate") for path in tls.ca_cert_files)
+    if tls.server_name:
+        opts.append(("grpc.ssl_target_name_override", tls.server_name))
     key = _read(tls.client_key_file, "client key") if tls.client_key_file else None
     cert = _read(tls.client_cert_file, "client certificate") if tls.client_cert_file else None
     credentials = grpc.ssl_channel_credentials(root_certificates=root, private_key=key, certificate_chain=cert)
