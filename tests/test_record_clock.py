@@ -71,3 +71,16 @@ def test_a_replay_that_really_skips_ahead_is_followed() -> None:
     assert not clock.observe(10_000.0 + HOUR)  # never ahead of the wall clock
 
 
+
+
+async def test_processes_status_counts_events_dated_ahead() -> None:
+    from tests.test_processes_pane import demo_events, make_app, settle
+
+    events = demo_events(20)
+    ahead = events_pb2.GetEventsResponse()
+    ahead.CopyFrom(events[5])
+    ahead.time.seconds += HOUR  # one event from a node an hour fast, amid a replayed capture
+    app, pane = make_app([*events[:10], ahead, *events[10:]])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, pane)
+        assert "1 dated ahead" in pane.status_line(), pane.status_line()

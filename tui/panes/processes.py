@@ -742,6 +742,8 @@ class ProcessesPane(LivePane):
         cached = self.forest.counts.get("cached", 0)
         if cached:
             parts.append(f"{count_text(cached)} from the agent's cache")
+        if self.forest.skewed:  # events dated far ahead (a fast node clock): taken as now
+            parts.append(f"{count_text(self.forest.skewed)} dated ahead")
         if self._filter:
             parts.append(f"filter '{self._filter}'")
         if not self.follow:
