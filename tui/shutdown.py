@@ -167,9 +167,9 @@ class Shutdown:
             self.request(HANGUP)
 
     # -- the way out ---------------------------------------------------------------------------------
-    def leave(self, code: int, wait: float = QUIT_WAIT) -> int:
-        """After the app ended: stop every source in parallel for `wait` seconds at most; if any is
-        still stopping then, end the process now (see the module docstring), else return `code`.
+    def leave(self, code: int, wait: float = QUIT_WAIT) -> int:  # noqa: RET503 - ends the process
+        """After the app ended: stop every source in parallel for `wait` seconds at most, then end the
+        process with `code` at once (see the module docstring).
 
         Only for the app on a real terminal (`install(interactive=True)` found one); elsewhere (tests
         calling `main()`, a recording) every source is stopped the patient way."""
@@ -177,8 +177,10 @@ class Shutdown:
         if not (self._installed and self._terminal_fds) or _recording(sources):
             stop_everything()  # a recording's file must be complete: the normal, patient way
             return code
-        if not stop_in_parallel([_quiet(source.stop) for source in sources], wait):
-            return code
+        stop_in_parallel([_quiet(source.stop) for source in sources], wait)
+        # The interpreter's own way out would now join every non-daemon thread, run bcc's and
+        # multiprocessing's atexit handlers (detach probe by probe, join the reader children) and
+        # tear gRPC down: seconds on a loaded box, none of it needed once the kernel cleans up.
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
