@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 TICKS = os.sysconf("SC_CLK_TCK")
+WARMUP = 20.0  # seconds after the first frame: longer than the Syscalls pane's BPF compile (--warmup)
 SYSCALL_COUNTER = r"""
 BPF_HASH(counts, u32, u64, 65536);
 RAW_TRACEPOINT_PROBE(sys_enter) {
@@ -203,7 +204,7 @@ def run_rate(rate: float, window: float, counter: SyscallCounter) -> list[tuple[
         ebtop = Term(ebtop_command("--hubble-server", target, "--tetragon-server", "127.0.0.1:1"))
         try:
             ebtop.wait(lambda screen: "Flows" in screen)
-            time.sleep(3)  # warm-up: connections made, tables full
+            time.sleep(WARMUP)  # warm-up: connections made, tables full, the BPF compile over
             base = measure(bare, counter, window)
             rows.append((f"bare client, {rate:g} flows/s", base))
             for key, pane in (("1", "flows"), ("2", "processes"), ("3", "syscalls")):
@@ -254,7 +255,7 @@ def run_idle(window: float, counter: SyscallCounter) -> list[tuple[str, dict[str
     term = Term(ebtop_command("--hubble-server", "127.0.0.1:1", "--tetragon-server", "127.0.0.1:1"))
     try:
         term.wait(lambda screen: "Flows" in screen)
-        time.sleep(3)
+        time.sleep(WARMUP)
         return [("idle: no server reachable, flows visible", measure(term, counter, window))]
     finally:
         term.close()
@@ -265,7 +266,10 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[500, 5000])
     parser.add_argument("--window", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--warmup", type=float, default=WARMUP,
+                        help="seconds after ebtop's first frame before measuring (exceed the BPF compile)")
     args = parser.parse_args()
+    globals()["WARMUP"] = args.warmup
     counter = SyscallCounter()
     rows: list[tuple[str, dict[str, float]]] = []
     for rate in args.rates:
