@@ -31,6 +31,8 @@ GC_FULL_THRESHOLD = 50  # CPython's default is 10
 # objects, CPython ran about one full collection in 4 minutes and RSS grew ~3.5 MiB/min while tabs
 # rotated. A full pass this often keeps it flat (bench/README.md, Memory while tabs rotate).
 GC_FULL_SECONDS = 15.0
+# Below this the panes cannot show a header, a few rows and the status line: a notice replaces them.
+MIN_WIDTH, MIN_HEIGHT = 60, 15
 
 ABOUT = (
     f"ebtop {__version__}: Flows (Hubble), Processes (Tetragon or local exec tracepoints) and "
@@ -46,6 +48,9 @@ class EbtopApp(App[int]):
     #status { height: 1; background: $panel; color: $text; padding: 0 1; }
     #status.-two-lines { height: 2; }
     #tabs { height: 1fr; }
+    #too-small { display: none; height: 1fr; padding: 1 1; content-align: center middle; }
+    EbtopApp.-too-small #tabs, EbtopApp.-too-small #status { display: none; }
+    EbtopApp.-too-small #too-small { display: block; }
     TabPane { padding: 0; }
     """ + NO_COLOR_CSS
     BINDINGS = [
@@ -91,6 +96,7 @@ class EbtopApp(App[int]):
                 with TabPane(pane.tab_title, id=pane.id or pane.tab_title.lower()):
                     yield pane
         yield Static("", id="status", markup=False)
+        yield Static("", id="too-small", markup=False)
         yield BoundedFooter()  # Textual's Footer keeps every key it ever showed (tui/panes/footer.py)
 
     def on_mount(self) -> None:
@@ -157,7 +163,26 @@ class EbtopApp(App[int]):
         active = self.query_one(TabbedContent).active
         return next((pane for pane in self.panes if pane.id == active), None)
 
+    def _check_size(self) -> bool:
+        """Too small for the panes (40x12): say so, and how to go on, instead of a one-row tree.
+        Counting goes on underneath; the panes come back as soon as the terminal is large enough."""
+        width, height = self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"Terminal too small: {width}x{height}. ebtop needs at least {MIN_WIDTH}x{MIN_HEIGHT} "
+                "(80x24 shows every view). Enlarge the window, or use ebtop -b for plain output. q quits.")
+        self.set_class(small, "-too-small")
+        return small
+
     def _tick(self) -> None:
+        try:
+            if self._check_size():
+                for pane in self.panes:
+                    pane.tick(False)
+                return
+        except NoMatches:
+            pass
         try:
             active = self.active_pane()
             status = self.query_one("#status", Static)
