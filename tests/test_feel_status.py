@@ -47,3 +47,21 @@ async def test_processes_status_shows_ebtop_drops_at_80_columns() -> None:
         await settle(pilot, pane)
         assert source.buffer.dropped == 40
         assert await until(pilot, lambda: "dropped by ebtop 40" in _status_on_screen(app)), _status_on_screen(app)
+
+
+async def test_syscalls_status_puts_ebtop_drops_first() -> None:
+    from tests.test_syscall_pane import Buffered
+    from tui.panes.syscalls import SyscallsPane
+    from tui.render.glyphs import UNICODE
+
+    source = Buffered()
+    source.label = LONG
+    source.slow_ms, source.interval = 10.0, 5.0  # what the pane reads of a kernel source
+    source.buffer = BoundedBuffer(5)
+    source.buffer.put_many(list(range(12)))  # 7 dropped: more than the buffer holds
+    pane = SyscallsPane(source, chars=UNICODE)
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await until(pilot, lambda: "7 events dropped by ebtop" in _status_on_screen(app)), \
+            _status_on_screen(app)
+        assert pane.status_line().startswith("7 events dropped by ebtop")

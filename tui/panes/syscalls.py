@@ -295,10 +295,13 @@ class SyscallsPane(LivePane):
         if self.source is None:
             return [f"Syscalls: {self.top.intervals} intervals"]
         first, *rest = self.source_parts(self.source)
-        parts = [f"Syscalls: {first}", *rest]
-        if self.dropped_by_ebtop():
-            parts.append(f"{count_text(self.dropped_by_ebtop())} events dropped by ebtop")
-        return parts
+        return [f"Syscalls: {first}", *rest]
+
+    def alarm_parts(self) -> list[str]:
+        """ebtop's own drops first, as in every pane, so 80 columns show them."""
+        dropped = self.dropped_by_ebtop()
+        lost = [f"{count_text(dropped)} events dropped by ebtop"] if dropped else []
+        return [*lost, *super().alarm_parts()]
 
     # -- feeding (the source on ticks, or tests directly) ----------------------------------------
     def add_interval(self, interval: SyscallInterval) -> None:
