@@ -7,8 +7,8 @@ direction), 20% to nothing (DNS, ICMP-less noise, other nodes). The join is `Flo
 on a parsed flow. Baseline in the same run: `digest(flow)`, what the Flows model already does once
 per flow; the ratio says what the join adds to that.
 
-Memory: tracemalloc of the index after `--seconds` of event time (closed sockets are kept 30 s, so the
-index holds ~30 s x sockets/s records at steady state), per socket and against the flow ring's
+Memory: tracemalloc of the index after `--seconds` of event time (closed sockets are kept 10 s, so the
+index holds ~10 s x sockets/s records at steady state), per socket and against the flow ring's
 10,000 records measured the same way.
 
     .venv/bin/python bench/join_cost.py [--seconds 40] [--flows 20000] [--sockets 1000]
