@@ -174,7 +174,9 @@ async def test_talkers_break_a_row_down_by_process_and_icmp_has_no_port(demo) ->
     app, pane, processes = make_app(demo)
     talker = f"{FRONTEND.namespace}/{FRONTEND.workload}\x1f{STORAGE.fqdn}\x1f443\x1fTCP"
     async with app.run_test(size=(120, 40)) as pilot:
+        assert await until(pilot, lambda: pane.store.seq > 0, WAIT)  # flows arrive: the app takes keys
         await pilot.press("t")
+        assert await until(pilot, lambda: pane.view == "talkers", WAIT), (app.focused, app.query_one("#tabs").active)
         table = pane.query_one("#talkers", AggregateTable)
 
         def row_of(key: str):
@@ -192,7 +194,8 @@ async def test_talkers_break_a_row_down_by_process_and_icmp_has_no_port(demo) ->
             return any(s.known for s in shares)
 
         assert await until(pilot, lambda: bool(icmp_ports()) and row_of(talker) is not None and mostly_joined(),
-                           2 * WAIT)
+                           2 * WAIT), (icmp_ports(), row_of(talker), mostly_joined(), table.row_count,
+                                       [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)])
         assert all(port.strip() == "-" for port in icmp_ports()), icmp_ports()  # no `0` port for ICMP
         table.move_cursor(row=row_of(talker), animate=False)
         await pilot.press("o")
