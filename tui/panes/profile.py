@@ -8,7 +8,7 @@ change what is selected from the counts, so switching is instant and nothing is 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -43,6 +43,9 @@ from tui.render.profile_text import (
     tree_line,
 )
 from tui.render.safe import escape_control, safe_text
+
+if TYPE_CHECKING:
+    from tui.sources.profile import ProfileSource
 
 VIEWS = ("functions", "tree", "flame")
 VIEW_TITLES = {"functions": "top functions", "tree": "call tree", "flame": "flame (icicle)"}
@@ -90,7 +93,7 @@ class ProfilePane(LivePane):
         Binding("space", "fold", "Fold", show=False),
     ]
 
-    def __init__(self, source: Any = None, *, pid: int | None = None, chars: Glyphs | None = None,
+    def __init__(self, source: ProfileSource | None = None, *, pid: int | None = None, chars: Glyphs | None = None,
                  max_stacks: int | None = None, start_now: bool = False) -> None:
         """`start_now`: sample from the start (the pane asked for with --pane profile); else when shown."""
         super().__init__(id="profile", sources=[source] if source is not None else [])
@@ -144,7 +147,7 @@ class ProfilePane(LivePane):
         if visible and not self.start_now:  # the tab is shown for the first time: start sampling
             self.start_now = True
             super().start()
-        if self.source is not None and hasattr(self.source, "set_cost"):
+        if self.source is not None:
             self.source.set_cost(visible)  # the sampler's own cost, measured while someone looks
         super().tick(visible)
 
@@ -183,7 +186,7 @@ class ProfilePane(LivePane):
     def status_parts(self) -> list[str]:
         if self.source is None:
             return [f"Profile: {self.counts.total:,} samples"]
-        first, *rest = self.source_parts(self.source) if hasattr(self, "source_parts") else [self.source.describe()]
+        first, *rest = self.source_parts(self.source)
         return [f"Profile: {first}", *rest]
 
     # -- selection ------------------------------------------------------------------------------
