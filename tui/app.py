@@ -18,9 +18,9 @@ from tui import __version__
 from tui.colors import NO_COLOR_CSS, strip_colors
 from tui.help_screen import HelpScreen
 from tui.keys import help_groups, key_name, own_bindings
+from tui.panes.ascii_widgets import ASCII_CSS, ascii_key, use_ascii_widgets
 from tui.panes.base import LivePane
 from tui.panes.footer import BoundedFooter
-from tui.render.ascii_widgets import ASCII_CSS, ascii_key, use_ascii_widgets
 from tui.render.glyphs import unicode_supported
 from tui.shutdown import QUIT_WAIT, SHUTDOWN, stop_in_parallel
 
@@ -80,7 +80,7 @@ class EbtopApp(App[int]):
         self._status_text = ""
         self.sub_title = f"v{__version__}"
         strip_colors(self)  # NO_COLOR / --colors never: no colour codes at all (tui/colors.py)
-        self.ascii = not unicode_supported()  # LANG=C, TERM=linux: Textual's glyphs too (tui/render/ascii_widgets.py)
+        self.ascii = not unicode_supported()  # LANG=C, TERM=linux: Textual's glyphs too (tui/panes/ascii_widgets.py)
         if self.ascii:
             use_ascii_widgets()
             self.CSS = type(self).CSS + ASCII_CSS

@@ -23,9 +23,9 @@ from textual.widgets.tree import TreeNode
 
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes import process_join
+from tui.panes.ascii_widgets import ascii_text, strip_leading_emoji
 from tui.panes.base import LivePane
 from tui.panes.process_detail import ProcessDetailScreen
-from tui.render.ascii_widgets import ascii_text, strip_leading_emoji
 from tui.render.glyphs import ASCII, glyphs
 from tui.render.numbers import count_text
 from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
