@@ -11,9 +11,11 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from tests.helpers.pilot import until
 from tui.app import EbtopApp
 from tui.model.flows import FlowStore, RecordKind, record_from_response
 from tui.panes.flow_detail import FlowDetail
+from tui.panes.flow_list import FlowList
 from tui.panes.flow_views import DNS_RCODE_COLUMN, AggregateTable
 from tui.panes.flows import FlowsPane
 from tui.render.hubble_compact import flow_pieces, narrow_pieces, pieces_plain
@@ -331,7 +333,12 @@ def test_snapshot_80x24_scrolled_right(snap_compare, monkeypatch) -> None:
 
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause(0.3)
-        await pilot.press("w", "right", "right")  # full hubble lines, scrolled sideways
+        flow_list = pilot.app.query_one(FlowList)
+        await pilot.press("w")  # full hubble lines, then scrolled sideways twice
+        await until(pilot, lambda: flow_list.virtual_size.width > 2 * flow_list.size.width)
+        for presses in (1, 2):
+            await pilot.press("right")
+            await until(pilot, lambda p=presses: flow_list.scroll_x >= p * (flow_list.size.width // 2))
         await pilot.pause(0.2)
 
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)
