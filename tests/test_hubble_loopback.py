@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.helpers.pki import make_pki
 from tui.cli import build_parser
 from tui.demo import hubble_server
 from tui.filters.hubble import build_request
@@ -169,47 +169,16 @@ def test_lost_events_arrive_and_are_counted(reader: str) -> None:
 
 
 # -- TLS ---------------------------------------------------------------------------------------------
-def _make_pki(tmp: Path) -> dict[str, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("hubble-ca.cilium.io")).issuer_name(name("hubble-ca.cilium.io"))
-          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - dt.timedelta(days=1))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(name("*.hubble-relay.cilium.io")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(2).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("*.hubble-relay.cilium.io")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    paths = {"ca": tmp / "ca.crt", "cert": tmp / "tls.crt", "key": tmp / "tls.key"}
-    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    return paths
-
-
 @pytest.fixture()
 def tls_server(tmp_path: Path):
     """The demo servicer behind a TLS port, as Relay serves with hubble.relay.tls.server.enabled."""
     from tui.demo.server_base import new_server
 
-    pki = _make_pki(tmp_path)
+    pki = make_pki(tmp_path, "*.hubble-relay.cilium.io")
     service = hubble_server.HubbleDemoService(seed=1, rate=100, history=200, lost_events_every=0, start_time=None)
     server = new_server()
     observer_pb2_grpc.add_ObserverServicer_to_server(service, server)
-    credentials = grpc.ssl_server_credentials([(pki["key"].read_bytes(), pki["cert"].read_bytes())])
+    credentials = grpc.ssl_server_credentials([(pki["server.key"].read_bytes(), pki["server.crt"].read_bytes())])
     port = server.add_secure_port("127.0.0.1:0", credentials)
     server.start()
     yield f"127.0.0.1:{port}", pki

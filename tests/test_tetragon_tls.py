@@ -7,13 +7,13 @@ over the same TLS, and says clearly why a connection without the client certific
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
 import grpc
 import pytest
 
+from tests.helpers.pki import make_pki
 from tui.cli import build_parser
 from tui.demo.server_base import new_server
 from tui.demo.tetragon_server import DemoFineGuidanceSensors
@@ -29,48 +29,10 @@ from tui.wiring.processes import build_source, tetragon_tls
 SERVER_NAME = "any.tetragon.example"
 
 
-def _pki(tmp: Path) -> dict[str, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    def signed(subject: str, key, issuer, issuer_key, serial: int, *, ca: bool = False, dns: str | None = None):
-        builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(issuer)
-                   .public_key(key.public_key()).serial_number(serial)
-                   .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if dns:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = signed("tetragon-ca", ca_key, name("tetragon-ca"), ca_key, 1, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = signed("*.tetragon.example", server_key, ca.subject, ca_key, 2, dns="*.tetragon.example")
-    client_key = ec.generate_private_key(ec.SECP256R1())
-    client = signed("ebtop", client_key, ca.subject, ca_key, 3)
-    pem = serialization.Encoding.PEM
-    files = {"ca": ca.public_bytes(pem), "server.crt": server.public_bytes(pem),
-             "client.crt": client.public_bytes(pem)}
-    for label, key in (("server.key", server_key), ("client.key", client_key)):
-        files[label] = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    paths = {}
-    for label, data in files.items():
-        paths[label] = tmp / label
-        paths[label].write_bytes(data)
-    return paths
-
-
 @pytest.fixture()
 def agents(tmp_path: Path):
     """Two demo agents behind mTLS ports (the timeline started 30 s ago, so each has a process cache)."""
-    pki = _pki(tmp_path)
+    pki = make_pki(tmp_path, "*.tetragon.example")
     servers, targets, servicers = [], [], []
     for _ in range(2):
         start_ns = time.time_ns() - 30 * 10**9

@@ -7,13 +7,13 @@ source stops (FAILED) instead of retrying "Socket closed" forever. Hubble and Te
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 
 import grpc
 import pytest
 
+from tests.helpers.pki import make_pki
 from tui.demo import hubble_server
 from tui.demo.server_base import new_server
 from tui.demo.tetragon_server import DemoFineGuidanceSensors
@@ -25,45 +25,6 @@ from tui.sources.hubble_tls import TlsOptions, resolve
 from tui.sources.tetragon import TetragonSource
 
 NAME = "relay.example"
-
-
-def make_pki(tmp: Path, *, expired: bool = False) -> dict[str, Path]:
-    """A CA, a server certificate for NAME (expired a day ago when asked), a client pair and a stray key."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(dt.UTC)
-
-    def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    def signed(subject: str, key, issuer, issuer_key, serial: int, *, ca: bool = False, dns: str | None = None,
-               old: bool = False):
-        start, end = (now - dt.timedelta(days=30), now - dt.timedelta(days=1)) if old else \
-            (now - dt.timedelta(days=1), now + dt.timedelta(days=1))
-        builder = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(issuer)
-                   .public_key(key.public_key()).serial_number(serial)
-                   .not_valid_before(start).not_valid_after(end)
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if dns:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(4)]
-    ca = signed("test-ca", keys[0], name("test-ca"), keys[0], 1, ca=True)
-    server = signed(NAME, keys[1], ca.subject, keys[0], 2, dns=NAME, old=expired)
-    client = signed("ebtop", keys[2], ca.subject, keys[0], 3)
-    pem = serialization.Encoding.PEM
-    files = {"ca": ca.public_bytes(pem), "server.crt": server.public_bytes(pem), "client.crt": client.public_bytes(pem)}
-    for label, key in (("server.key", keys[1]), ("client.key", keys[2]), ("other.key", keys[3])):
-        files[label] = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    paths = {}
-    for label, data in files.items():
-        paths[label] = tmp / label
-        paths[label].write_bytes(data)
-    return paths
 
 
 def serve(pki: dict[str, Path], *, require_client: bool = False):
@@ -86,7 +47,7 @@ def serve(pki: dict[str, Path], *, require_client: bool = False):
 def tls_port(tmp_path: Path, request):
     """(target, pki) of a running TLS server; `request.param`: {"expired": bool, "require_client": bool}."""
     options = getattr(request, "param", {})
-    pki = make_pki(tmp_path, expired=options.get("expired", False))
+    pki = make_pki(tmp_path, NAME, expired=options.get("expired", False))
     server, service, target = serve(pki, require_client=options.get("require_client", False))
     yield target, pki
     service.stop()
