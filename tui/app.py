@@ -78,6 +78,7 @@ class EbtopApp(App[int]):
         self.notices = list(notices)
         self._user_chose_tab = False
         self._status_text = ""
+        self._notice_size: tuple[int, int] | None = None  # the size the too-small notice was written for
         self.sub_title = f"v{__version__}"
         strip_colors(self)  # NO_COLOR / --colors never: no colour codes at all (tui/colors.py)
         self.ascii = not unicode_supported()  # LANG=C, TERM=linux: Textual's glyphs too (tui/panes/ascii_widgets.py)
@@ -168,10 +169,13 @@ class EbtopApp(App[int]):
         Counting goes on underneath; the panes come back as soon as the terminal is large enough."""
         width, height = self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
-        if small:
+        if small and (width, height) != self._notice_size:  # redrawn only when the size changes
+            self._notice_size = (width, height)
             self.query_one("#too-small", Static).update(
                 f"Terminal too small: {width}x{height}. ebtop needs at least {MIN_WIDTH}x{MIN_HEIGHT} "
                 "(80x24 shows every view). Enlarge the window, or use ebtop -b for plain output. q quits.")
+        if not small:
+            self._notice_size = None
         self.set_class(small, "-too-small")
         return small
 
