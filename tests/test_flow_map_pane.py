@@ -151,11 +151,11 @@ async def test_arrows_enter_edges_enter_flows_and_escape_back() -> None:
         assert app.screen is pane.screen and pane.view == "map" and app.focused is canvas
 
 
-async def test_slash_shows_one_namespace() -> None:
+async def test_g_shows_one_namespace() -> None:
     app, pane = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         view = await open_map(pilot, pane)
-        await pilot.press("slash")
+        await pilot.press("g")
         await pilot.pause()
         assert isinstance(app.screen, NamespaceScreen)
         groups = app.screen.groups
@@ -338,7 +338,7 @@ async def test_a_map_too_big_to_draw_is_a_grouped_edge_list_and_one_namespace_is
         assert isinstance(app.screen, EdgesScreen) and len(app.screen.edges) == 8  # 4 out, 4 in
         await pilot.press("escape")
         await pilot.pause()
-        await pilot.press("slash")
+        await pilot.press("g")
         await pilot.pause()
         assert isinstance(app.screen, NamespaceScreen)
         await pilot.press("down", "enter")  # team-0

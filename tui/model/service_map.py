@@ -10,7 +10,7 @@ other views. Every flow lands on exactly one edge, so the edges account for ever
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from tui.model.connect_time import ConnectRow, ConnectTimes
@@ -77,6 +77,16 @@ class MapSnapshot:
     def only_group(self, group: str) -> MapSnapshot:
         """Edges touching one namespace (or group), with their other ends."""
         edges = tuple(e for e in self.edges if group in (e.client.group, e.server.group))
+        return MapSnapshot(_nodes_of(edges), edges)
+
+    def around(self, hit: Callable[[MapNode], bool]) -> MapSnapshot:
+        """The nodes `hit` picks (the map's `/` filter), their edges and the peers at the other ends.
+
+        "What talks to api" is the question, so a match brings its neighbours along; edges between two
+        neighbours that are not picked stay out (every node is the end of an edge, as in `only_group`).
+        """
+        hits = {node for node in self.nodes if hit(node)}
+        edges = tuple(e for e in self.edges if e.client in hits or e.server in hits)
         return MapSnapshot(_nodes_of(edges), edges)
 
 

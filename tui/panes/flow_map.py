@@ -4,7 +4,8 @@ The picture comes from `tui.render.map_layout` (pure); this module only paints i
 The layout is recomputed when the topology changes (nodes, edges, their health) or the width does,
 never because a rate moved, so nodes stay put from frame to frame. Arrows move between nodes (the
 view scrolls to keep the selected one on screen), Enter lists the selected node's edges, Enter on an
-edge shows the flows of that edge, Esc returns; `/` shows every namespace or one.
+edge shows the flows of that edge, Esc returns; `g` shows every namespace or one; the pane's `/` keeps
+the nodes whose name holds the text, with their edges and the peers at the other ends.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ from tui.render.map_layout import (
     too_big_to_draw,
 )
 from tui.render.safe import escape_control
+
+
+def node_text(node: MapNode) -> str:
+    """What `/` matches a map node against: its label (namespace/name, or the reserved identity), its group."""
+    return f"{escape_control(node.label)} {escape_control(node.group)}".lower()
 
 NAME_WIDTHS = (28, 20, 14, 10)  # node name caps tried until the map fits the width
 ROLE_STYLES = {
@@ -91,7 +97,7 @@ class FlowMap(ScrollView, can_focus=True):
         Binding("left", "move(-1, 0)", "Map: node to the left (callers)", show=False),
         Binding("right", "move(1, 0)", "Map: node to the right (callees)", show=False),
         Binding("enter", "open", "Edges"),
-        Binding("slash", "choose_namespace", "Namespace", tooltip="the map shows all namespaces or one"),
+        Binding("g", "choose_namespace", "Namespace", tooltip="the map shows all namespaces or one"),
         Binding("d", "draft", "Draft policy"),
     ]
 
@@ -127,6 +133,14 @@ class FlowMap(ScrollView, can_focus=True):
         self.virtual_size = Size(picture.width, len(picture.rows))
         self._reveal()
         self.refresh()
+
+    def select(self, node: Hashable) -> None:
+        """Move the highlight to `node` (a node of the picture) and scroll to it."""
+        if self.picture is not None and node in self.picture.placed and node != self.selected:
+            self.selected = node
+            self.post_message(self.Selected(node))
+            self._reveal()
+            self.refresh()
 
     def _reveal(self) -> None:
         if self.picture is None or self.selected is None:
@@ -216,6 +230,7 @@ class FlowMapView(Vertical):
         """True when the map is too big to draw and is shown as a grouped edge list."""
         self.snapshot = MapSnapshot((), ())
         self._signature: tuple[object, ...] | None = None
+        self.needle = ""  # the pane's `/` filter, lower case
 
     def compose(self) -> ComposeResult:
         yield FlowMap(id="map-canvas")
@@ -236,12 +251,39 @@ class FlowMapView(Vertical):
 
     def header_text(self) -> str:
         where = "all namespaces" if self.group == ALL else f"namespace {escape_control(self.group)}"
-        return f"last {self.pane.store.aggregates.window}s {glyphs().dot} {where} (/)"
+        return f"last {self.pane.store.aggregates.window}s {glyphs().dot} {where} (g)"
+
+    def filter_count(self) -> str:
+        """After `/text` in the header: the nodes that hold it, and how many are drawn with their peers."""
+        hits = sum(1 for node in self.snapshot.nodes if self._hit(node))
+        return f"{hits:,} matching, {len(self.snapshot.nodes):,} nodes"
+
+    def _hit(self, node: MapNode) -> bool:
+        return self.needle in node_text(node)
+
+    def set_filter(self, text: str) -> None:
+        """`/` in the map: draw the matching nodes, their edges and their peers; select a match."""
+        needle = text.lower()
+        if needle == self.needle:
+            return
+        self.needle = needle
+        if not self.is_mounted:
+            return
+        self.update_store(self.pane.store)
+        selected = self.canvas.selected
+        if needle and not (isinstance(selected, MapNode) and self._hit(selected)):
+            picture = self.canvas.picture
+            hit = next((node for column in (picture.columns if picture is not None else ())
+                        for node in column if isinstance(node, MapNode) and self._hit(node)), None)
+            if hit is not None:
+                self.canvas.select(hit)
 
     def update_store(self, store: FlowStore) -> None:
         snapshot = store.service_map.snapshot()
         if self.group != ALL:
             snapshot = snapshot.only_group(self.group)
+        if self.needle:
+            snapshot = snapshot.around(self._hit)
         self.snapshot = snapshot
         width = max(20, self.size.width - 1)
         self.listed = too_big_to_draw(len(snapshot.nodes), len(snapshot.edges))
@@ -249,7 +291,7 @@ class FlowMapView(Vertical):
             self._signature = None
             self.canvas.show(self._edge_list(snapshot))
         else:
-            signature = (width, self.group, snapshot.nodes,
+            signature = (width, self.group, self.needle, snapshot.nodes,
                          tuple((e.client, e.server, e.state) for e in snapshot.edges))
             if signature != self._signature:
                 self._signature = signature
@@ -290,7 +332,8 @@ class FlowMapView(Vertical):
         g = glyphs()
         arrows = "▶ ok  ! L7 errors  ✖ drops" if g is UNICODE else "> ok  ! L7 errors  X drops"
         if not isinstance(node, MapNode):
-            text = Text("no traffic in the window" if not self.snapshot.edges else "", style="dim")
+            empty = f"no node holds /{escape_control(self.needle)}" if self.needle else "no traffic in the window"
+            text = Text(empty if not self.snapshot.edges else "", style="dim")
             text.append(f"   {arrows}", style="dim")
         else:
             edges = self.snapshot.edges_of(node)
@@ -309,11 +352,12 @@ class FlowMapView(Vertical):
             connects = [e.connect for e in incoming if e.connect is not None]
             if connects:
                 text.append(f"  connect p99 {_ms(max(c.p99_ms for c in connects))} ms")
-            text.append(f"\nEnter edges {g.dot} d draft policy {g.dot} / namespace {g.dot} {arrows}", style="dim")
+            text.append(f"\nEnter edges {g.dot} d draft {g.dot} g namespace {g.dot} / filter {g.dot} {arrows}",
+                        style="dim")
         hidden = self.canvas.picture.hidden_edges if self.canvas.picture is not None else 0
         if self.listed:
             text.append(f"\n{len(self.snapshot.nodes):,} nodes, {len(self.snapshot.edges):,} edges: listed "
-                        f"(drawn up to {MAX_DRAWN_NODES} nodes, {MAX_DRAWN_EDGES} edges; / picks one namespace)",
+                        f"(drawn up to {MAX_DRAWN_NODES} nodes, {MAX_DRAWN_EDGES} edges; g picks one namespace, / filters)",
                         style="dim")
         if hidden:
             text.append(f"  {hidden} edge(s) closing a cycle: in the edge lists", style="dim")

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui.model.hubble_nodes import NodeInfo, NodeTable
+from tui.panes.flow_views import cursor_key, restore_cursor, row_text
 from tui.proto.relay import relay_pb2
 from tui.render.numbers import UNKNOWN_DURATION, count_text, plausible_duration
 from tui.render.safe import safe_text
@@ -63,12 +64,23 @@ class NodesView(Vertical):
         super().__init__(id=id)
         self.pane = pane
         self._drawn = -1
+        self.needle = ""  # the pane's `/` filter, lower case: node rows and change lines that hold it
 
     def compose(self):  # noqa: ANN201 - ComposeResult
         table: DataTable[Text] = DataTable(id="nodes-table", cursor_type="row", zebra_stripes=False)
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="nodes-changes", markup=False)
+
+    can_focus = True  # focused by the pane like its tables; hands the keyboard to the table at once
+
+    def focus(self, scroll_visible: bool = True) -> NodesView:
+        """The table takes the keys (a Vertical cannot: `/`, `v` and Esc reached nothing in this view)."""
+        self.query_one("#nodes-table", DataTable).focus(scroll_visible)
+        return self
+
+    def on_focus(self) -> None:
+        self.screen.set_focus(self.query_one("#nodes-table", DataTable))
 
     def header_text(self) -> str:
         table: NodeTable = self.pane.nodes
@@ -77,21 +89,36 @@ class NodesView(Vertical):
         counts = table.counts()
         return "nodes " + ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) if counts else "nodes: none yet"
 
+    def filter_count(self) -> str:
+        return f"{self.query_one('#nodes-table', DataTable).row_count:,} rows"
+
+    def set_filter(self, text: str) -> None:
+        """Keep only the nodes (and the change lines) whose text holds `text`, case-insensitive."""
+        needle = text.lower()
+        if needle != self.needle:
+            self.needle = needle
+            self._drawn = -1
+            if self.is_mounted:
+                self.update_store(None)
+
     def update_store(self, store: Any) -> None:
         table: NodeTable = self.pane.nodes
         if table.version == self._drawn:
             return
         self._drawn = table.version
         now = time.time()
+        needle = self.needle
         grid = self.query_one("#nodes-table", DataTable)
-        cursor = grid.cursor_row
+        cursor_at, cursor = cursor_key(grid), grid.cursor_row
         grid.clear()
         for node in table.rows():
-            grid.add_row(*node_cells(node, now))
-        if grid.row_count:
-            grid.move_cursor(row=min(cursor, grid.row_count - 1))
+            cells = node_cells(node, now)
+            if needle and needle not in row_text(cell.plain for cell in cells):
+                continue
+            grid.add_row(*cells, key=node.name)
+        restore_cursor(grid, cursor_at, cursor)
         changes = Text(no_wrap=True, overflow="ellipsis")
-        for when, text in list(table.changes)[-CHANGES_SHOWN:]:
+        for when, text in [c for c in table.changes if needle in row_text([c[1]])][-CHANGES_SHOWN:]:
             stamp = time.strftime("%H:%M:%S", time.gmtime(when))
             changes.append(f"{stamp} ")
             changes.append_text(safe_text(text))

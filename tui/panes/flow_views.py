@@ -10,13 +10,14 @@ leave, computed once per resize (`column_widths`); names longer than their colum
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from tui.model.flow_aggregates import DropRow, FlowAggregates, TalkerRow
 from tui.render.glyphs import ASCII, glyphs
@@ -25,6 +26,33 @@ from tui.render.trim import trim_middle
 
 CELL_PADDING = 2  # DataTable's cell_padding=1 on each side
 MIN_NAME_WIDTH = 8
+
+
+def row_text(cells: Iterable[object]) -> str:
+    """A row as `/` matches it: its cells as shown (control characters escaped), lower case."""
+    return " ".join(escape_control(str(cell)) for cell in cells).lower()
+
+
+def cursor_key(table: DataTable) -> RowKey | None:
+    """The key of the row under the cursor, None on an empty table."""
+    if table.row_count and 0 <= table.cursor_row < table.row_count:
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
+    return None
+
+
+def restore_cursor(table: DataTable, key: RowKey | str | None, row: int | None = None) -> None:
+    """Put the cursor back on the row `key` when it is still there, else on `row` (kept in range).
+
+    Tables rebuilt or re-filtered in place use it, so the cursor follows its row, not its position.
+    """
+    if key is not None and key in table.rows:
+        target = table.get_row_index(key)
+    elif row is not None and table.row_count:
+        target = max(0, min(row, table.row_count - 1))
+    else:
+        return
+    if target != table.cursor_row:
+        table.move_cursor(row=target, animate=False, scroll=True)
 
 
 class SortText(Text):
@@ -215,27 +243,29 @@ class AggregateTable(DataTable):
         if widths == self.widths:
             return
         self.widths = widths
-        cursor_key = None
-        if self.row_count and 0 <= self.cursor_row < self.row_count:
-            cursor_key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+        key = cursor_key(self)
         self.clear(columns=True)
         self._values.clear()
         self._add_columns()
         if self._aggregates is not None:
             self.update_rows(self._aggregates)
-            if cursor_key is not None and cursor_key in self.rows:
-                self.move_cursor(row=self.get_row_index(cursor_key), animate=False, scroll=True)
+            restore_cursor(self, key)
 
     def update_rows(self, aggregates: FlowAggregates) -> None:
-        """Keyed in-place update: changed cells only, then re-sort when the order changed."""
+        """Keyed in-place update: changed cells only, then re-sort when the order changed.
+
+        The cursor stays on its row's key (rows leaving above it, by the window or the `/` filter,
+        would otherwise move it to another row).
+        """
         self._aggregates = aggregates
+        cursor_at = cursor_key(self)
         spec = self.spec
         seen: set[str] = set()
         changed = False
         needle = self.needle
         for row in spec.rows(aggregates):
             values = spec.values(row)
-            if needle and needle not in " ".join(escape_control(str(v)) for v in values).lower():
+            if needle and needle not in row_text(values):
                 continue
             key = spec.key(row)
             seen.add(key)
@@ -256,6 +286,7 @@ class AggregateTable(DataTable):
             changed = True
         if changed:
             self._sort()
+            restore_cursor(self, cursor_at)
 
     def set_filter(self, text: str) -> None:
         """Keep only the rows whose text holds `text` (case-insensitive); "" shows every row again."""
@@ -265,6 +296,10 @@ class AggregateTable(DataTable):
         self.needle = needle
         if self._aggregates is not None and self.is_mounted:
             self.update_rows(self._aggregates)
+
+    def filter_count(self) -> str:
+        """What the header shows after `/text`: how many rows hold it."""
+        return f"{self.row_count:,} rows"
 
     def _cell(self, index: int, value: object, style: str) -> SortText:
         column = self.spec.columns[index]
@@ -282,9 +317,7 @@ class AggregateTable(DataTable):
         """
         if not self.row_count:
             return
-        cursor_key = None
-        if 0 <= self.cursor_row < self.row_count:
-            cursor_key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key
+        key = cursor_key(self)
         tiebreak = self.spec.tiebreak
 
         def tie(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -297,10 +330,7 @@ class AggregateTable(DataTable):
             column, reverse = self.sort_column, self.sort_reverse
             self.sort(key=lambda values: (Descending(values[column].sort_value) if reverse
                                           else values[column].sort_value, tie(values)))
-        if cursor_key is not None and cursor_key in self.rows:
-            row = self.get_row_index(cursor_key)
-            if row != self.cursor_row:
-                self.move_cursor(row=row, animate=False, scroll=True)
+        restore_cursor(self, key)
 
     def action_cycle_sort(self) -> None:
         self.sort_column = (self.sort_column + 1) % len(self.spec.columns)

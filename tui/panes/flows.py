@@ -3,7 +3,7 @@
 `tick` (10 Hz, from the app) drains the source's buffer into the `FlowStore` every time, so counting
 never stops; it renders only when the pane is visible and not paused. The list is a Line-API view over
 the ring (`FlowList`), the aggregate views are keyed tables (`AggregateTable`) refreshed once a second.
-Keys: `p` pause, `/` filter the visible lines as you type (Esc clears), Enter detail, `f` flows,
+Keys: `p` pause, `/` filter what the view shows as you type (Esc clears), Enter detail, `f` flows,
 Left/Right scroll the lines sideways (`0` back to column 0), `w` narrow/wide lines, `t` top talkers,
 `x` drops, `n` DNS, `h` HTTP, `s`/`r` sort a table.
 """
@@ -93,6 +93,7 @@ class FlowsPane(LivePane):
     joiner: FlowJoiner | None = None  # the run's flow/process join (tui/wiring/join.py), shared with Processes
     show_process = False
     _socket_events_seen = 0
+    _rescan_pending = False  # the filter changed in another view: the list's first redraw scans longer
 
     def __init__(self, store: FlowStore, source: Source[FlowRecord] | None, *,
                  options: CompactOptions | None = None, filters: str = "", problem: str = "",
@@ -206,7 +207,9 @@ class FlowsPane(LivePane):
 
     def _refresh_list(self) -> None:
         self._list_frames.drawn(self._clock())
-        self.flow_list.set_rows(self._visible_rows())
+        budget = FILTER_FIRST_SECONDS if self._rescan_pending else 0.0  # a filter typed in another view
+        self._rescan_pending = False
+        self.flow_list.set_rows(self._visible_rows(budget))
 
     def _filter_filling(self) -> bool:
         """A new filter or drill-down still has records to scan (no new data must not freeze the fill-in)."""
@@ -312,13 +315,14 @@ class FlowsPane(LivePane):
             if self.show_process:
                 tp = self.talker_processes
                 parts.append(flow_process.header_note(self.joiner, tp.joined, tp.joined + tp.unknown))
-        elif self.view in EXTRA_VIEWS:
-            parts.append(self.query_one(f"#{self.view}", EXTRA_VIEWS[self.view]).header_text())
         else:
-            table = self.query_one(f"#{self.view}", AggregateTable)
-            parts.append(f"last {self.store.aggregates.window}s {glyphs().dot} sort {table.sort_label()} (s, r)")
+            view = self._view_widget()
+            if isinstance(view, AggregateTable) and self.view in VIEWS:
+                parts.append(f"last {self.store.aggregates.window}s {glyphs().dot} sort {view.sort_label()} (s, r)")
+            else:
+                parts.append(view.header_text())
             if self.filter_text:
-                parts.append(f"/{escape_control(self.filter_text)} {table.row_count:,} rows")
+                parts.append(f"/{escape_control(self.filter_text)} {view.filter_count()}")
         if self.paused:
             parts.append(self.pause_text())
         header = f" {glyphs().dot} ".join(parts)
@@ -364,11 +368,16 @@ class FlowsPane(LivePane):
 
     # -- actions -----------------------------------------------------------------------------------
 
+    def _view_widget(self) -> Any:
+        """The visible view other than the list: an aggregate table or one of EXTRA_VIEWS.
+
+        Each has `set_filter(text)` (`/` narrows what it shows) and `filter_count()` (for the header).
+        """
+        return self.query_one(f"#{self.view}", EXTRA_VIEWS.get(self.view, AggregateTable))
+
     def action_open_filter(self) -> None:
-        """`/`: the box at the bottom; the Talkers, Drops, DNS and HTTP tables filter their own rows,
-        the other views (map, policies, connect, nodes) hand the filter to the flow list."""
-        if self.view != "list" and self.view not in VIEWS:
-            self.action_show_view("list")
+        """`/`: the box at the bottom; every view filters what it shows (the list its lines, the tables
+        their rows, the map its nodes), live as you type."""
         box = self.query_one("#flows-filter", Input)
         box.add_class("-open")
         box.value = self.filter_text
@@ -453,17 +462,23 @@ class FlowsPane(LivePane):
         if value == self.filter_text:
             return
         self.filter_text = value
-        if self.view in VIEWS:
-            self.query_one(f"#{self.view}", AggregateTable).set_filter(value)
-        self._restart_filter()
+        if self.view != "list":
+            self._view_widget().set_filter(value)
+        self._restart_filter(draw=self.view == "list")
 
-    def _restart_filter(self) -> None:
-        """Match again from the newest record backwards (the filter or the drill-down changed)."""
+    def _restart_filter(self, draw: bool = True) -> None:
+        """Match again from the newest record backwards (the filter or the drill-down changed).
+
+        With another view on screen (`draw` False) the list only forgets its matches: a keystroke there
+        must not pay for scanning lines nobody sees; showing the list scans them.
+        """
         self._filtered = []
         self._filtered_upto = self.store.seq - 1  # scan backwards from the newest record
         self._backfill_from = self.store.seq
         self.flow_list.clear_cache()
-        self.flow_list.set_rows(self._visible_rows(budget=FILTER_FIRST_SECONDS))
+        self._rescan_pending = not draw
+        if draw:
+            self.flow_list.set_rows(self._visible_rows(budget=FILTER_FIRST_SECONDS))
         self._update_header()
 
     def action_show_view(self, name: str) -> None:
@@ -474,8 +489,7 @@ class FlowsPane(LivePane):
         if name == "list":
             self._refresh_list()
         else:
-            if name in VIEWS:
-                self.query_one(f"#{name}", AggregateTable).set_filter(self.filter_text)
+            self._view_widget().set_filter(self.filter_text)
             self._views_refreshed = self._clock()
             self.refresh_view()
         self._update_header()
