@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep what ebtop remembers (the dismissed notes, `tui.sources.notes`) out of the real home:
+    every test and every ebtop it starts (batch runs, tmux) writes under one directory per run."""
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="ebtop-tests-state-")
 
 
 def kernel_skip_reason() -> str | None:
