@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
+from textual import events
+from textual.actions import ActionParseResult
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.dom import DOMNode
+from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 
 from tui import __version__
@@ -23,8 +29,14 @@ from tui.panes.base import LivePane
 from tui.panes.footer import BoundedFooter
 from tui.render.glyphs import unicode_supported
 from tui.shutdown import QUIT_WAIT, SHUTDOWN, stop_in_parallel
+from tui.sources.base import BoundedBuffer
 
 TICK_SECONDS = 0.1
+# Nothing arrived for the visible pane and nothing waits to be drawn: tick this often instead. Ages
+# and countdowns in the status line are whole seconds, so they stay right; data, a key, a resize or
+# the mouse bring the fast tick back at once (bench/README.md, UI cost: the idle figure).
+IDLE_TICK_SECONDS = 1.0
+QUIET_TICKS = 10  # fast ticks with nothing to draw before slowing down (> FrameGovernor's slowest frame)
 GC_FULL_THRESHOLD = 50  # CPython's default is 10
 # Textual's discarded widgets (footer keys rebuilt on every tab switch) and cached strips are
 # reference cycles that outlive generation 1; with the threshold above and the frozen start-up
@@ -38,6 +50,10 @@ ABOUT = (
     f"ebtop {__version__}: Flows (Hubble), Processes (Tetragon or local exec tracepoints) and "
     "Syscalls (bcc) in one screen. Every action has a key; the mouse is optional."
 )
+
+
+class Wake(Message):
+    """Data reached the visible pane while the tick was slow (posted from a source's thread)."""
 
 
 class EbtopApp(App[int]):
@@ -79,6 +95,12 @@ class EbtopApp(App[int]):
         self._user_chose_tab = False
         self._status_text = ""
         self._notice_size: tuple[int, int] | None = None  # the size the too-small notice was written for
+        self._quiet_ticks = 0
+        self.idle = False  # ticking every IDLE_TICK_SECONDS (nothing to draw) instead of TICK_SECONDS
+        self.ticks = 0  # ticks run so far (what the tests count)
+        self._armed: list[BoundedBuffer[Any]] = []
+        self._fast: Timer | None = None
+        self._slow: Timer | None = None
         self.sub_title = f"v{__version__}"
         strip_colors(self)  # NO_COLOR / --colors never: no colour codes at all (tui/colors.py)
         self.ascii = not unicode_supported()  # LANG=C, TERM=linux: Textual's glyphs too (tui/panes/ascii_widgets.py)
@@ -112,7 +134,7 @@ class EbtopApp(App[int]):
             pane.start()
         self._install_signal_handlers()
         self.app_resume_signal.subscribe(self, self._repaint_after_resume)
-        self.set_interval(TICK_SECONDS, self._tick)
+        self._fast = self.set_interval(TICK_SECONDS, self._tick)
         self.set_interval(GC_FULL_SECONDS, self._collect_garbage)
         # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
         # tab asked for back in front once everything is mounted.
@@ -179,33 +201,121 @@ class EbtopApp(App[int]):
         self.set_class(small, "-too-small")
         return small
 
+    @property
+    def tick_interval(self) -> float:
+        """Seconds between drain ticks now: TICK_SECONDS, or IDLE_TICK_SECONDS while nothing moves."""
+        return IDLE_TICK_SECONDS if self.idle else TICK_SECONDS
+
     def _tick(self) -> None:
+        self.ticks += 1
         try:
             if self._check_size():
                 for pane in self.panes:
                     pane.tick(False)
+                self._pace(None)
                 return
         except NoMatches:
             pass
         try:
             active = self.active_pane()
-            status = self.query_one("#status", Static)
+            self.query_one("#status", Static)
         except NoMatches:  # a modal screen is on top, or the app is shutting down: count, do not render
-            active = status = None
+            active = None
         for pane in self.panes:
             pane.tick(pane is active)
-        if active is not None and status is not None:
-            text = active.status_line()
-            if text != self._status_text:  # same height: no layout pass needed
-                self._status_text = text
-                # Wider than the terminal: a second line rather than losing the end (lost events
-                # and ebtop's drops come first in every pane's status, so 80 columns show them).
-                two = len(text) > max(1, status.size.width)
-                if two != status.has_class("-two-lines"):
-                    status.set_class(two, "-two-lines")
-                    status.update(text)
-                else:
-                    status.update(text, layout=False)
+        if active is not None:
+            self.refresh_status()
+        self._pace(active)
+
+    def refresh_status(self) -> None:
+        """Write the active pane's status line if it changed (after every tick and every key action)."""
+        try:
+            active = self.active_pane()
+            status = self.query_one("#status", Static)
+        except NoMatches:  # a modal screen is on top, or the app is shutting down
+            return
+        if active is None:
+            return
+        text = active.status_line()
+        if text == self._status_text:  # same height: no layout pass needed
+            return
+        self._status_text = text
+        # Wider than the terminal: a second line rather than losing the end (lost events
+        # and ebtop's drops come first in every pane's status, so 80 columns show them).
+        two = len(text) > max(1, status.size.width)
+        if two != status.has_class("-two-lines"):
+            status.set_class(two, "-two-lines")
+            status.update(text)
+        else:
+            status.update(text, layout=False)
+
+    # -- the adaptive tick ---------------------------------------------------------------------------
+    def _pace(self, active: LivePane | None) -> None:
+        """Slow the tick once nothing has moved for QUIET_TICKS ticks; speed it up when something does.
+
+        Moving: the visible pane (not paused) took items, a pane left items behind (its drain limit
+        or budget: a backlog must drain at full speed), or a pane asks for frames (`wants_ticks`).
+        Hidden and paused panes still drain on the slow tick (their buffers are bounded).
+        """
+        moving = any(pane.behind or pane.wants_ticks() for pane in self.panes)
+        if active is not None and not active.paused and active.last_drained:
+            moving = True
+        if moving:
+            self._quiet_ticks = 0
+            if self.idle:
+                self.wake()
+            return
+        self._quiet_ticks += 1
+        if not self.idle and self._quiet_ticks >= QUIET_TICKS:
+            self._slow_down(active)
+
+    def _slow_down(self, active: LivePane | None) -> None:
+        self.idle = True
+        if self._fast is not None:
+            self._fast.pause()
+        if self._slow is None:
+            self._slow = self.set_interval(IDLE_TICK_SECONDS, self._tick)
+        else:
+            self._slow.reset()
+        if active is not None and not active.paused:  # its first new item wakes the fast tick
+            self._armed = [source.buffer for source in active.sources]
+            for buffer in self._armed:
+                buffer.notify = self._data_arrived
+
+    def wake(self) -> None:
+        """Back to the fast tick at once (data for the visible pane, a key, a resize, the mouse)."""
+        self._quiet_ticks = 0
+        if not self.idle:
+            return
+        self.idle = False
+        for buffer in self._armed:
+            buffer.notify = None
+        self._armed = []
+        if self._slow is not None:
+            self._slow.pause()
+        if self._fast is not None:
+            self._fast.resume()  # the tick it held back runs at once
+
+    def _data_arrived(self) -> None:
+        """From a source's thread, once per slow period: the tick runs now, not up to a second later."""
+        self.post_message(Wake())
+
+    def on_wake(self, _message: Wake) -> None:
+        self.wake()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseEvent, events.Resize)):
+            self.wake()
+        await super().on_event(event)
+
+    async def run_action(self, action: str | ActionParseResult, default_namespace: DOMNode | None = None,
+                         namespaces: Mapping[str, DOMNode] | None = None) -> bool:
+        """Every key binding, palette command and click runs here: its effect on the status line
+        (`PAUSED`, another tab's sources) shows at once, not on the next tick."""
+        handled = await super().run_action(action, default_namespace, namespaces)
+        if handled and not self._exit:
+            self.refresh_status()
+        return handled
 
     def action_show_tab(self, tab: str) -> None:
         self._user_chose_tab = True

@@ -90,6 +90,8 @@ class LivePane(Widget):
         self.sources: list[Source[Any]] = list(sources)
         self.paused = False
         self.new_while_paused = 0
+        self.last_drained = 0  # items the last tick took (the app slows its tick when nothing moves)
+        self.behind = False  # the last drain left items waiting (its limit or budget): keep ticking fast
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -109,7 +111,7 @@ class LivePane(Widget):
     # -- the drain tick --------------------------------------------------------------------------
     def tick(self, visible: bool) -> None:
         """Drain sources into the model; draw when `visible` (frozen while paused)."""
-        drained = self.drain()
+        drained = self.last_drained = self.drain()
         self.after_drain()
         if not visible or not self.is_mounted:
             return
@@ -121,6 +123,7 @@ class LivePane(Widget):
     def drain(self) -> int:
         """Move what the sources buffered into the model; returns how many items arrived."""
         total = 0
+        self.behind = False
         for source in self.sources:
             buffer = source.buffer
             if not self.drain_budget:
@@ -128,6 +131,7 @@ class LivePane(Widget):
                 if items:
                     total += len(items)
                     self._take(source, items)
+                    self.behind = self.behind or len(items) >= self.drain_limit
                 continue
             deadline = time.perf_counter() + self.drain_budget
             taken = 0
@@ -138,7 +142,9 @@ class LivePane(Widget):
                 taken += len(items)
                 self._take(source, items)
                 if time.perf_counter() > deadline:
+                    self.behind = self.behind or len(buffer) > 0
                     break  # the rest waits in the bounded buffer: the frame stays live
+            self.behind = self.behind or taken >= self.drain_limit
             total += taken
         return total
 
@@ -155,6 +161,11 @@ class LivePane(Widget):
 
     def render_view(self, drained: int) -> None:
         """Draw the visible view; `drained` items arrived since the last tick (0: none)."""
+
+    def wants_ticks(self) -> bool:
+        """Whether the pane needs the fast tick although nothing arrived (an animation, a frame
+        still owed); the default: no, so an idle app ticks slowly (`EbtopApp._pace`)."""
+        return False
 
     def render_paused(self) -> None:
         """Draw what moves while paused (the header's `PAUSED · N new`); the view stays frozen."""

@@ -95,12 +95,19 @@ class BoundedBuffer(Generic[T]):
         self._items: deque[T] = deque(maxlen=maxlen)
         self.dropped = 0
         self.received = 0
+        # Called once, from the producer's thread, by the next `put` (then cleared): how an app
+        # whose tick slowed down while nothing arrived hears at once that something did.
+        self.notify: Callable[[], None] | None = None
 
     def put(self, item: T) -> None:
         if len(self._items) >= self.maxlen:
             self.dropped += 1
         self.received += 1
         self._items.append(item)
+        notify = self.notify
+        if notify is not None:
+            self.notify = None
+            notify()
 
     def put_many(self, items: Iterable[T]) -> None:
         for item in items:
