@@ -12,8 +12,9 @@ hang in `close()`), then stops the sources itself, writes the terminal reset wit
 leaves with `os._exit`.
 
 A terminal can also go away without a SIGHUP (ebtop under `setsid`, `su -c` in a killed tmux): the
-pty then reads EOF and reports POLLHUP. A watcher thread polls the terminal's descriptors and takes
-that as a hang-up, instead of Textual's input loop spinning on EOF at 100% CPU.
+pty then reads EOF and reports POLLHUP. A watcher thread blocks in poll() on the terminal's
+descriptors (no timeout: a hang-up ends the poll, so an idle ebtop is not woken four times a second)
+and takes that as a hang-up, instead of Textual's input loop spinning on EOF at 100% CPU.
 
 Once the app has ended and the terminal is restored, `Shutdown.leave` gives whatever is still
 stopping `QUIT_WAIT` seconds in all (every source stops in its own thread), then ends the process
@@ -47,7 +48,6 @@ EXIT_GRACE = 2.0  # seconds the normal way out gets before the watchdog acts
 EXIT_DEADLINE = 4.0  # the process is gone by then, whatever the terminal does
 HANGUP_GRACE = 1.0  # after a hang-up (no terminal left to restore) the watchdog acts sooner
 QUIT_WAIT = 0.2  # after the app ended: how long the way out waits for sources still stopping
-TTY_POLL_SECONDS = 0.25  # how often the terminal is checked for a hang-up
 SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 HANGUP = 128 + signal.SIGHUP
 # What Textual turns on in application mode, turned off: mouse reporting (all modes), focus events,
@@ -247,18 +247,26 @@ class Shutdown:
                 os.close(tty)
 
     def _watch_terminal(self) -> None:
-        """A pty whose other side closed reports POLLHUP: take it as a hang-up (no SIGHUP may come)."""
-        while not self._watch_stop.wait(TTY_POLL_SECONDS):
-            if self._terminal_lost():
+        """A pty whose other side closed reports POLLHUP: take it as a hang-up (no SIGHUP may come).
+
+        The poll waits for nothing but that (mask 0: hang-up, error and invalid are reported
+        whatever the mask), with no timeout; once the app has ended the thread is left blocked (a
+        daemon: the process exit ends it) and a later hang-up is ignored.
+        """
+        while not self._watch_stop.is_set():
+            lost = self._terminal_lost(timeout=None)
+            if self._watch_stop.is_set():
+                return
+            if lost:
                 self.request(HANGUP)
                 return
 
-    def _terminal_lost(self) -> bool:
+    def _terminal_lost(self, timeout: float | None = 0) -> bool:
         poller = select.poll()
         for fd in self._terminal_fds:
             poller.register(fd, 0)  # hang-up, error and invalid are reported whatever the mask
         try:
-            return any(mask & _LOST for _, mask in poller.poll(0))
+            return any(mask & _LOST for _, mask in poller.poll(None if timeout is None else timeout * 1000))
         except OSError:
             return True
 
