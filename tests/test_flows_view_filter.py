@@ -187,3 +187,26 @@ async def test_slash_in_nodes_filters_nodes_and_changes_and_names_stay_data() ->
         cell = grid.get_row_at(0)[0].plain
         assert cell.startswith("[bold red]evil[/]") and "\x1b" not in cell  # literal, escape made visible
         assert "/[bold 1 rows" in header(pane) and "\x1b" not in header(pane)
+
+
+def burst(app: EbtopApp, text: str) -> None:
+    """Queue keys the way a terminal read delivers a paste or fast typing: all before the first is handled."""
+    from textual import events
+
+    for char in text:
+        app.post_message(events.Key("slash" if char == "/" else char, char))
+
+
+async def test_keys_typed_right_after_slash_reach_the_box_in_every_view() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for key, name in (("f", "list"), ("t", "talkers"), ("m", "map"), ("y", "policies"), ("l", "connect"),
+                          ("a", "nodes")):
+            await pilot.press(key)
+            assert pane.view == name
+            burst(app, "/shop/a")  # `/` inside the box is text, not another `/`
+            assert await until(pilot, lambda: pane.filter_text == "shop/a"), (name, pane.filter_text)
+            assert pane.view == name and app.focused is pane.query_one("#flows-filter", Input)
+            await pilot.press("escape")
+            assert pane.filter_text == "" and pane.view == name

@@ -74,7 +74,10 @@ class FlowsPane(LivePane):
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
         Binding("o", "toggle_process", "Process column; in Talkers, the processes behind the row", show=False),
-        Binding("slash", "open_filter", "Filter"),
+        # Priority: the app runs it as the key arrives, so the keys queued behind `/` (a paste, fast
+        # typing: one terminal read) reach the box; a plain binding ran only when the focused view got
+        # to the key, after the app had already handed it the rest (they were lost or ran as commands).
+        Binding("slash", "open_filter", "Filter", priority=True),
         Binding("escape", "back", "Back: leave a drill-down, then the view, then clear the filter", show=False),
         Binding("v", "step_view(1)", "Next view", show=False),
         Binding("V", "step_view(-1)", "Previous view", show=False),
@@ -118,7 +121,7 @@ class FlowsPane(LivePane):
         self._filtered_upto = -1
         self._backfill_from = 0
         self._views_refreshed = float("-inf")
-        self._list_frames = FrameGovernor()  # the list redraws less often as flows pour in
+        self._list_frames = FrameGovernor(rows_per_second_at_fastest=100.0)  # the list redraws less often as flows pour in
         self._header = ""
         if problem:
             store.add(marker(RecordKind.NOTE, f"cannot start the Hubble source: {problem}"))
@@ -374,6 +377,11 @@ class FlowsPane(LivePane):
         Each has `set_filter(text)` (`/` narrows what it shows) and `filter_count()` (for the header).
         """
         return self.query_one(f"#{self.view}", EXTRA_VIEWS.get(self.view, AggregateTable))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` typed in the box is text (the priority binding steps aside)."""
+        in_box = action == "open_filter" and self.is_mounted and self.screen.focused is self.query_one("#flows-filter")
+        return not in_box
 
     def action_open_filter(self) -> None:
         """`/`: the box at the bottom; every view filters what it shows (the list its lines, the tables
