@@ -83,7 +83,7 @@ async def test_tree_groups_node_namespace_pod_and_links_processes() -> None:
         assert [pane.forest.nodes[exec_id].binary for exec_id in shells] == ["/bin/sh"]  # loadgen's curl loop
         assert "Processes" in pane.status_line() and "procs" in pane.status_line()
         log = pane.query_one("#process-log", RichLog)
-        assert len(log.lines) == 31  # "… 30 more events" and the newest 30 lines
+        assert len(log.lines) == 60  # every event: fewer than LOG_LINES, so no "… N more events" line
 
 
 async def test_states_are_told_apart_without_colour() -> None:

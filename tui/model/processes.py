@@ -275,6 +275,10 @@ class ProcessForest:
         self._n_pruned += removed
         return removed
 
+    def has_changes(self) -> bool:
+        """Something for the pane to draw (prunes change the tree with no event arriving)."""
+        return bool(self.added or self.updated or self.removed or self.moved)
+
     def take_changes(self) -> tuple[list[str], list[str], list[str], list[str]]:
         """(added, updated, removed, moved) exec_ids in event order since the last call, for the pane."""
         changes = (list(self.added), list(self.updated), list(self.removed), list(self.moved))

@@ -1,9 +1,13 @@
 """The Processes pane: a live process forest (node > namespace > pod > process tree) and an event log.
 
 The pane only renders the model. Every tick drains the source into the `ProcessForest`; when the pane
-is visible and not paused it applies the forest's change log to a Textual `Tree` (nodes are added only
-for new processes, each parent shows at most `CHILDREN_SHOWN` children and the whole tree at most
-`TREE_CAP` processes) and writes the newest compact lines to the log.
+is visible and not paused, and a frame is due (`FrameGovernor`: every tick for a trickle, down to one a
+second as events pour in; keys draw at once), it applies the forest's change log to a Textual `Tree`
+(nodes are added only for new processes, each parent shows at most `CHILDREN_SHOWN` children and the
+whole tree at most `TREE_CAP` processes) and writes the newest compact lines to the log.
+
+The log keeps its last `LOG_LINES` events (`_log_shown`), so a change of the `/` filter, of the
+timestamps (T) or of the kernel threads (K) rewrites what it shows; a hidden log (e) is not written.
 """
 
 from __future__ import annotations
@@ -24,12 +28,11 @@ from textual.widgets.tree import TreeNode
 from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes import process_join
 from tui.panes.ascii_widgets import ascii_text, strip_leading_emoji
-from tui.panes.base import LivePane
+from tui.panes.base import FrameGovernor, LivePane
 from tui.panes.process_detail import ProcessDetailScreen
 from tui.render.glyphs import ASCII, glyphs
 from tui.render.numbers import count_text
 from tui.render.process_labels import EVENT_LEAVES, detail_text, event_label, group_label, process_label
-from tui.render.safe import escape_control
 from tui.render.tetra_compact import CompactEncodeError, rate_limit_line, render_text
 from tui.render.tetra_policies import header as policy_header
 from tui.render.tetra_policies import policy_rows, row_texts
@@ -41,11 +44,16 @@ DRAIN_CHUNK = 200
 DRAIN_BUDGET_S = 0.015      # model work per tick (~1,500 events); the rest waits in the bounded buffer
 ADDS_PER_TICK = 80          # new tree items per tick (the newest); the forest keeps the rest
 UPDATES_PER_TICK = 120
-LOG_PER_TICK = 30
-LOG_LINES = 100            # a glimpse; --record-events keeps everything
+LOG_LINES = 100            # a glimpse; --record-events keeps everything; also the most written per frame
 TREE_CAP = 2_000
 CHILDREN_SHOWN = 50
 RATE_WINDOW = 5.0
+# Frames: each one that adds a process re-renders every visible tree line and lays the screen out
+# again (most of the pane's CPU, bench/README.md "Processes tab in the demo: CPU"); htop redraws every
+# 1.5 s. Every tick below FRAME_CALM_RATE events/s, then less often, down to FRAME_SLOWEST_S.
+FRAME_FASTEST_S = 0.1
+FRAME_SLOWEST_S = 1.0
+FRAME_CALM_RATE = 20.0
 
 _NEWLINE = Text("\n", no_wrap=True, overflow="ellipsis")
 
@@ -144,16 +152,23 @@ class ProcessTree(Tree[Data]):
         return Text(label)
 
 
-class _FilterNote:
-    """A line in the event log where the `/` filter changed (events before it stay as they were)."""
+class _Skipped:
+    """Events that came and went between two frames, too many to write: one line says how many."""
 
-    def __init__(self, needle: str) -> None:
-        self.needle = needle
+    def __init__(self, count: int) -> None:
+        self.count = count
 
-    def text(self) -> str:
-        if not self.needle:
-            return "-- filter cleared: every event from here --"
-        return f"-- filter '{escape_control(self.needle)}': matching events from here --"
+
+class _LogEntry:
+    """One event the log keeps (or a marker), with its rendered line once it has been rendered."""
+
+    __slots__ = ("always", "item", "line", "timestamps")
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+        self.line: Text | None = None
+        self.timestamps = False  # the setting `line` was rendered with
+        self.always = False  # a line saying something was lost or unreadable: never filtered out
 
 
 def _kernel_thread_event(response: Any) -> bool:
@@ -214,8 +229,10 @@ class ProcessesPane(LivePane):
         self._items: dict[str, TreeNode[Data]] = {}
         self._groups: dict[GroupKey, TreeNode[Data]] = {}
         self._shown_children: dict[GroupKey | str, dict[str, None]] = {}
-        self._log_pending: deque[Any] = deque(maxlen=LOG_PER_TICK)
+        self._log_pending: deque[Any] = deque(maxlen=LOG_LINES)  # arrived since the last frame
         self._log_skipped = 0
+        self._log_shown: deque[_LogEntry] = deque(maxlen=LOG_LINES)  # what the log holds, unfiltered
+        self._frames = FrameGovernor(FRAME_FASTEST_S, FRAME_SLOWEST_S, FRAME_CALM_RATE)
         self._filter = ""
         self.show_kthreads = False  # kernel threads (the local source marks them `kthread`): hidden, as htop's K
         self._kthreads_seen = False
@@ -235,7 +252,7 @@ class ProcessesPane(LivePane):
             table: DataTable[Text] = DataTable(id="policy-table", cursor_type="row", zebra_stripes=False)
             yield table
             yield RichLog(id="process-log", max_lines=LOG_LINES, wrap=False, markup=False, auto_scroll=True)
-            # At the bottom, as in every pane; it filters the tree and the event log's new lines.
+            # At the bottom, as in every pane; it filters the tree and the event log.
             yield Input(placeholder="filter: binary, arguments or pod (Esc clears)", id="process-filter")
 
     def on_show(self) -> None:
@@ -289,6 +306,14 @@ class ProcessesPane(LivePane):
         self._sample_rate()
 
     def render_view(self, drained: int) -> None:
+        changed = drained + (1 if self._log_pending or self._log_skipped or self.forest.has_changes() else 0)
+        if self._frames.due(changed, time.monotonic()):
+            self.refresh_view()
+        if self._policies_dirty and self.has_class("-policies"):
+            self._fill_policies()
+
+    def redraw(self) -> None:
+        """Unpaused, or a view changed: draw now, whatever the frame rate."""
         self.refresh_view()
         if self._policies_dirty and self.has_class("-policies"):
             self._fill_policies()
@@ -318,7 +343,8 @@ class ProcessesPane(LivePane):
             self.tree.focus()
 
     def refresh_view(self) -> None:
-        """Apply the model's changes to the tree (bounded per tick) and write pending log lines."""
+        """Apply the model's changes to the tree (bounded per frame) and write pending log lines."""
+        self._frames.drawn(time.monotonic())
         added, updated, removed, moved = self.forest.take_changes()
         tree = self.tree
         now = self.now()
@@ -538,44 +564,77 @@ class ProcessesPane(LivePane):
 
     # --- the log ---------------------------------------------------------------------------------
 
-    def _write_log(self) -> None:
-        """One RichLog write per tick (each write renders and re-measures: per-line writes cost ~ms)."""
-        pending = self._log_pending
-        if not pending and not self._log_skipped:
-            return
-        lines: list[Text] = []
-        ascii_only = glyphs() is ASCII
+    def _take_pending(self) -> list[_LogEntry]:
+        """Move what arrived since the last frame into the kept lines; the new entries (a count first)."""
+        fresh: list[_LogEntry] = []
         if self._log_skipped:
-            lines.append(Text(f"{glyphs().ellipsis} {self._log_skipped:,} more events (not shown here)", style="dim"))
+            fresh.append(_LogEntry(_Skipped(self._log_skipped)))
             self._log_skipped = 0
+        pending = self._log_pending
         while pending:
-            response = pending.popleft()
-            if isinstance(response, StreamGap):
-                lines.append(Text(response.text(), style="bold yellow"))
-                continue
-            if isinstance(response, _FilterNote):  # the log cannot refilter what it drew: say where it starts
-                lines.append(Text(response.text(), style="dim"))
-                continue
-            if not self.show_kthreads and _kernel_thread_event(response):
-                continue
-            limited = rate_limit_line(response, timestamps=self.timestamps)
-            if limited is not None:  # tetra cannot print it; ebtop says what the agent dropped, in place
-                lines.append(Text(limited, style="bold red"))
-                continue
-            try:
-                line = render_text(response, timestamps=self.timestamps)
-                if ascii_only:
-                    line = line[strip_leading_emoji(line.plain):]  # tetra's emoji: the event word follows
-                    line.plain = ascii_text(line.plain)  # same length: the styles stay where they were
-                if not self._filter or self._filter in line.plain.lower():
-                    lines.append(line)
-            except CompactEncodeError as error:
-                self._render_errors += 1
-                lines.append(Text(f"(cannot render: {error})", style="dim"))
+            fresh.append(_LogEntry(pending.popleft()))
+        self._log_shown.extend(fresh)
+        return fresh
+
+    def _log_line(self, entry: _LogEntry) -> Text | None:
+        """The entry's line as the settings show it now (None: filtered out, or a hidden kernel thread)."""
+        item = entry.item
+        if isinstance(item, _Skipped):
+            return Text(f"{glyphs().ellipsis} {item.count:,} more events (not shown here)", style="dim")
+        if isinstance(item, StreamGap):
+            return Text(item.text(), style="bold yellow")
+        if not self.show_kthreads and _kernel_thread_event(item):
+            return None
+        if entry.line is None or entry.timestamps != self.timestamps:
+            self._render_event(entry)
+        line = entry.line
+        if line is None or (self._filter and not entry.always and self._filter not in line.plain.lower()):
+            return None
+        return line
+
+    def _render_event(self, entry: _LogEntry) -> None:
+        """Render once per setting (a filter change re-uses the line: typing stays cheap)."""
+        response, first = entry.item, entry.line is None
+        entry.timestamps = self.timestamps
+        limited = rate_limit_line(response, timestamps=self.timestamps)
+        if limited is not None:  # tetra cannot print it; ebtop says what the agent dropped, in place
+            entry.line, entry.always = Text(limited, style="bold red"), True
+            return
+        try:
+            line = render_text(response, timestamps=self.timestamps)
+        except CompactEncodeError as error:
+            self._render_errors += first  # counted once per event, not once per rewrite
+            entry.line, entry.always = Text(f"(cannot render: {error})", style="dim"), True
+            return
+        if glyphs() is ASCII:
+            line = line[strip_leading_emoji(line.plain):]  # tetra's emoji: the event word follows
+            line.plain = ascii_text(line.plain)  # same length: the styles stay where they were
+        entry.line = line
+
+    def _log_write(self, entries: list[_LogEntry], *, clear: bool = False) -> None:
+        """One RichLog write (each write renders and re-measures: per-line writes cost ~ms)."""
+        log = self.query_one("#process-log", RichLog)
+        if clear:
+            log.clear()
+        lines = [line for entry in entries if (line := self._log_line(entry)) is not None]
+        if not lines:
+            return
         joined = _NEWLINE.join(lines)
-        if ascii_only:
+        if glyphs() is ASCII:
             joined.overflow = "crop"  # Rich's cut mark is `…`
-        self.query_one("#process-log", RichLog).write(joined)
+        log.write(joined)
+
+    def _write_log(self) -> None:
+        """The frame's new lines; a hidden log keeps them for when it is shown again."""
+        fresh = self._take_pending()
+        if fresh and self.query_one("#process-log", RichLog).display:
+            self._log_write(fresh)
+
+    def _rewrite_log(self) -> None:
+        """Write the kept lines again as the settings now show them (filter, timestamps, kernel threads)."""
+        self._take_pending()
+        if self.is_mounted and self.query_one("#process-log", RichLog).display:
+            self._log_write(list(self._log_shown), clear=True)
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -602,6 +661,7 @@ class ProcessesPane(LivePane):
 
     def action_toggle_timestamps(self) -> None:
         self.timestamps = not self.timestamps
+        self._rewrite_log()
 
     def action_toggle_kthreads(self) -> None:
         """K: show or hide kernel threads (htop's key); the tree is rebuilt on the next frame."""
@@ -609,10 +669,14 @@ class ProcessesPane(LivePane):
         self._needs_rebuild = True
         if self.is_mounted:
             self.refresh_view()
+            self._rewrite_log()
 
     def action_toggle_log(self) -> None:
+        """e: the event log on or off; off, it is not written (shown again, it is rewritten)."""
         log = self.query_one("#process-log", RichLog)
         log.display = not log.display
+        if log.display:
+            self.call_after_refresh(self._rewrite_log)  # once laid out again: lines cut at its width
 
     def action_filter(self) -> None:
         self.add_class("-filtering")
@@ -629,18 +693,19 @@ class ProcessesPane(LivePane):
             self.remove_class("-filtering")
             self._needs_rebuild = True
             self.refresh_view()
+            self._rewrite_log()
             self.tree.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "process-filter":
             return
-        self._filter = event.value.strip().lower()
+        needle = event.value.strip().lower()
+        if needle == self._filter:
+            return
+        self._filter = needle
         self._needs_rebuild = True
-        pending = self._log_pending
-        if pending and isinstance(pending[-1], _FilterNote):
-            pending.pop()  # typed fast: one note for the word, not one per key
-        pending.append(_FilterNote(self._filter))
         self.refresh_view()
+        self._rewrite_log()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "process-filter":
