@@ -163,6 +163,21 @@ class EbtopApp(App[int]):
         SHUTDOWN.detach_app()
         stop_in_parallel([pane.stop for pane in self.panes], QUIT_WAIT)
 
+    async def action_quit(self) -> None:
+        """`q`: on a real terminal, out at once (`Shutdown.leave_now`: terminal restored, recordings
+        finished, no widget teardown); elsewhere (tests, --serve) Textual's own exit."""
+        if SHUTDOWN.can_leave_now():
+            SHUTDOWN.leave_now(0, self._leave_application_mode)
+        self.exit()
+
+    def _leave_application_mode(self) -> None:
+        """What Textual's exit does to the terminal: mouse, paste and focus reporting off, the normal
+        screen and the saved terminal mode back, every frame already queued written first."""
+        driver = self._driver
+        if driver is not None:
+            driver.stop_application_mode()
+            driver.close()
+
     def _install_signal_handlers(self) -> None:
         """Hand the way out to `tui.shutdown` (signals, a lost terminal): it asks this app to exit.
 

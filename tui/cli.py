@@ -148,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         demo = spawn_demo(seed=args.demo_seed, rate=args.demo_rate)  # its own process: ebtop's cost stays ebtop's
         demo.apply_to(args)
+        SHUTDOWN.on_leave(demo.abandon)  # `q` leaves without this function's `finally`
     try:
         if args.batch:
             if demo is not None:

@@ -115,6 +115,14 @@ class DemoProcess:
             raise DemoError("the demo servers did not start" + (f": {detail[-1]}" if detail else ""))
         self._ready = True
 
+    def abandon(self) -> None:
+        """ebtop leaves at once (`Shutdown.leave_now`): the child ends on EOF by itself; only its
+        directory is removed here, without waiting for it."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
     def stop(self, timeout: float = 3.0) -> None:
         """Close the child's stdin (it ends at once on EOF); killed if still there after `timeout`."""
         if self.process.stdin is not None and not self.process.stdin.closed:
