@@ -75,7 +75,8 @@ class ProfilePane(LivePane):
         Binding("V", "cycle_view(-1)", "Previous view", show=False),
         Binding("g", "cycle_scope", "Scope"),
         Binding("j", "next_in_scope", "Next process, container or pod in the scope", show=False),
-        Binding("slash", "start_filter", "Filter", key_display="/"),
+        # Priority: the keys queued behind `/` reach the box (see SyscallsPane); not while the box has focus.
+        Binding("slash", "start_filter", "Filter", key_display="/", priority=True),
         Binding("enter", "zoom", "Zoom"),
         Binding("escape", "zoom_out", "Back", key_display="Esc"),
         Binding("s", "sort", "Sort", show=False),
@@ -265,11 +266,16 @@ class ProfilePane(LivePane):
             values = self._values(kind) if kind != "all" else []
         return Scope(kind, values[0]) if values else Scope()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` typed in the box is text (the priority binding steps aside)."""
+        return not (action == "start_filter" and self.is_mounted
+                    and self.screen.focused is self.query_one("#pf-filter", Input))
+
     def action_start_filter(self) -> None:
         box = self.query_one("#pf-filter", Input)
         box.display = True
         box.value = self.filter_text
-        box.focus()
+        self.screen.set_focus(box)  # at once: the keys typed or pasted right after `/` go in
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "pf-filter":

@@ -177,7 +177,9 @@ class SyscallsPane(LivePane):
         Binding("minus", "interval(-1)", "Shorter interval", key_display="-", show=False),
         Binding("o", "toggle_own", "Hide or show ebtop's own syscalls", show=False),
         Binding("n", "dismiss_notes", "Dismiss the notes above the table (remembered; see --help)", show=False),
-        Binding("slash", "open_filter", "Filter", key_display="/"),
+        # Priority: run as the key arrives, so the keys queued behind `/` (a paste, fast typing) reach the
+        # box instead of the table; `check_action` steps aside while the box has focus (`/` is text there).
+        Binding("slash", "open_filter", "Filter", key_display="/", priority=True),
         Binding("escape", "back", "Back: close the filter box, leave the view, clear the filter", show=False),
     ]
 
@@ -380,11 +382,17 @@ class SyscallsPane(LivePane):
         self._show_problems()
         self._refresh_now()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` typed in the box is text (the priority binding steps aside)."""
+        return not (action == "open_filter" and self.is_mounted
+                    and self.screen.focused is self.query_one("#sc-filter", Input))
+
     def action_open_filter(self) -> None:
         box = self.query_one("#sc-filter", Input)
         box.add_class("-open")
         box.display = True  # now, not at the next style update: a hidden box refuses focus, and the
-        # keys typed with `/` in one go (`/dd` from a fast typist or a paste) were lost        box.value = self.filter_text
+        # keys typed with `/` in one go (`/dd` from a fast typist or a paste) were lost
+        box.value = self.filter_text
         self.screen.set_focus(box)  # at once: keys typed or pasted right after `/` go in
 
     def action_back(self) -> None:
