@@ -17,8 +17,10 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tui.demo.server_base import DemoServer
+if TYPE_CHECKING:  # the servers' module imports gRPC: not before ebtop has spawned the demo process
+    from tui.demo.server_base import DemoServer
 
 READY = "READY"
 READY_TIMEOUT = 15.0
