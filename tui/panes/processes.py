@@ -84,20 +84,30 @@ class ProcessTree(Tree[Data]):
             node.collapse()
         elif node.parent is not None and node.parent is not self.root:
             self.move_cursor(node.parent, animate=False)
-            self.moved_by_user = True
+            self._left_follow()
 
     def action_unfold(self) -> None:
         node = self.cursor_node
         if node is not None and not node.is_expanded:
             node.expand()
 
+    def _pane(self) -> ProcessesPane | None:
+        return next((a for a in self.ancestors if isinstance(a, ProcessesPane)), None)
+
     def action_follow_newest(self) -> None:
-        pane = next((a for a in self.ancestors if isinstance(a, ProcessesPane)), None)
+        pane = self._pane()
         if pane is not None:
             pane.follow_newest()
 
-    def _user_move(self, action: str) -> None:
+    def _left_follow(self) -> None:
+        """A cursor key leaves follow at once, not on the pane's next (governed) frame."""
         self.moved_by_user = True
+        pane = self._pane()
+        if pane is not None:
+            pane.follow = False
+
+    def _user_move(self, action: str) -> None:
+        self._left_follow()
         getattr(super(), action)()
 
     def action_cursor_up(self) -> None:
