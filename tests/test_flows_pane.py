@@ -38,6 +38,9 @@ async def loaded(pilot: Pilot, pane: FlowsPane, records: int = TOTAL_RECORDS) ->
         await asyncio.sleep(0.02)
     pane.tick(True)
     await pilot.pause()
+    # Following: the list reaches its end once its new height is laid out (a frame later under load).
+    flow_list = pane.flow_list
+    await until(pilot, lambda: not flow_list.follow or flow_list.scroll_y == flow_list.max_scroll_y)
     if pilot.app.focused is not pane.flow_list:
         pane.flow_list.focus()
         await pilot.pause()
