@@ -40,7 +40,8 @@ async def loaded(pilot: Pilot, pane: FlowsPane, records: int = TOTAL_RECORDS) ->
     await pilot.pause()
     # Following: the list reaches its end once its new height is laid out (a frame later under load).
     flow_list = pane.flow_list
-    await until(pilot, lambda: not flow_list.follow or flow_list.scroll_y == flow_list.max_scroll_y)
+    await until(pilot, lambda: not flow_list.follow or flow_list.scroll_y == max(
+        0, len(flow_list.rows) - flow_list.scrollable_content_region.height))
     if pilot.app.focused is not pane.flow_list:
         pane.flow_list.focus()
         await pilot.pause()

@@ -222,6 +222,8 @@ class EbtopApp(App[int]):
         return IDLE_TICK_SECONDS if self.idle else TICK_SECONDS
 
     def _tick(self) -> None:
+        if self._exit or not self.is_running:  # leaving: the panes' widgets are being removed
+            return
         self.ticks += 1
         try:
             if self._check_size():
