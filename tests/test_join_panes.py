@@ -207,7 +207,11 @@ async def test_talkers_break_a_row_down_by_process_and_icmp_has_no_port(demo) ->
         for share in known:  # every process is a curl of the frontend pod
             assert share.binary == "/usr/bin/curl" and share.pod == f"{FRONTEND.namespace}/{FRONTEND.name}", share
             assert share.dropped == 0 and share.forwarded == share.flows
-        rows = {str(breakdown.table.get_cell_at((i, 3))).strip() for i in range(breakdown.table.row_count)}
-        assert {str(s.pid) for s in known} <= rows
+        def listed() -> bool:
+            """Every known process is in the table (it is redrawn every REFRESH_SECONDS; shares are live)."""
+            rows = {str(breakdown.table.get_cell_at((i, 3))).strip() for i in range(breakdown.table.row_count)}
+            return {str(s.pid) for s in breakdown.shares() if s.known} <= rows
+
+        assert await until(pilot, listed, WAIT)
         await pilot.press("escape")
         assert await until(pilot, lambda: not isinstance(app.screen, TalkerBreakdown))
