@@ -34,6 +34,7 @@ from tui.panes.flow_map import FlowMapView
 from tui.panes.flow_nodes import NodesView
 from tui.panes.flow_policies import PoliciesView
 from tui.panes.flow_views import VIEWS, AggregateTable
+from tui.panes.no_source import HUBBLE, NoSourceNotice
 from tui.render.flow_fit import fit_pieces, line_styles
 from tui.render.glyphs import glyphs
 from tui.render.hubble_compact import (
@@ -130,6 +131,7 @@ class FlowsPane(LivePane):
     def compose(self) -> ComposeResult:
         yield Static("", id="flows-header", markup=False)
         with Vertical():
+            yield NoSourceNotice(HUBBLE, id="flows-no-source")
             with ContentSwitcher(initial="list"):
                 yield FlowList(self.line_pieces, id="list")
                 for name, spec in VIEWS.items():
@@ -183,6 +185,7 @@ class FlowsPane(LivePane):
 
     def render_view(self, drained: int) -> None:
         self._update_header()
+        self._update_notice()
         now = self._clock()
         if self.view == "list":
             if self._list_frames.due(drained, now) or self._filter_filling():
@@ -193,6 +196,7 @@ class FlowsPane(LivePane):
 
     def redraw(self) -> None:
         self._update_header()
+        self._update_notice()
         if self.view == "list":
             self._refresh_list()
         else:
@@ -299,6 +303,11 @@ class FlowsPane(LivePane):
         if record.plain is None:
             record.plain = self.render_record(record).plain.lower()
         return record.plain
+
+    def _update_notice(self) -> None:
+        """Explain in the body, until the first flow, why there are none (tui/panes/no_source.py)."""
+        if self.source is not None:
+            self.query_one(NoSourceNotice).show_for([self.source], self.source.buffer.received)
 
     def _update_header(self) -> None:
         parts = [{"list": "Flows", **{k: v.title for k, v in VIEWS.items()},
