@@ -138,3 +138,18 @@ async def test_slash_filters_the_talkers_drops_dns_and_http_tables_in_place() ->
             await pilot.press("escape")  # the box goes, and the filter with it
             assert pane.view == name and pane.filter_text == ""
             assert await until(pilot, lambda table=table, n=everything: table.row_count == n)
+
+
+async def test_icmp_talkers_show_no_port_rather_than_port_0() -> None:
+    aggregates = FlowAggregates()
+    talker(aggregates, "shop/web", 3, port=80)
+    for _ in range(2):
+        aggregates.add(FlowDigest(T0, ("shop/ping", "shop/api", 0, "ICMPv4"), V_FORWARDED))
+    app = TableApp("talkers")
+    async with app.run_test(size=(120, 10)) as pilot:
+        app.table.update_rows(aggregates)
+        await pilot.pause()
+        labels = [str(column.label) for column in app.table.ordered_columns]
+        proto, port = labels.index("Proto"), labels.index("Port")
+        rows = [[cell.plain.strip() for cell in app.table.get_row_at(n)] for n in range(app.table.row_count)]
+        assert {row[proto]: row[port] for row in rows} == {"TCP": "80", "ICMPv4": "-"}, rows
