@@ -1,0 +1,35 @@
+"""Issue 10: Tab moves the focus between the tab strip and the active pane's widgets, never onto a hidden one."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+from textual.widgets import TabbedContent, Tabs
+
+from tui.keys import keys_app
+
+
+def _shown(widget: Widget) -> bool:
+    """On screen: displayed, it and every ancestor, with a non-empty region."""
+    return widget.region.area > 0 and all(getattr(node, "display", True) for node in widget.ancestors_with_self)
+
+
+async def test_tab_cycles_through_visible_widgets_of_the_active_pane_and_the_tab_strip() -> None:
+    app = keys_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for number in "1234":
+            await pilot.press(number)
+            await pilot.pause()
+            active = app.query_one(TabbedContent).active_pane
+            assert active is not None
+            visited: list[Widget] = []
+            for _ in range(6):
+                focused = app.focused
+                assert focused is not None, number
+                assert _shown(focused), f"tab {number}: focus on a hidden {focused!r}"
+                assert isinstance(focused, Tabs) or active in focused.ancestors, f"tab {number}: {focused!r}"
+                visited.append(focused)
+                await pilot.press("tab")
+                await pilot.pause()
+            assert any(isinstance(widget, Tabs) for widget in visited), number
+            assert any(not isinstance(widget, Tabs) for widget in visited), number  # the pane's content too
