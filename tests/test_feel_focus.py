@@ -33,3 +33,23 @@ async def test_tab_cycles_through_visible_widgets_of_the_active_pane_and_the_tab
                 await pilot.pause()
             assert any(isinstance(widget, Tabs) for widget in visited), number
             assert any(not isinstance(widget, Tabs) for widget in visited), number  # the pane's content too
+
+
+async def test_the_filter_box_opens_in_the_same_place_in_every_pane() -> None:
+    from textual.widgets import Input
+
+    app = keys_app()
+    places: dict[str, tuple[int, int, int]] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for number in "1234":
+            await pilot.press(number)
+            await pilot.pause()
+            await pilot.press("slash")
+            await pilot.pause()
+            box = app.focused
+            assert isinstance(box, Input) and _shown(box), f"tab {number}: / focused {box!r}"
+            places[number] = (box.region.x, box.region.y, box.region.width)
+            await pilot.press("escape")
+            await pilot.pause()
+    assert len(set(places.values())) == 1, places
