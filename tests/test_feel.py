@@ -204,6 +204,19 @@ async def test_help_screen_has_readable_keys_no_text_box_keys_and_no_duplicates(
             assert len(descriptions) == len(set(descriptions)), group
 
 
+async def test_no_pane_lists_again_a_key_the_every_pane_group_explains() -> None:
+    from tui.keys import COMMON, help_groups, keys_app
+
+    common_keys = {key for keys, _ in COMMON for key in keys.split()} - {"Enter"}  # Enter: each pane says what
+    app = keys_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        groups = help_groups(app, app.panes)  # type: ignore[attr-defined]
+        repeated = {group: [keys for keys, _ in rows if set(keys.split()) <= common_keys]
+                    for group, rows in groups if group not in ("everywhere", "every pane")}
+        assert not any(repeated.values()), repeated
+
+
 # -- Processes: keys that always work, a cursor that stays -----------------------------------------
 
 async def test_q_quits_when_processes_is_the_first_pane() -> None:
