@@ -193,7 +193,17 @@ def flows_server(rate: float) -> Iterator[str]:
         proc.wait(10)
 
 
+EXTRA_ARGS: list[str] = []  # --ebtop-arg: e.g. --hubble-reader process, for the flows runs and idle
+
+
+SWITCH_INTERVAL: list[float] = []  # --switch-interval: run ebtop under this sys.setswitchinterval
+
+
 def ebtop_command(*args: str) -> list[str]:
+    if SWITCH_INTERVAL:
+        code = (f"import sys, runpy; sys.argv[0] = 'ebtop'; sys.setswitchinterval({SWITCH_INTERVAL[0]}); "
+                "runpy.run_module('tui', run_name='__main__', alter_sys=True)")
+        return [PYTHON, "-c", code, *args]
     return [PYTHON, "-m", "tui", *args]
 
 
@@ -201,7 +211,7 @@ def run_rate(rate: float, window: float, counter: SyscallCounter) -> list[tuple[
     rows = []
     with flows_server(rate) as target:
         bare = Term([PYTHON, str(ROOT / "bench" / "bare_client.py"), target])
-        ebtop = Term(ebtop_command("--hubble-server", target, "--tetragon-server", "127.0.0.1:1"))
+        ebtop = Term(ebtop_command("--hubble-server", target, "--tetragon-server", "127.0.0.1:1", *EXTRA_ARGS))
         try:
             ebtop.wait(lambda screen: "Flows" in screen)
             time.sleep(WARMUP)  # warm-up: connections made, tables full, the BPF compile over
@@ -252,7 +262,7 @@ def run_demo(window: float, counter: SyscallCounter) -> list[tuple[str, dict[str
 
 
 def run_idle(window: float, counter: SyscallCounter) -> list[tuple[str, dict[str, float]]]:
-    term = Term(ebtop_command("--hubble-server", "127.0.0.1:1", "--tetragon-server", "127.0.0.1:1"))
+    term = Term(ebtop_command("--hubble-server", "127.0.0.1:1", "--tetragon-server", "127.0.0.1:1", *EXTRA_ARGS))
     try:
         term.wait(lambda screen: "Flows" in screen)
         time.sleep(WARMUP)
@@ -266,15 +276,25 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[500, 5000])
     parser.add_argument("--window", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--switch-interval", type=float, default=0.0,
+                        help="run ebtop with this sys.setswitchinterval (seconds; Python's default is 0.005)")
+    parser.add_argument("--ebtop-arg", action="append", default=[], metavar="ARG",
+                        help="an extra ebtop argument for the flows and idle runs (repeat: --ebtop-arg=--hubble-reader "
+                             "--ebtop-arg=process)")
     parser.add_argument("--warmup", type=float, default=WARMUP,
                         help="seconds after ebtop's first frame before measuring (exceed the BPF compile)")
     args = parser.parse_args()
     globals()["WARMUP"] = args.warmup
+    EXTRA_ARGS.extend(args.ebtop_arg)
+    if args.switch_interval:
+        SWITCH_INTERVAL.append(args.switch_interval)
     counter = SyscallCounter()
     rows: list[tuple[str, dict[str, float]]] = []
     for rate in args.rates:
         rows += run_rate(rate, args.window, counter)
-    rows += run_idle(args.window, counter)
+    if not args.skip_idle:
+        rows += run_idle(args.window, counter)
     if not args.skip_demo:
         rows += run_demo(args.window, counter)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
