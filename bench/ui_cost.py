@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -178,6 +179,23 @@ def p99(values: list[float]) -> float:
 
 
 @contextlib.contextmanager
+def stopped(term: Term) -> Iterator[None]:
+    """SIGSTOP `term`'s command tree and its tmux server for the block, SIGCONT after."""
+    server = subprocess.run(["tmux", "-L", term.name, "display", "-p", "#{pid}"], capture_output=True,
+                            text=True).stdout.strip()
+    pids = tree(term.pid) + ([int(server)] if server.isdigit() else [])
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGCONT)
+
+
+@contextlib.contextmanager
 def flows_server(rate: float) -> Iterator[str]:
     proc = subprocess.Popen([PYTHON, str(ROOT / "bench" / "flows_server.py"), "--rate", str(rate)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
@@ -224,7 +242,8 @@ def run_rate(rate: float, window: float, counter: SyscallCounter) -> list[tuple[
                 row["ratio"] = row["cpu"] / base["cpu"] if base["cpu"] else float("nan")
                 if pane == "flows":
                     ebtop.press("1")
-                    latencies = key_latency(ebtop)
+                    with stopped(bare):  # the harness's own printer (and its tmux) must not compete with the keys
+                        latencies = key_latency(ebtop)
                     row["key_p50"], row["key_p99"] = statistics.median(latencies), p99(latencies)
                 rows.append((f"ebtop {pane} visible, {rate:g} flows/s", row))
         finally:
