@@ -3,7 +3,10 @@
 The worker checks preconditions first (each missing one becomes a `Problem` line naming the views it
 turns off), compiles the syscall counter and then the event probes, reads the counters every
 interval (the first one after a second, so counts show quickly), drains the ring buffers every
-0.1 s, and detaches everything when stopped. Whatever stops the process (exit, SIGTERM, SIGHUP, a
+0.1 s while the pane shows their events (`watch`) or they fill fast, else every second (a 10 Hz
+worker was a third of an idle ebtop's CPU), and detaches everything when stopped. It sleeps until
+the next of those is due; a setting, `read_now`, a view being shown or `stop` wakes it at once.
+Whatever stops the process (exit, SIGTERM, SIGHUP, a
 lost terminal, an exception), `tui.shutdown` stops the source, so the probes are detached; this module
 installs no signal handler of its own (a default action here would skip the terminal restore).
 The UI reads `status`, `problems`, and drains `buffer` (`SyscallInterval`s and the probes' events, in
@@ -22,11 +25,14 @@ from tui.shutdown import track
 from tui.sources import bpf_env
 from tui.sources.base import Source, SourceState
 from tui.sources.bpf_env import BpfUnavailable, Problem
+from tui.sources.kernel_probes import poll_period
 
 INTERVAL_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0)
 FIRST_INTERVAL = 1.0
 COST_SECONDS = 1.0
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.1  # ring buffers, while their events are on screen or a ring fills fast
+IDLE_POLL_SECONDS = 1.0  # ring buffers, while nobody looks (each ring holds over a second: kernel_probes)
+EVENT_VIEWS = frozenset({"opens", "retrans", "connect", "slowio"})  # the pane's views drawn from the rings
 ALL_PROBES = ("opens", "tcp", "blockio")
 
 
@@ -74,6 +80,16 @@ class KernelSource(Source[object]):
         self._lock = threading.Lock()
         self._stop = self.stopping
         self._wake_read = threading.Event()
+        self._kick = threading.Event()  # wakes the worker before its next due time
+        self._watching = False  # the pane shows a view drawn from the rings (`watch`)
+        self._deadline = 0.0  # the running interval ends (monotonic)
+        self._cost_deadline = 0.0
+        self._next_poll = 0.0
+        self._last_poll: float | None = None
+        self._probes_pending = True
+        self._reported: set[str] = set()
+        self.wakes = 0  # worker wake-ups: each drains the rings (what `watch` saves, tests count it)
+        self.counter_reads = 0
 
     # -- control, from any thread -------------------------------------------------------------
     def start(self) -> None:
@@ -103,14 +119,29 @@ class KernelSource(Source[object]):
                 "decode errors": self.decode_errors}
 
     def set_interval(self, seconds: float) -> None:
-        """Takes effect now: the running interval ends at the next poll and the new one starts (it
-        used to run out first, so after 15 s -> 1 s the header said 1 s while the table froze)."""
+        """Takes effect now: the running interval ends at once and the new one starts (it used to
+        run out first, so after 15 s -> 1 s the header said 1 s while the table froze)."""
         self.interval = max(0.2, float(seconds))
         self._wake_read.set()
+        self._kick.set()
 
     def set_cost(self, enabled: bool) -> None:
         """Measure ebtop's own BPF cost (bpftop's method) only while someone looks at it."""
-        self.cost = enabled
+        if enabled != self.cost:
+            self.cost = enabled
+            self._kick.set()
+
+    def watch(self, shown: bool, view: str = "top") -> None:
+        """What the pane shows (call it every tick: cheap): the rings are drained at 10 Hz only while
+        `shown` on a view drawn from them, else every second; a view just shown is filled at once."""
+        watching = shown and view in EVENT_VIEWS
+        if watching and not self._watching:
+            self._kick.set()
+        self._watching = watching
+
+    def close(self) -> None:
+        """`stop()` calls this after setting `stopping`: the sleeping worker wakes and detaches."""
+        self._kick.set()
 
     def configure(self, mode: str | None = None, failed: bool | None = None, latency: bool | None = None) -> None:
         """Change what the kernel counts; applied by the worker before its next poll."""
@@ -119,10 +150,12 @@ class KernelSource(Source[object]):
                 if value is not None:
                     setattr(self, name, value)
                     self._pending[name] = value
+        self._kick.set()
 
     def read_now(self) -> None:
         """Ask for an interval to end now (after a mode switch, so the view fills at once)."""
         self._wake_read.set()
+        self._kick.set()
 
     # -- the worker ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -237,36 +270,56 @@ class KernelSource(Source[object]):
             self.buffer.put(CostReport(tuple(costs)))
 
     def _loop(self, counter: Any, probes: list[Any], deadline: float, off: set[str]) -> None:
-        """Poll ring buffers every 0.1 s and read counters at each deadline; the event probes are
+        """Run `_step` whenever something is due or the worker is woken; the event probes are
         compiled after the first counts are out, so the top-10 shows as early as possible."""
-        probes_pending = True
-        cost_deadline = 0.0
-        reported: set[str] = set()
+        self._deadline = deadline
         while not self._stop.is_set():
-            now = time.monotonic()
-            self._stop.wait(max(0.0, min(POLL_SECONDS, deadline - now)))
-            with self._lock:
-                pending, self._pending = self._pending, {}
-            if pending:
-                counter.configure(**pending)
-            for probe in probes:
-                probe.poll()
-            now = time.monotonic()
-            if self._sync_meter() is not None and now >= cost_deadline:
-                self._report_cost(counter, probes)  # the first read after switching on is a baseline
-                cost_deadline = now + COST_SECONDS
-            if now >= deadline or self._wake_read.is_set():
-                self._wake_read.clear()
-                interval = counter.read()
-                self.buffer.put(interval)
-                if self.first_counts_at is None:
-                    self.first_counts_at = now
-                for probe in probes:
-                    probe.read_interval()
-                self._count_decode_errors(probes, reported)
-                deadline = now + self.interval
-                if probes_pending:
-                    probes_pending = False
-                    probes.extend(self._load_probes(off))  # the caller's list: closed in its finally
-                    self.active_probes = tuple(p.name for p in probes)
-                self.status.set(SourceState.STREAMING, self._streaming_reason(probes))
+            timeout = self._step(counter, probes, off, time.monotonic())
+            if self._stop.is_set():
+                break
+            self._kick.wait(timeout)  # set during the step: returns at once
+            self._kick.clear()  # what a kick asks for is in its own flag, read by the next step
+
+    def _step(self, counter: Any, probes: list[Any], off: set[str], now: float) -> float:
+        """One wake-up at `now`: apply settings, drain the rings, read the counters when the interval
+        is over (or asked for); returns the seconds until the next thing is due."""
+        self.wakes += 1
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            counter.configure(**pending)
+        elapsed = now - self._last_poll if self._last_poll is not None else 0.0
+        self._last_poll = now
+        period = POLL_SECONDS if self._watching else IDLE_POLL_SECONDS
+        for probe in probes:
+            taken = probe.poll()
+            period = min(period, poll_period(taken, elapsed, probe.capacity, IDLE_POLL_SECONDS, POLL_SECONDS))
+        self._next_poll = now + period
+        if self._sync_meter() is not None and now >= self._cost_deadline:
+            self._report_cost(counter, probes)  # the first read after switching on is a baseline
+            self._cost_deadline = now + COST_SECONDS
+        if now >= self._deadline or self._wake_read.is_set():
+            self._wake_read.clear()
+            self._read_counts(counter, probes, off, now)
+        due = [self._deadline]
+        if probes:
+            due.append(self._next_poll)
+        if self._meter is not None:
+            due.append(self._cost_deadline)
+        return max(0.0, min(due) - now)
+
+    def _read_counts(self, counter: Any, probes: list[Any], off: set[str], now: float) -> None:
+        """The interval is over: its counts and the probes' per-interval data go to the buffer."""
+        self.counter_reads += 1
+        self.buffer.put(counter.read())
+        if self.first_counts_at is None:
+            self.first_counts_at = now
+        for probe in probes:
+            probe.read_interval()
+        self._count_decode_errors(probes, self._reported)
+        self._deadline = now + self.interval
+        if self._probes_pending:
+            self._probes_pending = False
+            probes.extend(self._load_probes(off))  # the caller's list: closed in its finally
+            self.active_probes = tuple(p.name for p in probes)
+        self.status.set(SourceState.STREAMING, self._streaming_reason(probes))

@@ -2,8 +2,10 @@
 
 Each probe family is its own bcc program, so one that cannot load (a tracepoint missing on this
 kernel) turns off only its view. Ring buffers are consumed on the source's worker timer and the BPF
-side submits with BPF_RB_NO_WAKEUP, so no event costs a wakeup. Events become the small frozen
-dataclasses of `tui.model.probes` and go to `sink`.
+side submits with BPF_RB_NO_WAKEUP, so no event costs a wakeup. The timer is slow (1 s) while nobody
+looks at the events: each ring holds over a second of a busy machine's events (`capacity`), and a ring
+that fills faster is drained fast again (`poll_period`). Events become the small frozen dataclasses
+of `tui.model.probes` and go to `sink`.
 No Textual here; call everything from the kernel source's worker thread.
 """
 
@@ -25,6 +27,16 @@ TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5:
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
               12: "NEW_SYN_RECV"}
 OPEN_SYSCALLS = ("open", "openat", "openat2")
+RING_HEADER = 8  # bytes the kernel puts before each ring buffer record (8-byte aligned)
+PAGE = 4096
+
+
+def poll_period(taken: int, elapsed: float, capacity: int, slow: float, fast: float) -> float:
+    """Seconds until a ring should be drained again: `slow`, unless `taken` events in `elapsed` s
+    would fill half of its `capacity` within `slow` s (then `fast`, so a busy machine loses nothing)."""
+    if elapsed > 0 and taken * slow > capacity * elapsed / 2:
+        return fast
+    return slow
 
 
 def tracepoint_exists(category: str, name: str) -> bool:
@@ -64,10 +76,12 @@ class EventProbe:
     source_file = ""
     ring = b""
     ring_pages = 64
+    event_bytes = 64  # sizeof the C event struct (for `capacity`)
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self.errors = 0
+        self.events = 0  # events taken from the ring so far
         self.bpf: Any = load_bpf(program_text(self.source_file), cflags=self.cflags())
         self._drops_seen = 0
         self.bpf[self.ring].open_ring_buffer(self._callback)
@@ -76,6 +90,7 @@ class EventProbe:
         return [f"-DRING_PAGES={self.ring_pages}"]
 
     def _callback(self, _ctx: Any, data: Any, _size: int) -> int:
+        self.events += 1
         try:
             self.sink(self.decode(self.bpf[self.ring].event(data)))
         except Exception:  # a bad event must not kill the worker, nor print over the TUI
@@ -85,9 +100,17 @@ class EventProbe:
     def decode(self, raw: Any) -> object:
         raise NotImplementedError
 
-    def poll(self) -> None:
-        """Consume whatever the ring buffer holds, without blocking."""
+    @property
+    def capacity(self) -> int:
+        """About how many events the ring holds before the kernel drops (counted in `drops`)."""
+        record = -(-(self.event_bytes + RING_HEADER) // 8) * 8
+        return self.ring_pages * PAGE // record
+
+    def poll(self) -> int:
+        """Consume whatever the ring buffer holds, without blocking; how many events it held."""
+        before = self.events
         self.bpf.ring_buffer_consume()
+        return self.events - before
 
     def read_interval(self) -> None:
         """Report per-interval data (drops, kernel histograms) to the sink."""
@@ -109,7 +132,9 @@ class OpensProbe(EventProbe):
     view = bpf_env.VIEW_OPENS
     source_file = "opens.c"
     ring = b"open_events"
+    ring_pages = 128  # 512 KiB: about 1,700 opens, over a second of a busy machine's at the slow poll
     path_len = 256
+    event_bytes = 40 + path_len
 
     def cflags(self) -> list[str]:
         flags = [*super().cflags(), f"-DPATH_LEN={self.path_len}"]
@@ -134,7 +159,8 @@ class TcpProbe(EventProbe):
     view = bpf_env.VIEW_CONNLAT
     source_file = "tcp.c"
     ring = b"tcp_events"
-    ring_pages = 16
+    ring_pages = 32  # about 1,600 connects and retransmits
+    event_bytes = 72
 
     def decode(self, raw: Any) -> object:
         comm = comm_of(raw.comm)
@@ -150,7 +176,8 @@ class BlockProbe(EventProbe):
     view = bpf_env.VIEW_SLOWIO
     source_file = "blockio.c"
     ring = b"bio_events"
-    ring_pages = 16
+    ring_pages = 16  # about 1,000 slow I/Os (slower than --slow-io-ms only)
+    event_bytes = 56
 
     def __init__(self, sink: Sink, slow_ms: float = 10.0) -> None:
         self.slow_ns = int(slow_ms * 1e6)
@@ -174,15 +201,24 @@ class BlockProbe(EventProbe):
 
     def read_interval(self) -> None:
         super().read_interval()
-        table = self.bpf[b"lat_hist"]
         slots = {}
-        for index in range(64):
-            value = table[ctypes.c_int(index)].value
+        for index, value in enumerate(self._hist_values(self.bpf[b"lat_hist"])):
             if value != self._hist_seen[index]:
                 slots[index] = value - self._hist_seen[index]
                 self._hist_seen[index] = value
         if slots:
             self.sink(BlockHistDelta(slots))
+
+    @staticmethod
+    def _hist_values(table: Any) -> list[int]:
+        """The 64 slots in one bpf() call (one per slot on a kernel without batch map operations)."""
+        values = [0] * 64
+        try:
+            for key, value in table.items_lookup_batch():
+                values[key.value] = value.value
+        except Exception:
+            values = [table[ctypes.c_int(index)].value for index in range(64)]
+        return values
 
 
 PROBES: dict[str, type[EventProbe]] = {"opens": OpensProbe, "tcp": TcpProbe, "blockio": BlockProbe}

@@ -4,8 +4,10 @@ Each kind is its own bcc program (`bpf/runqlat.c`, `bpf/biolat.c`, `bpf/syslat.c
 asked for (`want(kind)`: when its view is first opened, or at once in batch mode), so a histogram
 nobody looks at costs nothing; one that cannot load here becomes a problem line naming its view.
 Buckets are counted in the kernel; once per interval their counts are taken out of the map
-(lookup-and-delete) and put in the buffer as one `HistDelta` per kind. TCP connect latency reuses the
-tracepoint-only connect probe of the Syscalls pane (`TcpProbe`): its events are bucketed here.
+(lookup-and-delete) and put in the buffer as one `HistDelta` per kind. The worker sleeps until an
+interval ends (until a view is wanted, when none is); `want`, `read_now` and `stop` wake it. TCP
+connect latency reuses the tracepoint-only connect probe of the Syscalls pane (`TcpProbe`): its
+events are bucketed here.
 No Textual; bcc is called from the source's thread only, and `run`'s finally detaches everything.
 """
 
@@ -26,6 +28,8 @@ from tui.sources.bpf_env import BpfUnavailable, close_bpf, load_bpf, program_tex
 PROGRAMS = {"runqlat": "runqlat.c", "biolatency": "biolat.c", "syscall-latency": "syslat.c"}
 START_ENTRIES = 32768
 HIST_ENTRIES = 16384
+POLL_SECONDS = 0.1  # the connect probe's ring while it fills fast
+IDLE_POLL_SECONDS = 1.0  # ... else (it holds about 1,600 events: kernel_probes.TcpProbe)
 OPS = {ord("R"): "R", ord("W"): "W", ord("D"): "D", ord("F"): "F", ord("N"): "N"}
 
 
@@ -50,21 +54,30 @@ class LatencySource(Source[object]):
         self._wanted: set[str] = set(kinds)
         self._lock = threading.Lock()
         self._read_now = False
+        self._kick = threading.Event()  # wakes the worker before the interval ends
+        self.wakes = 0
         self.loaded: tuple[str, ...] = ()
         self.failed_kinds: dict[str, str] = {}
         self.intervals_read = 0
 
     def want(self, kind: str) -> None:
-        """Load `kind`'s program (from any thread; the worker loads it within 0.1 s)."""
+        """Load `kind`'s program (from any thread; the worker wakes and loads it at once)."""
         if kind in KINDS:
             with self._lock:
                 self._wanted.add(kind)
+            self._kick.set()
 
     def set_interval(self, seconds: float) -> None:
         self.interval = max(0.2, float(seconds))
+        self._kick.set()
 
     def read_now(self) -> None:
         self._read_now = True
+        self._kick.set()
+
+    def close(self) -> None:
+        """`stop()` calls this after setting `stopping`: the sleeping worker wakes and detaches."""
+        self._kick.set()
 
     def run(self) -> None:
         if not self.bpf_preflight(self.mount_tracefs):
@@ -84,7 +97,13 @@ class LatencySource(Source[object]):
                 if end is not None and not readers and self.failed_kinds:
                     self.status.set(SourceState.FAILED, "; ".join(self.failed_kinds.values()))
                     return
-                self.stopping.wait(0.1)
+                if not readers and end is None:
+                    deadline = time.monotonic() + self.interval  # nothing to read: sleep until wanted
+                    self._kick.wait()
+                else:
+                    self._kick.wait(self._timeout(readers, deadline, end))
+                self._kick.clear()  # what a kick asks for is in its own flag, read below and above
+                self.wakes += 1
                 for reader in readers.values():
                     reader.poll()
                 now = time.monotonic()
@@ -103,6 +122,15 @@ class LatencySource(Source[object]):
                     reader.close()
             if self.status.get().state is not SourceState.FAILED:
                 self.status.set(SourceState.ENDED, "histograms detached")
+
+    @staticmethod
+    def _timeout(readers: dict[str, Any], deadline: float, end: float | None) -> float:
+        """Seconds until the interval ends (or the run), or a connect ring must be drained sooner."""
+        due = min(deadline, end) if end is not None else deadline
+        now = time.monotonic()
+        for reader in readers.values():
+            due = min(due, now + reader.poll_period())
+        return max(0.0, due - now)
 
     def _load_wanted(self, readers: dict[str, Any]) -> None:
         with self._lock:
@@ -134,6 +162,10 @@ class _HistReader:
 
     def poll(self) -> None:
         """Nothing to drain between reads: the buckets stay in the kernel."""
+
+    @staticmethod
+    def poll_period() -> float:
+        return float("inf")
 
     def program_fds(self) -> dict[str, int]:
         return {name.decode(): fn.fd for name, fn in self.bpf.funcs.items()}
@@ -179,6 +211,8 @@ class _ConnectReader:
         self.hist = Log2Hist()
         self.failed = 0
         self.probe = TcpProbe(self._sink)
+        self._period = IDLE_POLL_SECONDS
+        self._last_poll = time.monotonic()
 
     def _sink(self, event: object) -> None:
         if isinstance(event, ConnectEvent):
@@ -188,7 +222,17 @@ class _ConnectReader:
                 self.failed += 1
 
     def poll(self) -> None:
-        self.probe.poll()
+        """Drain the ring; drained again within a second, or at 10 Hz while it fills fast."""
+        from tui.sources.kernel_probes import poll_period
+
+        now = time.monotonic()
+        taken = self.probe.poll()
+        self._period = poll_period(taken, now - self._last_poll, self.probe.capacity, IDLE_POLL_SECONDS,
+                                   POLL_SECONDS)
+        self._last_poll = now
+
+    def poll_period(self) -> float:
+        return self._period
 
     def program_fds(self) -> dict[str, int]:
         return self.probe.program_fds()

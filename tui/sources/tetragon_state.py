@@ -5,7 +5,8 @@ its /proc walk only to listeners present at startup), so the tree would show the
 placeholders. The agent serves its process cache (`GetDebug` with CONFIG_FLAG_DUMP_PROCESS_CACHE, what
 `tetra debug dump processcache` prints): `TetragonStateSource` fetches it from every agent when it
 starts and again each time the event stream comes back after a break, and lists the loaded tracing
-policies (`ListTracingPolicies`, `tetra tracingpolicy list`) every `policy_interval` seconds.
+policies (`ListTracingPolicies`, `tetra tracingpolicy list`) every `policy_interval` seconds. The
+stream's state is looked at 4 times a second while it is up, once a second while no agent answers.
 Agents that do not implement an RPC (older versions) are simply skipped for it.
 """
 
@@ -23,7 +24,8 @@ from tui.sources.base import Source, SourceState
 DUMP_TIMEOUT_S = 15.0
 LIST_TIMEOUT_S = 5.0
 POLICY_INTERVAL_S = 10.0
-_POLL_S = 0.25
+_POLL_S = 0.25  # while the event stream is up: a short break (a reconnect) must not be missed
+_IDLE_POLL_S = 1.0  # while it is down (no agent reachable): only its return is waited for
 
 
 @dataclass(frozen=True)
@@ -167,8 +169,9 @@ class TetragonStateSource(Source[ProcessCacheDump | PolicyList]):
             if self.policies and state is SourceState.STREAMING and clock >= next_policies:
                 self.fetch_policies()
                 next_policies = clock + self.policy_interval
-            self.stopping.wait(_POLL_S)
-            clock += _POLL_S
+            period = _POLL_S if state is SourceState.STREAMING else _IDLE_POLL_S
+            self.stopping.wait(period)
+            clock += period
         self.status.set(SourceState.ENDED, "stopped")
 
     def close(self) -> None:
