@@ -14,6 +14,7 @@ from rich.text import Text
 from tui.model.flows import FlowRecord, RecordKind
 from tui.model.join import FlowJoiner
 from tui.model.sockets import ProcessRef
+from tui.panes.jumps import jump
 from tui.render.safe import escape_control
 
 COLUMN_WIDTH = 24
@@ -123,7 +124,7 @@ def jump_to_process(app: Any, exec_id: str) -> bool:
     for pane in getattr(app, "panes", []):
         reveal = getattr(pane, "reveal", None)
         if reveal is not None and pane.id:
-            app.action_show_tab(pane.id)
+            jump(app, pane)  # Esc there comes back here
             if reveal(exec_id):
                 return True
             app.notify("that process is not in the Processes tree (pruned, or its exec was not seen)",

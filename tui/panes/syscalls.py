@@ -33,6 +33,7 @@ from tui.model.syscalls import (
     TopRow,
 )
 from tui.panes.base import LivePane
+from tui.panes.jumps import jump
 from tui.panes.latency_views import LATENCY_VIEWS, LatencyModel, LatencyView, open_view
 from tui.render.glyphs import Glyphs, bar, glyphs
 from tui.render.netaddr import host_port
@@ -258,6 +259,13 @@ class SyscallsPane(LivePane):
             target.focus()
 
     # -- the template's hooks (tui/panes/base.py drains, pauses and starts) ---------------------------
+    def tick(self, visible: bool) -> None:
+        """Tell the kernel source what is on screen: its rings are drained at 10 Hz only while a
+        view drawn from them is shown (else once a second; issue 11, idle cost)."""
+        if self.source is not None:
+            self.source.watch(visible and not self.paused, self.view)
+        super().tick(visible)
+
     def ingest(self, source: object, items: list[object]) -> None:
         for item in items:
             if self.latency.accepts(item):
@@ -452,7 +460,7 @@ class SyscallsPane(LivePane):
             if select is None or not pane.id:
                 continue
             if select(pid):  # selected in its (hidden) tree first: an unknown pid leaves focus here
-                self.app.action_show_tab(pane.id)
+                jump(self.app, pane)  # Esc there comes back here
                 return True
             self.notify(f"pid {pid} is not in the Processes pane (exited, or its exec was not seen)",
                         severity="warning")
@@ -465,6 +473,7 @@ class SyscallsPane(LivePane):
             self.view = view
             if self.source is not None:
                 self.source.set_cost(view == "cost")
+                self.source.watch(True, view)  # a view drawn from the rings is filled at once
             self.query_one("#sc-views", ContentSwitcher).current = view
             open_view(self.sources, view)
             self._refresh_now()

@@ -275,6 +275,10 @@ class Source(Generic[T]):
         """Short phrases about the peer for the status line (server version, ring fill, nodes)."""
         return []
 
+    def watch(self, shown: bool, view: str = "") -> None:
+        """What the consuming pane shows now (called every tick): a source that can work less while
+        nobody looks (the kernel source drains its rings once a second then) adapts; others ignore it."""
+
     def describe(self, now: float | None = None) -> str:
         """The status phrase for the status line (`streaming: localhost:4245`)."""
         return self.status.get().describe(now)
