@@ -73,3 +73,16 @@ async def test_the_notice_is_readable_at_80x24() -> None:
         shown = screen_text(app)
         assert "kubectl -n kube-system port-forward svc/hubble-relay 4245:80" in " ".join(shown.split())  # wrapped
         assert all(len(line) <= 80 for line in shown.splitlines())
+
+
+async def test_the_notice_is_not_rewritten_while_the_countdown_runs() -> None:
+    """An idle ebtop must not re-lay out its body every second: the countdown is the status line's."""
+    pane = FlowsPane(FlowStore(), source_from_cli(f"127.0.0.1:{_free_port()}"))
+    app = EbtopApp([pane])
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await until(pilot, lambda: "Next steps" in screen_text(app))
+        shown = _notice(pane)._shown
+        first = pane.source.describe()  # type: ignore[union-attr]
+        assert await until(pilot, lambda: pane.source.describe() != first, pauses=200)  # type: ignore[union-attr]
+        assert _notice(pane)._shown == shown
+

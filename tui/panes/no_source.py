@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tui.render.glyphs import glyphs
 from tui.render.safe import escape_control
-from tui.sources.base import Source, SourceState, SourceStatus
+from tui.sources.base import Source, SourceState
 
 WAITING_STATES = {SourceState.RETRYING, SourceState.FAILED}
 CONNECTING_GRACE_SECONDS = 2.0  # a server that answers at once (the demo) never shows the notice
@@ -81,8 +81,9 @@ def notice_text(advice: ServerAdvice, sources: list[Source[object]], last_errors
             reason = (last_errors or {}).get(id(source), "")
         if text:
             text.append("\n")
-        state = SourceStatus(status.state, "", status.retry_at).describe()  # `retrying in 4s`, no reason
-        text.append(f"{advice.server}: no answer yet, {state}\n" if status.state is not SourceState.FAILED
+        # No countdown here (the status line has it): a text that changes every second would
+        # re-lay out the pane every second, the biggest part of an idle ebtop's CPU.
+        text.append(f"{advice.server}: no answer yet (retrying)\n" if status.state is not SourceState.FAILED
                     else f"{advice.server}: failed\n", style="bold")
         text.append("  tried:  ", style="dim")
         text.append(escape_control(source.label) + "\n")
