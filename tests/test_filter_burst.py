@@ -2,7 +2,7 @@
 
 Textual hands queued keys to the focused widget before a plain `/` binding has moved focus to the
 box: they were lost or ran as commands. Flows is pinned in tests/test_flows_view_filter.py; these
-pin the Syscalls and Profile panes.
+pin the Syscalls, Profile and Processes panes.
 """
 
 from __future__ import annotations
@@ -43,3 +43,19 @@ async def test_profile_keys_after_slash_reach_the_box() -> None:
         box = pane.query_one("#pf-filter", Input)
         assert await until(pilot, lambda: box.value == "lib/z"), box.value
         assert pane.filter_text == "lib/z" and app.focused is box
+
+
+async def test_processes_keys_after_slash_reach_the_box() -> None:
+    from tests.test_processes_pane import FixedSource, demo_events, settle
+    from tui.model.processes import ProcessForest
+    from tui.panes.processes import ProcessesPane
+
+    pane = ProcessesPane(FixedSource(demo_events(120)), forest=ProcessForest(retention=3600), live_clock=False)
+    app = EbtopApp([pane], initial="processes")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, pane)
+        burst(app, "/pyte")  # `p` would pause the tree, `y` open the policies, `e` hide the event log
+        box = pane.query_one("#process-filter", Input)
+        assert await until(pilot, lambda: box.value == "pyte"), box.value
+        assert app.focused is box
+        assert not pane.paused and not pane.has_class("-policies")  # no key went to the tree

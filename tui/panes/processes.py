@@ -205,7 +205,9 @@ class ProcessesPane(LivePane):
     """
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # Priority: run as the key arrives, so the keys queued behind `/` (a paste, fast typing) reach the
+        # box instead of the tree; `check_action` steps aside while the box has focus (`/` is text there).
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("escape", "clear_filter", "Back: close the filter box, clear the filter, leave the policies", show=False),
         Binding("j", "jump_pod", "Next pod"),
         Binding("T", "toggle_timestamps", "Timestamps in the event log", show=False),
@@ -688,9 +690,16 @@ class ProcessesPane(LivePane):
         if log.display:
             self.call_after_refresh(self._rewrite_log)  # once laid out again: lines cut at its width
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` typed in the box is text (the priority binding steps aside)."""
+        return not (action == "filter" and self.is_mounted
+                    and self.screen.focused is self.query_one("#process-filter", Input))
+
     def action_filter(self) -> None:
         self.add_class("-filtering")
-        self.screen.set_focus(self.query_one("#process-filter", Input))  # at once: typed-ahead keys go in
+        box = self.query_one("#process-filter", Input)
+        box.display = True  # now, not at the next style update: a hidden box refuses focus
+        self.screen.set_focus(box)  # at once: typed-ahead keys go in
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#process-filter", Input)
@@ -701,6 +710,7 @@ class ProcessesPane(LivePane):
             box.value = ""
             self._filter = ""
             self.remove_class("-filtering")
+            box.display = False  # undo action_filter's inline display
             self._needs_rebuild = True
             self.refresh_view()
             self._rewrite_log()
