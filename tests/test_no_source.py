@@ -14,7 +14,7 @@ from tests.test_hubble_loopback import serve_hubble, source_from_cli
 from tui.app import EbtopApp
 from tui.model.flows import FlowStore
 from tui.panes.flows import FlowsPane
-from tui.panes.no_source import CONNECTING_GRACE_SECONDS, NoSourceNotice, waiting_sources
+from tui.panes.no_source import CONNECTING_GRACE_SECONDS, NoSourceNotice, waiting_attempts
 from tui.sources.base import SourceState
 
 
@@ -55,14 +55,15 @@ def test_connecting_shows_only_after_the_grace_and_a_shown_notice_does_not_blink
     source = source_from_cli("127.0.0.1:1")  # never started: its state is what the test sets
     source.status.set(SourceState.CONNECTING, "127.0.0.1:1")
     began = source.status.get().changed_at
-    assert waiting_sources([source], 0, now=began + 0.5) == []  # a server that is there answers in this time
-    assert waiting_sources([source], 0, now=began + CONNECTING_GRACE_SECONDS) == [source]
-    assert waiting_sources([source], 0, now=began + 0.5, shown=True) == [source]  # retry passes connecting
+    assert waiting_attempts([source], 0, now=began + 0.5) == []  # a server that is there answers in this time
+    assert [label for label, _ in waiting_attempts([source], 0, now=began + CONNECTING_GRACE_SECONDS)] == [
+        source.label]
+    assert waiting_attempts([source], 0, now=began + 0.5, shown=True) == source.attempts()  # retry passes connecting
     source.status.set(SourceState.RETRYING, "refused")
-    assert waiting_sources([source], 0) == [source]
-    assert waiting_sources([source], 1) == []  # something arrived: nothing to explain
+    assert waiting_attempts([source], 0) == source.attempts()
+    assert waiting_attempts([source], 1) == []  # something arrived: nothing to explain
     source.status.set(SourceState.STREAMING)
-    assert waiting_sources([source], 0, shown=True) == []
+    assert waiting_attempts([source], 0, shown=True) == []
 
 
 async def test_the_notice_is_readable_at_80x24() -> None:
@@ -75,14 +76,33 @@ async def test_the_notice_is_readable_at_80x24() -> None:
         assert all(len(line) <= 80 for line in shown.splitlines())
 
 
-async def test_the_notice_is_not_rewritten_while_the_countdown_runs() -> None:
+def test_the_notice_text_does_not_change_while_the_countdown_runs() -> None:
     """An idle ebtop must not re-lay out its body every second: the countdown is the status line's."""
-    pane = FlowsPane(FlowStore(), source_from_cli(f"127.0.0.1:{_free_port()}"))
-    app = EbtopApp([pane])
-    async with app.run_test(size=(120, 40)) as pilot:
-        assert await until(pilot, lambda: "Next steps" in screen_text(app))
-        shown = _notice(pane)._shown
-        first = pane.source.describe()  # type: ignore[union-attr]
-        assert await until(pilot, lambda: pane.source.describe() != first, pauses=200)  # type: ignore[union-attr]
-        assert _notice(pane)._shown == shown
+    import time
 
+    from tui.panes.no_source import HUBBLE, notice_text
+
+    source = source_from_cli("127.0.0.1:1")  # never started: its state is what the test sets
+    texts = set()
+    for seconds_left in (9, 5, 1):
+        source.status.set(SourceState.RETRYING, "refused", retry_at=time.monotonic() + seconds_left)
+        assert f"retrying in {seconds_left}s" in source.describe()  # the status line counts down
+        texts.add(notice_text(HUBBLE, waiting_attempts([source], 0)).plain)
+    assert len(texts) == 1
+
+
+async def test_unreachable_tetragon_is_explained_in_the_processes_body() -> None:
+    from tui.panes.processes import ProcessesPane
+    from tui.sources.base import Backoff
+    from tui.sources.tetragon import TetragonSource
+
+    port = _free_port()
+    source = TetragonSource([f"127.0.0.1:{port}"], backoff_factory=lambda: Backoff(0.05, 0.2))
+    pane = ProcessesPane(source)
+    app = EbtopApp([pane], initial="processes")
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await until(pilot, lambda: "Next steps" in screen_text(app), pauses=200), screen_text(app)
+        shown = " ".join(screen_text(app).split())
+        assert f"127.0.0.1:{port}" in shown and "Tetragon" in shown
+        assert "kubectl -n kube-system port-forward ds/tetragon 54321:54321" in shown
+        assert "--tetragon-server" in shown and "ebtop --demo" in shown

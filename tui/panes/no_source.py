@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tui.render.glyphs import glyphs
 from tui.render.safe import escape_control
-from tui.sources.base import Source, SourceState
+from tui.sources.base import Source, SourceState, SourceStatus
 
 WAITING_STATES = {SourceState.RETRYING, SourceState.FAILED}
 CONNECTING_GRACE_SECONDS = 2.0  # a server that answers at once (the demo) never shows the notice
@@ -52,9 +52,13 @@ TETRAGON = ServerAdvice(
 )
 
 
-def waiting_sources(sources: list[Source[object]], received: int, now: float | None = None,
-                    shown: bool = False) -> list[Source[object]]:
-    """The sources to explain: none once anything arrived, else those retrying, failed, or connecting
+Attempt = tuple[str, SourceStatus]
+"""What was tried (a source's label, or one agent's address) and how it stands (Source.attempts)."""
+
+
+def waiting_attempts(sources: list[Source[object]], received: int, now: float | None = None,
+                     shown: bool = False) -> list[Attempt]:
+    """The attempts to explain: none once anything arrived, else those retrying, failed, or connecting
     for longer than a server that is there takes to answer (any connecting one once `shown`: a retry
     passes through connecting again, and the notice must not blink)."""
     if received:
@@ -62,23 +66,22 @@ def waiting_sources(sources: list[Source[object]], received: int, now: float | N
     now = time.monotonic() if now is None else now
     waiting = []
     for source in sources:
-        status = source.status.get()
-        if status.state in WAITING_STATES or (
-                status.state is SourceState.CONNECTING and (shown or now - status.changed_at >= CONNECTING_GRACE_SECONDS)):
-            waiting.append(source)
+        for label, status in source.attempts():
+            if status.state in WAITING_STATES or (status.state is SourceState.CONNECTING and (
+                    shown or now - status.changed_at >= CONNECTING_GRACE_SECONDS)):
+                waiting.append((label, status))
     return waiting
 
 
-def notice_text(advice: ServerAdvice, sources: list[Source[object]], last_errors: dict[int, str] | None = None
+def notice_text(advice: ServerAdvice, attempts: list[Attempt], last_errors: dict[str, str] | None = None
                 ) -> Text:
-    """The whole explanation, one block per source tried (server-supplied reasons escaped); while a
-    source connects again, `last_errors` (by `id(source)`) gives the reason its last attempt failed."""
+    """The whole explanation, one block per attempt (server-supplied reasons escaped); while one
+    connects again, `last_errors` (by label) gives the reason its last try failed."""
     text = Text()
-    for source in sources:
-        status = source.status.get()
+    for label, status in attempts:
         reason = status.reason
         if status.state is SourceState.CONNECTING:
-            reason = (last_errors or {}).get(id(source), "")
+            reason = (last_errors or {}).get(label, "")
         if text:
             text.append("\n")
         # No countdown here (the status line has it): a text that changes every second would
@@ -86,7 +89,7 @@ def notice_text(advice: ServerAdvice, sources: list[Source[object]], last_errors
         text.append(f"{advice.server}: no answer yet (retrying)\n" if status.state is not SourceState.FAILED
                     else f"{advice.server}: failed\n", style="bold")
         text.append("  tried:  ", style="dim")
-        text.append(escape_control(source.label) + "\n")
+        text.append(escape_control(label) + "\n")
         if reason:
             text.append("  reason: ", style="dim")
             text.append(escape_control(reason) + "\n")
@@ -110,15 +113,15 @@ class NoSourceNotice(Static):
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.advice = advice
         self._shown = ""
-        self._last_errors: dict[int, str] = {}
+        self._last_errors: dict[str, str] = {}
 
     def show_for(self, sources: list[Source[object]], received: int) -> bool:
         """Show (or update) the explanation for `sources`, or hide it; True while shown."""
         for source in sources:
-            status = source.status.get()
-            if status.state in WAITING_STATES and status.reason:
-                self._last_errors[id(source)] = status.reason
-        waiting = waiting_sources(sources, received, shown=bool(self.display))
+            for label, status in source.attempts():
+                if status.state in WAITING_STATES and status.reason:
+                    self._last_errors[label] = status.reason
+        waiting = waiting_attempts(sources, received, shown=bool(self.display))
         if not waiting:
             if self.display:
                 self.display = False

@@ -29,6 +29,8 @@ from tui.model.processes import Group, ProcessForest, ProcessNode
 from tui.panes import process_join
 from tui.panes.ascii_widgets import ascii_text, strip_leading_emoji
 from tui.panes.base import FrameGovernor, LivePane
+from tui.panes.jumps import forget_jump, jump_back
+from tui.panes.no_source import TETRAGON, NoSourceNotice
 from tui.panes.process_detail import ProcessDetailScreen
 from tui.render.glyphs import ASCII, glyphs
 from tui.render.numbers import count_text
@@ -256,6 +258,7 @@ class ProcessesPane(LivePane):
 
     def compose(self) -> ComposeResult:
         with Vertical():
+            yield NoSourceNotice(TETRAGON, id="process-no-source")  # until an agent answers (no_source.py)
             tree = ProcessTree("processes", id="process-tree")
             tree.show_root = False
             tree.auto_expand = False
@@ -317,7 +320,15 @@ class ProcessesPane(LivePane):
         self.forest.prune(self.now())
         self._sample_rate()
 
+    def _update_notice(self) -> None:
+        if self.source is not None:
+            self.query_one(NoSourceNotice).show_for([self.source], self.source.buffer.received)
+
+    def on_hide(self) -> None:
+        forget_jump(self)  # left by hand: a later Esc here stays here
+
     def render_view(self, drained: int) -> None:
+        self._update_notice()
         changed = drained + (1 if self._log_pending or self._log_skipped or self.forest.has_changes() else 0)
         if self._frames.due(changed, time.monotonic()):
             self.refresh_view()
@@ -326,6 +337,7 @@ class ProcessesPane(LivePane):
 
     def redraw(self) -> None:
         """Unpaused, or a view changed: draw now, whatever the frame rate."""
+        self._update_notice()
         self.refresh_view()
         if self._policies_dirty and self.has_class("-policies"):
             self._fill_policies()
@@ -706,15 +718,17 @@ class ProcessesPane(LivePane):
         if self.has_class("-policies") and self.screen.focused is not box:
             self.action_toggle_policies()  # Esc leaves the view first
             return
-        if self._filter or box.value or self.has_class("-filtering"):
-            box.value = ""
-            self._filter = ""
-            self.remove_class("-filtering")
-            box.display = False  # undo action_filter's inline display
-            self._needs_rebuild = True
-            self.refresh_view()
-            self._rewrite_log()
-            self.tree.focus()
+        if not (self._filter or box.value or self.has_class("-filtering")):
+            jump_back(self)  # nothing of its own to clear: back where a jump came from (Syscalls, Flows)
+            return
+        box.value = ""
+        self._filter = ""
+        self.remove_class("-filtering")
+        box.display = False  # undo action_filter's inline display
+        self._needs_rebuild = True
+        self.refresh_view()
+        self._rewrite_log()
+        self.tree.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "process-filter":

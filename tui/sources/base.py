@@ -275,6 +275,11 @@ class Source(Generic[T]):
         """Short phrases about the peer for the status line (server version, ring fill, nodes)."""
         return []
 
+    def attempts(self) -> list[tuple[str, SourceStatus]]:
+        """What this source tries to reach, each with its status (a pane explains the ones that fail):
+        by default the source itself; a source over several servers lists each."""
+        return [(self.label, self.status.get())]
+
     def watch(self, shown: bool, view: str = "") -> None:
         """What the consuming pane shows now (called every tick): a source that can work less while
         nobody looks (the kernel source drains its rings once a second then) adapts; others ignore it."""

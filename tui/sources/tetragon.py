@@ -23,7 +23,15 @@ import grpc
 
 from tui.filters.tetragon import EVENT_TYPE_NAMES, EventFilters, event_type_name  # noqa: F401 - re-exported
 from tui.proto.tetragon import events_pb2, sensors_pb2, sensors_pb2_grpc
-from tui.sources.base import Backoff, BoundedBuffer, Source, SourceState, StatusHolder, parse_or_none
+from tui.sources.base import (
+    Backoff,
+    BoundedBuffer,
+    Source,
+    SourceState,
+    SourceStatus,
+    StatusHolder,
+    parse_or_none,
+)
 from tui.sources.hubble_tls import KEEPALIVE, Endpoint, TlsOptions, keepalive_options, tls_failure
 from tui.sources.reader_process import (
     ForwardingStatus,
@@ -295,6 +303,10 @@ class TetragonSource(Source[Any]):
     def malformed_count(self) -> int:
         """Messages skipped because they did not parse (the receiver's, plus each thread stream's)."""
         return self.malformed + sum(stream.malformed for stream in self.streams if isinstance(stream, TargetStream))
+
+    def attempts(self) -> list[tuple[str, SourceStatus]]:
+        """Each agent's address with its own stream's status."""
+        return [(f"tetragon {stream.target}", stream.status.get()) for stream in self.streams]
 
     def state(self) -> SourceState:
         """Overall state: streaming if any agent streams, failed only if all failed."""
