@@ -31,6 +31,8 @@ EV_EXIT = 2
 RINGBUF_PAGES = 256
 FORK_ENTRIES = 65_536
 FALLBACK_AFTER = 3.0
+POLL_TIMEOUT_MS = 500  # the ring buffer wait: events end it at once, stop is seen within this
+LOST_READ_SECONDS = 1.0  # how often the kernel's lost-record counter is read
 MAX_IMAGES = 65_536
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
@@ -404,10 +406,18 @@ class LocalExecSource(Source[Any]):
                 for response in builder.snapshot():
                     self._put(response)
             lost_table = bpf[b"lost"]
+            lost_read = 0.0
             while not self._stop.is_set():
-                bpf.ring_buffer_poll(100)
-                self.lost = sum(value.value for value in lost_table.values())
+                # Events wake the poll at once; the timeout only bounds how late `stop` is seen. 0.5 s
+                # and the lost counter read once a second: a 10 Hz loop was a visible part of an idle
+                # ebtop's CPU (issue 11).
+                bpf.ring_buffer_poll(POLL_TIMEOUT_MS)
+                now = time.monotonic()
+                if now - lost_read >= LOST_READ_SECONDS:
+                    lost_read = now
+                    self.lost = sum(value.value for value in lost_table.values())
             bpf.ring_buffer_consume()
+            self.lost = sum(value.value for value in lost_table.values())
         finally:
             close_bpf(bpf)
             if self.state() is SourceState.STREAMING:
