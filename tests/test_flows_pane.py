@@ -214,6 +214,8 @@ def _snapshot_app() -> EbtopApp:
 
 
 async def _settle(pilot: Pilot) -> None:
+    """Every record of the fixture drawn, the list at its end (a fixed 0.3 s was too short under load)."""
+    await loaded(pilot, pilot.app.query_one(FlowsPane))
     await pilot.pause(0.3)
 
 
@@ -336,13 +338,13 @@ def test_snapshot_80x24_scrolled_right(snap_compare, monkeypatch) -> None:
     monkeypatch.chdir(DATA.parent)
 
     async def run_before(pilot: Pilot) -> None:
-        await pilot.pause(0.3)
+        await _settle(pilot)
         flow_list = pilot.app.query_one(FlowList)
         await pilot.press("w")  # full hubble lines, then scrolled sideways twice
-        await until(pilot, lambda: flow_list.virtual_size.width > 2 * flow_list.size.width)
+        assert await until(pilot, lambda: flow_list.virtual_size.width > 2 * flow_list.size.width)
         for presses in (1, 2):
             await pilot.press("right")
-            await until(pilot, lambda p=presses: flow_list.scroll_x >= p * (flow_list.size.width // 2))
+            assert await until(pilot, lambda p=presses: flow_list.scroll_x >= p * (flow_list.size.width // 2))
         await pilot.pause(0.2)
 
     assert snap_compare(_snapshot_app(), terminal_size=(80, 24), run_before=run_before)
