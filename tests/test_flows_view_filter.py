@@ -210,3 +210,21 @@ async def test_keys_typed_right_after_slash_reach_the_box_in_every_view() -> Non
             assert pane.view == name and app.focused is pane.query_one("#flows-filter", Input)
             await pilot.press("escape")
             assert pane.filter_text == "" and pane.view == name
+
+
+async def test_enter_on_a_filtered_policies_row_shows_its_flows_and_esc_gives_the_filter_back() -> None:
+    app, pane = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("y")
+        view = pane.query_one("#policies", PoliciesView)
+        assert await until(pilot, lambda: view.row_count >= 2)
+        await pilot.press("slash", *"default deny", "enter")  # a policy name: in no flow line
+        assert await until(pilot, lambda: pane.filter_text == "default deny" and view.row_count >= 1)
+        view.focus()
+        await pilot.press("enter")  # the row's flows, whole: the view's filter does not follow
+        assert await until(pilot, lambda: pane.view == "list" and len(pane.flow_list.rows) > 0), header(pane)
+        assert pane.drill is not None and pane.filter_text == ""
+        await pilot.press("escape")
+        assert await until(pilot, lambda: pane.view == "policies")
+        assert pane.filter_text == "default deny" and all("default deny" in row for row in rows_of(view))

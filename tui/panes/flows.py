@@ -114,7 +114,7 @@ class FlowsPane(LivePane):
         self.problem = problem
         self.filter_text = ""
         self.drill: Drill | None = None  # a drill-down from a view row (Enter), left with Esc
-        self._drill_from: tuple[str, int | None] = ("list", None)
+        self._drill_from: tuple[str, int | None, str] = ("list", None, "")  # view, row, its `/` filter
         self.view = "list"
         self.start_view = "list"  # --view: the view shown first (list or map)
         self._clock = clock
@@ -432,14 +432,18 @@ class FlowsPane(LivePane):
         DNS, HTTP rows here; service-map edges and policy rows in the map and policies views).
         """
         if self.drill is None:
-            self._drill_from = (self.view, self._cursor_row(self.view))
+            self._drill_from = (self.view, self._cursor_row(self.view), self.filter_text)
         self.drill = Drill(title, match)
+        if self.view != "list":  # the view's filter chose the row (a policy name matches no flow line):
+            self._show_filter("")  # the row's flows are shown whole; Esc gives the view its filter back
         self._restart_filter()
         self.action_show_view("list")
 
     def leave_drill(self) -> None:
-        view, row = self._drill_from
+        view, row, view_filter = self._drill_from
         self.drill = None
+        if view != "list":
+            self._show_filter(view_filter)
         self._restart_filter()
         self.action_show_view(view)
         if row is not None and view in VIEWS:
@@ -474,6 +478,14 @@ class FlowsPane(LivePane):
         box = self.query_one("#flows-filter", Input)
         box.remove_class("-open")
         self.query_one(f"#{self.view}").focus()
+
+    def _show_filter(self, value: str) -> None:
+        """Put `value` in the box and in `filter_text` without a rescan (the caller restarts it)."""
+        self.filter_text = value
+        box = self.query_one("#flows-filter", Input)
+        box.value = value
+        if not value:
+            box.remove_class("-open")
 
     def _set_filter(self, value: str) -> None:
         if value == self.filter_text:
