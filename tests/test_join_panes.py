@@ -175,6 +175,8 @@ async def test_talkers_break_a_row_down_by_process_and_icmp_has_no_port(demo) ->
     talker = f"{FRONTEND.namespace}/{FRONTEND.workload}\x1f{STORAGE.fqdn}\x1f443\x1fTCP"
     async with app.run_test(size=(120, 40)) as pilot:
         assert await until(pilot, lambda: pane.store.seq > 0, WAIT)  # flows arrive: the app takes keys
+        # ... once the start-up focus is in the pane: a key sent while the tab strip had it went nowhere
+        assert await until(pilot, lambda: app.focused is pane.flow_list, WAIT), app.focused
         await pilot.press("t")
         assert await until(pilot, lambda: pane.view == "talkers", WAIT), (app.focused, app.query_one("#tabs").active)
         table = pane.query_one("#talkers", AggregateTable)
