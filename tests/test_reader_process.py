@@ -6,8 +6,13 @@ swallowed), and its death, which is a visible failure rather than a source that 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -108,3 +113,78 @@ def test_a_status_error_while_connecting_is_still_said_once_streaming() -> None:
     source._status_error("ServerStatus: status store is down")
     assert [p for p in source.problems if "status store is down" in p] == [f"{source.label}: ServerStatus: "
                                                                            "status store is down"]
+
+
+def process_names() -> list[tuple[int, int, str]]:
+    """(pid, ppid, command line) of every process, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        found.append((int(entry.name), ppid, cmdline))
+    return found
+
+
+def test_the_child_is_ours_and_no_resource_tracker_starts() -> None:
+    """The reader child is this process's own child, and multiprocessing's resource tracker (a third
+    process of about 12 MiB that spawn starts) is not started for it (issue 11)."""
+    from tui.demo.hubble_server import serve_hubble
+
+    server = serve_hubble(rate=5, history=10)
+    source = ProcessHubbleSource(resolve(server.target), build_request([], History(), live=True))
+    try:
+        source.start()
+        assert wait_for(lambda: len(source.buffer) > 0)
+        pid = source._reader.pid  # noqa: SLF001
+        mine = [(child, cmdline) for child, ppid, cmdline in process_names() if ppid == os.getpid()]
+        assert [child for child, _ in mine] == [pid]  # the one child, no tracker beside it
+        assert "tui.sources.reader_child" in mine[0][1]
+        assert not [cmdline for _, _, cmdline in process_names() if "resource_tracker" in cmdline]
+    finally:
+        source.stop()
+        server.stop()
+
+
+PARENT = """
+import sys, time
+from tui.filters.hubble import History, build_request
+from tui.sources.hubble_process import ProcessHubbleSource
+from tui.sources.hubble_tls import resolve
+source = ProcessHubbleSource(resolve(sys.argv[1]), build_request([], History(), live=True))
+source.start()
+while len(source.buffer) == 0:
+    time.sleep(0.05)
+print(source._reader.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_child_ends_when_its_parent_is_killed() -> None:
+    """SIGKILL leaves the parent no chance to say stop: the child sees its pipe close and ends."""
+    from tui.demo.hubble_server import serve_hubble
+
+    server = serve_hubble(rate=5, history=10)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, server.target], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+        parent.kill()
+        parent.wait()
+        assert wait_for(lambda: not Path(f"/proc/{child}").exists() or zombie(child), 30)
+    finally:
+        parent.kill()
+        parent.wait()
+        server.stop()
+
+
+def zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return True

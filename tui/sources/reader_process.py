@@ -1,25 +1,33 @@
 """Reading a gRPC stream in a second process: the one mechanism the Hubble and Tetragon sources share.
 
 A Python gRPC client spends most of its time per message in gRPC's own machinery (the C core, the
-channel's spin thread, the iterator), all under the GIL it would share with the UI. A spawned child
-(never forked: the parent may already run gRPC threads) runs the ordinary thread-based reader and
+channel's spin thread, the iterator), all under the GIL it would share with the UI. A child started
+fresh (never forked: the parent may already run gRPC threads) runs the ordinary thread-based reader and
 forwards what it reads as plain tuples, in batches about 100 times a second (`FLUSH_SECONDS`) while
 items arrive; with nothing arriving it blocks (a wake-up every `IDLE_SECONDS` at most), it never polls. State
 changes travel in the same ordered stream (`ForwardingStatus`), so the parent source looks exactly like
 the thread-based one. The child ends when the parent says so, when the parent goes away (pipe closed)
 or when its reader is done, after a last `("end",)` item.
+
+The child is `python -m tui.sources.reader_child FD` started with `subprocess`, not multiprocessing's
+spawn: spawn also starts multiprocessing's resource tracker, a third process of about 12 MiB that the
+readers never need (they share no semaphores or memory), and re-imports the parent's `__main__` in
+the child. The pipe is one end of a socketpair passed as that fd, wrapped in the same
+`multiprocessing.connection.Connection` (pickled messages), so both sides talk as before.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from tui.sources.base import SourceState, StatusHolder
@@ -126,28 +134,44 @@ def forward(conn: Connection, outbox: Outbox, alive: Callable[[], bool],
 
 # -- parent side ---------------------------------------------------------------------------------
 
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `tui`, for the child's path
+
+
+def child_command(fd: int) -> list[str]:
+    """The child's command line: this Python, the child module, the fd of its end of the pipe."""
+    return [sys.executable, "-m", "tui.sources.reader_child", str(fd)]
+
+
+def child_env() -> dict[str, str]:
+    """The parent's environment with `tui` importable in the child whatever its working directory."""
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + path if path else "")
+    return env
+
+
 class ReaderProcess:
-    """The spawned child, its pipe and its batches, for a source's `run()` (its receiver) and `close()`."""
+    """The child, its pipe and its batches, for a source's `run()` (its receiver) and `close()`."""
 
     def __init__(self, name: str, target: Callable[..., None], args: tuple[Any, ...]) -> None:
         self.name = name
-        self.target = target
+        self.target = target  # a module-level function: it travels pickled (by name) to the child
         self.args = args
         self.ended = False  # the child said it was done (else it died or was stopped)
-        self._process: Any = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
-        # spawn needs multiprocessing's resource tracker; start it now, while stderr is still a real
-        # file (inside Textual it is not, and starting the tracker there fails).
-        with contextlib.suppress(Exception):
-            resource_tracker.ensure_running()
 
     def spawn(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process that has gRPC threads
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=self.target, name=self.name, daemon=True,
-                                        args=(child, *self.args))
-        self._process.start()
-        child.close()
+        ours, theirs = socket.socketpair()  # both ends non-inheritable; only `theirs` is passed on
+        try:
+            self._process = subprocess.Popen(child_command(theirs.fileno()), pass_fds=(theirs.fileno(),),
+                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL, env=child_env(), close_fds=True)
+        finally:
+            theirs.close()
+        self._conn = Connection(ours.detach())
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._conn.send((self.name, self.target, self.args))  # what the child runs, first message
 
     def batches(self) -> Iterator[list[Any]]:
         """Each batch the child sends, until its end item, its exit, or `stop()`."""
@@ -167,18 +191,27 @@ class ReaderProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         process, conn = self._process, self._conn
-        if process is None or process.pid is None:
+        if process is None:
             return
         with contextlib.suppress(BrokenPipeError, OSError):
             if conn is not None:
                 conn.send("stop")
-        process.join(timeout)
-        if process.is_alive():
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
             process.terminate()
-            process.join(timeout)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         if conn is not None:
             conn.close()
 
     @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.is_alive()
+        return self._process is not None and self._process.poll() is None
