@@ -53,3 +53,24 @@ async def test_the_filter_box_opens_in_the_same_place_in_every_pane() -> None:
             await pilot.press("escape")
             await pilot.pause()
     assert len(set(places.values())) == 1, places
+
+
+async def test_switching_tabs_from_a_filter_box_moves_the_keyboard_into_the_new_pane() -> None:
+    """Ctrl-P's tab commands run `action_show_tab` while the focus may be in a pane's filter box."""
+    from textual.widgets import Input
+
+    app = keys_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tabs = app.query_one(TabbedContent)
+        for source, target in (("1", "processes"), ("2", "syscalls"), ("3", "flows")):
+            await pilot.press(source, "slash")
+            await pilot.pause()
+            assert isinstance(app.focused, Input)
+            app.action_show_tab(target)
+            for _ in range(5):
+                await pilot.pause()
+            shown = tabs.active_pane
+            assert tabs.active == target and shown is not None, (source, tabs.active)
+            focused = app.focused
+            assert focused is not None and shown in focused.ancestors and _shown(focused), (target, focused)
