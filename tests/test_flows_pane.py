@@ -330,9 +330,18 @@ async def test_wide_terminals_get_the_full_line_when_it_fits() -> None:
         width = pane.flow_list.scrollable_content_region.width
         full = pane.render_record(pane.flow_list.rows[-1]).plain
         assert len(full) <= width
-        expected = pieces_plain(narrow_pieces(flow_pieces(pane.flow_list.rows[-1].response().flow, pane.options)))
-        # The last line drawn is the newest (under load the list reaches its end a frame later).
-        assert await until(pilot, lambda: _list_texts(pane)[-1].rstrip() == expected), _list_texts(pane)[-1]
+        flow_list = pane.flow_list
+
+        def bottom_line_is_whole() -> bool:
+            """The line painted at the bottom is its record's whole hubble line, uncut."""
+            rows, height = flow_list.rows, flow_list.scrollable_content_region.height
+            index = min(len(rows) - 1, int(flow_list.scroll_y) + height - 1)
+            if index < 0 or rows[index].kind is not RecordKind.FLOW:
+                return False
+            expected = pieces_plain(narrow_pieces(flow_pieces(rows[index].response().flow, pane.options)))
+            return _list_texts(pane)[min(height, len(rows)) - 1].rstrip() == expected
+
+        assert await until(pilot, bottom_line_is_whole), _list_texts(pane)[-1]
 
 
 def test_snapshot_80x24_scrolled_right(snap_compare, monkeypatch) -> None:
