@@ -23,13 +23,19 @@ def _app() -> tuple[EbtopApp, ProcessesPane, SyscallsPane]:
     return app, procs, syscalls
 
 
+async def _count_a_known_pid(pilot: object, procs: ProcessesPane, syscalls: SyscallsPane) -> int:
+    """A pid the Processes tree knows, with syscalls counted for it in the Syscalls pane."""
+    procs.tick(False)
+    assert await until(pilot, lambda: len(procs.forest.by_pid) > 0)
+    pid = sorted(p for _, p in procs.forest.by_pid)[0]
+    syscalls.add_interval(SyscallInterval(AT, 5.0, [SyscallSample("known", 0, 900, pid=pid)], by_pid=True))
+    return pid
+
+
 async def test_esc_after_enter_on_an_opens_row_comes_back_to_the_opens_view() -> None:
     app, procs, syscalls = _app()
     async with app.run_test(size=(120, 40)) as pilot:
-        procs.tick(False)
-        assert await until(pilot, lambda: len(procs.forest.by_pid) > 0)
-        pid = sorted(p for _, p in procs.forest.by_pid)[0]
-        syscalls.add_interval(SyscallInterval(AT, 5.0, [SyscallSample("known", 0, 900, pid=pid)], by_pid=True))
+        pid = await _count_a_known_pid(pilot, procs, syscalls)
         syscalls.add_event(OpenEvent(pid, "known", 3, 0, "/etc/hosts", "openat", AT))
         tabs = app.query_one(TabbedContent)
         app.action_show_tab("syscalls")
@@ -52,10 +58,7 @@ async def test_esc_after_enter_on_an_opens_row_comes_back_to_the_opens_view() ->
 async def test_a_jump_then_leaving_by_hand_forgets_where_it_came_from() -> None:
     app, procs, syscalls = _app()
     async with app.run_test(size=(120, 40)) as pilot:
-        procs.tick(False)
-        assert await until(pilot, lambda: len(procs.forest.by_pid) > 0)
-        pid = sorted(p for _, p in procs.forest.by_pid)[0]
-        syscalls.add_interval(SyscallInterval(AT, 5.0, [SyscallSample("known", 0, 900, pid=pid)], by_pid=True))
+        await _count_a_known_pid(pilot, procs, syscalls)
         tabs = app.query_one(TabbedContent)
         top = syscalls.query_one("#top", DataTable)
         assert await until(pilot, lambda: top.row_count == 1)

@@ -117,10 +117,11 @@ class NoSourceNotice(Static):
 
     def show_for(self, sources: list[Source[object]], received: int) -> bool:
         """Show (or update) the explanation for `sources`, or hide it; True while shown."""
-        for source in sources:
-            for label, status in source.attempts():
-                if status.state in WAITING_STATES and status.reason:
-                    self._last_errors[label] = status.reason
+        if not received:  # once anything arrived (every tick of a working pane) nothing is read
+            for source in sources:
+                for label, status in source.attempts():
+                    if status.state in WAITING_STATES and status.reason:
+                        self._last_errors[label] = status.reason
         waiting = waiting_attempts(sources, received, shown=bool(self.display))
         if not waiting:
             if self.display:
@@ -128,7 +129,7 @@ class NoSourceNotice(Static):
                 self._shown = ""
             return False
         text = notice_text(self.advice, waiting, self._last_errors)
-        if text.plain != self._shown:  # retry countdowns change the text once a second at most
+        if text.plain != self._shown:  # a new attempt or reason: redraw only then
             self._shown = text.plain
             self.update(text)
         if not self.display:
