@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -56,6 +58,23 @@ class Wake(Message):
     """Data reached the visible pane while the tick was slow (posted from a source's thread)."""
 
 
+@dataclass(frozen=True)
+class PaneSlot:
+    """A tab whose pane is built after the first frame.
+
+    Building the four panes (their imports, models and widgets, and Textual styling every widget)
+    took longer than the whole first-frame budget (issue 11: 0.5 s). With slots the first frame shows
+    the tab strip at once; the visible tab's pane is built next, the others one per loop step after it.
+    """
+
+    id: str
+    title: str
+    build: Callable[[], LivePane]
+
+
+STARTING_TEXT = "starting…"
+
+
 class EbtopApp(App[int]):
     """A top-style monitor with one tab per pane; see `tui.cli` for how panes are built."""
 
@@ -85,12 +104,21 @@ class EbtopApp(App[int]):
         Binding("ctrl+p", "command_palette", "Command palette (ebtop's actions)", show=False),
     ]
 
-    def __init__(self, panes: Sequence[LivePane], initial: str = "flows",
-                 notices: Sequence[str] = ()) -> None:
+    def __init__(self, panes: Sequence[LivePane | PaneSlot], initial: str = "flows",
+                 notices: Sequence[str] = (), wait_before_start: Callable[[], None] | None = None) -> None:
+        """`panes`: built panes, or slots built after the first frame (`PaneSlot`).
+        `wait_before_start`: blocks until the sources may connect (the demo servers coming up); it runs
+        in a thread while the first frames draw, and what it raises ends the app (`start_error`)."""
         super().__init__()
-        self.panes = list(panes)
-        ids = [pane.id or "" for pane in self.panes]
+        self._tabs_order = [entry for entry in panes]
+        self.panes = [entry for entry in panes if isinstance(entry, LivePane)]
+        self._slots = [entry for entry in panes if isinstance(entry, PaneSlot)]
+        ids = [self._tab_id(entry) for entry in panes]
         self.initial = initial if initial in ids or not ids else ids[0]
+        self._wait_before_start = wait_before_start
+        self._may_start = wait_before_start is None
+        self.start_error: BaseException | None = None
+        self._mounting: asyncio.Future[None] | None = None  # the pane being put in its tab
         self.notices = list(notices)
         self._user_chose_tab = False
         self._status_text = ""
@@ -113,11 +141,21 @@ class EbtopApp(App[int]):
         display = super().get_key_display(binding)
         return ascii_key(display, binding.key) if self.ascii else display
 
+    @staticmethod
+    def _tab_id(entry: LivePane | PaneSlot) -> str:
+        if isinstance(entry, PaneSlot):
+            return entry.id
+        return entry.id or entry.tab_title.lower()
+
     def compose(self) -> ComposeResult:
         with TabbedContent(initial=self.initial, id="tabs"):
-            for pane in self.panes:
-                with TabPane(pane.tab_title, id=pane.id or pane.tab_title.lower()):
-                    yield pane
+            for entry in self._tabs_order:
+                if isinstance(entry, PaneSlot):
+                    with TabPane(entry.title, id=entry.id):
+                        yield Static(STARTING_TEXT, classes="pane-starting", markup=False)
+                    continue
+                with TabPane(entry.tab_title, id=self._tab_id(entry)):
+                    yield entry
         yield Static("", id="status", markup=False)
         yield Static("", id="too-small", markup=False)
         yield BoundedFooter()  # Textual's Footer keeps every key it ever showed (tui/panes/footer.py)
@@ -130,15 +168,113 @@ class EbtopApp(App[int]):
         gc.set_threshold(gen0, gen1, GC_FULL_THRESHOLD)
         for notice in self.notices:
             self.notify(notice, title="configuration", severity="warning", timeout=10, markup=False)
-        for pane in self.panes:
-            pane.start()
+        if self._may_start:
+            self._start_panes()
+        else:
+            threading.Thread(target=self._wait_then_start, name="ebtop-start", daemon=True).start()
         self._install_signal_handlers()
         self.app_resume_signal.subscribe(self, self._repaint_after_resume)
         self._fast = self.set_interval(TICK_SECONDS, self._tick)
         self.set_interval(GC_FULL_SECONDS, self._collect_garbage)
-        # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
-        # tab asked for back in front once everything is mounted.
-        self.call_after_refresh(self._show_initial)
+        if self._slots:  # the first frame (tabs only) is drawn before any pane is built
+            self.call_after_refresh(self._build_next)
+        else:
+            # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
+            # tab asked for back in front once everything is mounted.
+            self.call_after_refresh(self._show_initial)
+
+    # -- staged start-up ---------------------------------------------------------------------------
+    def _wait_then_start(self) -> None:
+        """In a thread: `wait_before_start`, then the sources start on the loop (or the app ends)."""
+        assert self._wait_before_start is not None
+        try:
+            self._wait_before_start()
+        except Exception as error:  # noqa: BLE001 - handed to the caller through start_error
+            if self._exit or SHUTDOWN.requested is not None:  # ending anyway: the demo was stopped
+                return
+            self.start_error = error
+            with contextlib.suppress(RuntimeError):  # the app has already gone
+                self.call_from_thread(self.exit, 1, return_code=1)
+            return
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._allow_start)
+
+    def _allow_start(self) -> None:
+        self._may_start = True
+        if not self._exit:
+            self._start_panes()
+            self.wake()  # their first items are drawn on the fast tick
+
+    def _start_panes(self) -> None:
+        for pane in self.panes:
+            pane.start()
+
+    def _build_next(self) -> None:
+        """Build one waiting pane (the shown tab's first), put it in its tab, and come back after the
+        next frame for the rest: keys and frames stay live while the others are built."""
+        if self._exit or not self._slots:
+            return
+        shown = self.query_one(TabbedContent).active
+        slot = next((slot for slot in self._slots if slot.id == shown), self._slots[0])
+        self._slots.remove(slot)
+        pane = slot.build()
+        holder = self.query_one(f"#{slot.id}", TabPane)
+        holder.query(".pane-starting").remove()
+        self._mounting = asyncio.ensure_future(self._mount_in(holder, pane, focus=slot.id == shown))
+
+    async def _mount_in(self, holder: TabPane, pane: LivePane, focus: bool) -> None:
+        """Mount `pane`; once laid out it ticks and its sources start: what they brought before its
+        widgets existed would be counted but never drawn."""
+        await holder.mount(pane)
+        # Its first layout next: a list fed before it has a size scrolled past its rows.
+        self.call_after_refresh(self._pane_ready, pane, focus)
+
+    def _pane_ready(self, pane: LivePane, focus: bool) -> None:
+        if self._exit:
+            return
+        order = self.tab_ids
+        self.panes.append(pane)
+        self.panes.sort(key=lambda built: order.index(built.id) if built.id in order else len(order))
+        if self._may_start:
+            pane.start()
+        if focus:
+            self.call_after_refresh(self._focus_shown)
+        self.call_after_refresh(self._build_next if self._slots else self._finish_start)
+        self.wake()
+        self.refresh_status()
+
+    def _finish_start(self) -> None:
+        """Every pane is built: the tab asked for stays in front (a hidden pane focusing one of its
+        widgets while mounting makes TabbedContent show it), and start-up objects leave the GC's sight."""
+        if self._exit:
+            return
+        tabs = self.query_one(TabbedContent)
+        if not self._user_chose_tab and self.initial and tabs.active != self.initial:
+            tabs.active = self.initial
+            self.call_after_refresh(self._focus_shown)
+        gc.freeze()
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: Any = None) -> None:
+        """A pane being mounted (staged start-up) is mounted first: Textual's teardown would remove
+        its children under its `on_mount`. No pane is built after this."""
+        self._slots.clear()
+        mounting = self._mounting
+        if mounting is not None and not mounting.done():
+            mounting.add_done_callback(lambda _done: super(EbtopApp, self).exit(result, return_code, message))
+            return
+        super().exit(result, return_code, message)
+
+    def _focus_shown(self) -> None:
+        """The shown pane, just built, takes the keys unless the user has moved them already."""
+        if self._exit:
+            return
+        active = self.active_pane()
+        focused = self.focused
+        if active is not None and (focused is None or active not in focused.ancestors_with_self):
+            from textual.widgets import Tabs
+
+            if focused is None or isinstance(focused, Tabs):
+                active.focus_default()
 
     def _show_initial(self) -> None:
         if self._user_chose_tab:
@@ -334,14 +470,19 @@ class EbtopApp(App[int]):
             self.refresh_status()
         return handled
 
+    @property
+    def tab_ids(self) -> list[str]:
+        """Every tab in order, its pane built or not yet (a key during start-up shows its tab)."""
+        return [self._tab_id(entry) for entry in self._tabs_order]
+
     def action_show_tab(self, tab: str) -> None:
         self._user_chose_tab = True
-        if any(pane.id == tab for pane in self.panes):
+        if tab in self.tab_ids:
             self.query_one(TabbedContent).active = tab
 
     def _step_tab(self, step: int) -> None:
         self._user_chose_tab = True
-        ids = [pane.id for pane in self.panes]
+        ids = self.tab_ids
         active = self.query_one(TabbedContent).active
         if active in ids:
             self.query_one(TabbedContent).active = ids[(ids.index(active) + step) % len(ids)] or ""

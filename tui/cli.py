@@ -11,6 +11,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from tui import __version__
@@ -212,18 +213,19 @@ def serve_in_browser(port: int, argv: Sequence[str]) -> int:
 
 
 def run_app(args: argparse.Namespace, before_run: Callable[[], None] | None = None) -> int:
-    """Build the panes, then (`before_run`: the demo servers coming up meanwhile) run the app."""
+    """Run the app; `before_run` (the demo servers coming up) is waited for before the sources start."""
     apply_color_choice(args.colors)
-    from tui.app import EbtopApp
+    from tui.app import EbtopApp, PaneSlot
     from tui.screen_stream import detach_screen
 
     detach_screen()  # the screen on its own fd: bcc's compile captures fds 1 and 2 (tui/screen_stream.py)
 
-    panes = [family.create_pane(args) for family in FAMILIES.values()]
-    if before_run is not None:
-        before_run()
-    app = EbtopApp(panes, initial=args.pane, notices=args.config_notices)
+    # Tabs first, panes after the first frame (tui.app.PaneSlot); the demo servers come up meanwhile.
+    slots = [PaneSlot(name, name.title(), partial(family.create_pane, args)) for name, family in FAMILIES.items()]
+    app = EbtopApp(slots, initial=args.pane, notices=args.config_notices, wait_before_start=before_run)
     result = app.run(mouse=not args.no_mouse)
+    if app.start_error is not None:  # the demo servers did not come up: main says why
+        raise app.start_error
     if app.return_code:  # a crash (Textual printed the traceback) or a signal
         return app.return_code
     return result or 0

@@ -196,6 +196,11 @@ class LivePane(Widget):
             return ""
         return f"PAUSED {glyphs().dot} {self.new_while_paused:,} new"
 
+    def in_shown_tab(self) -> bool:
+        """Whether the pane and every container above it are displayed: focusing a widget of a
+        hidden tab makes TabbedContent show that tab (a pane built after start-up must not)."""
+        return all(node.display for node in self.ancestors_with_self)
+
     # -- status ----------------------------------------------------------------------------------
     def focus_default(self) -> None:
         """Give the keyboard to the pane's main widget (the first focusable one by default)."""

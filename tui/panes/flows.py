@@ -151,7 +151,7 @@ class FlowsPane(LivePane):
 
     def _focus_view(self) -> None:
         """Keys go to the pane's content, not to the tab strip."""
-        if self.is_mounted and self.display:
+        if self.is_mounted and self.in_shown_tab():
             self.query_one(f"#{self.view}").focus()
 
     @property
