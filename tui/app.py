@@ -17,6 +17,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -87,6 +88,7 @@ class EbtopApp(App[int]):
     EbtopApp.-too-small #tabs, EbtopApp.-too-small #status { display: none; }
     EbtopApp.-too-small #too-small { display: block; }
     TabPane { padding: 0; }
+    .pane-starting { padding: 0 1; color: $text-muted; }
     """ + NO_COLOR_CSS
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -135,6 +137,12 @@ class EbtopApp(App[int]):
         if self.ascii:
             use_ascii_widgets()
             self.CSS = type(self).CSS + ASCII_CSS
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver with an input thread that sleeps while nothing is typed (tui/driver.py)."""
+        from tui.driver import driver_class
+
+        return driver_class() or super().get_driver_class()
 
     def get_key_display(self, binding: Binding) -> str:
         """The footer's key labels; ASCII names (`Enter`, not `⏎`) where the terminal needs them."""
