@@ -15,7 +15,13 @@ from collections.abc import Sequence
 
 import grpc
 
-from tui.sources.hubble_tls import ConnectionConfigError, Endpoint, TlsOptions, open_channel
+from tui.sources.hubble_tls import (
+    SINGLE_THREADED_STREAMS,
+    ConnectionConfigError,
+    Endpoint,
+    TlsOptions,
+    open_channel,
+)
 
 TLS_PREFIX = "tls://"
 
@@ -47,5 +53,5 @@ def tetragon_endpoints(addresses: Sequence[str], tls: TlsOptions | None = None) 
 def tetragon_channel(target: str, tls: TlsOptions | None, options: Sequence[tuple[str, object]]) -> grpc.Channel:
     """A new channel to one agent: plaintext, or TLS/mTLS through the shared builder."""
     if tls is None or not tls.enabled:
-        return grpc.insecure_channel(target, options=list(options))
+        return grpc.insecure_channel(target, options=[*options, SINGLE_THREADED_STREAMS])
     return open_channel(Endpoint(target, tls), options=list(options), flags="tetragon")
