@@ -80,3 +80,29 @@ async def test_initial_tab_wins_over_a_pane_that_focuses_on_mount() -> None:
         await pilot.pause()
         await pilot.pause()
         assert app.query_one(TabbedContent).active == "syscalls"
+
+
+async def test_leaving_a_tab_whose_focused_widget_has_a_focusable_sibling_stays_left() -> None:
+    """Textual blurs a focused widget as its tab is hidden and focuses a sibling in the same hidden
+    pane, and TabbedContent then shows that pane again (Processes: the tree and its event log)."""
+    from textual.widgets import RichLog, Tree
+
+    class TreeAndLog(ProblemPane):
+        def compose(self):
+            yield Tree("root", id="tree")
+            yield RichLog(id="log")
+
+        def on_show(self) -> None:
+            self.query_one("#tree").focus()
+
+    app = EbtopApp([ProblemPane("Flows", "flows", "not under test"), TreeAndLog("Processes", "processes", "x"),
+                    ProblemPane("Syscalls", "syscalls", "not under test")], initial="processes")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(5):
+            await pilot.pause()
+        assert app.focused is app.query_one("#tree")
+        for key, tab in (("1", "flows"), ("2", "processes"), ("3", "syscalls"), ("2", "processes"), ("1", "flows")):
+            await pilot.press(key)
+            for _ in range(5):
+                await pilot.pause()
+            assert app.query_one(TabbedContent).active == tab, f"{key}: bounced to {app.query_one(TabbedContent).active}"

@@ -145,3 +145,21 @@ def test_the_demo_failing_to_start_is_reported_by_the_command(tmp_path: Path) ->
                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 1, out.stdout[-2000:]
     assert "ebtop: the demo servers did not start" in out.stdout
+
+
+async def test_the_tick_builds_the_rest_when_the_frame_that_should_never_comes() -> None:
+    """The next build is triggered by the frame after the last one; if that frame never comes (an
+    idle screen), the drain tick builds the rest (BUILD_STALL_SECONDS later)."""
+    built: list[str] = []
+    app = EbtopApp(_slots(built), initial="flows")
+    real = app.call_after_refresh
+
+    def no_frame_for_builds(callback, *args, **kwargs):
+        if getattr(callback, "__name__", "") == "_build_next" and built:
+            return True  # dropped: as if no frame came after the first pane
+        return real(callback, *args, **kwargs)
+
+    app.call_after_refresh = no_frame_for_builds  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _until(pilot, lambda: len(app.panes) == len(TABS), steps=600)
+        assert sorted(built) == sorted(TABS)

@@ -22,7 +22,7 @@ from tui.model.probes import (
     RetransEvent,
 )
 from tui.model.syscalls import SyscallInterval, SyscallSample
-from tui.panes.syscalls import SyscallsPane
+from tui.panes.syscalls import OPENS_REFRESH_SECONDS, SyscallsPane
 from tui.render.glyphs import UNICODE
 from tui.sources.base import Source
 
@@ -400,3 +400,27 @@ async def test_n_dismisses_the_notes_for_good(tmp_path: Path) -> None:
     again = fed_pane(notes=SeenNotes(path))  # the next run
     again.set_problems([note, problem])
     assert again._problem_lines == (problem,)
+
+
+async def test_file_opens_pouring_in_redraw_the_table_once_a_second_and_keys_at_once() -> None:
+    """The opens table is rebuilt at most once per OPENS_REFRESH_SECONDS while opens arrive (each
+    rebuild re-adds up to 200 rows); a key draws it at once, and a later tick draws what waited."""
+    pane = fed_pane()
+    app = EbtopApp([pane], initial="syscalls")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane.action_show_view("opens")
+        opens = pane.query_one("#opens", DataTable)
+        assert await until(pilot, lambda: opens.row_count == 2)
+        pane.add_event(OpenEvent(7000, "newer", 4, 0, "/etc/passwd", "openat", AT + 3))
+        pane.tick(True)
+        await pilot.pause()
+        assert opens.row_count == 2  # drawn less than a second ago: it waits
+        assert "opens" in pane._dirty  # noqa: SLF001 - still owed
+        pane._opens_drawn -= OPENS_REFRESH_SECONDS  # noqa: SLF001 - as if the second had passed
+        pane.tick(True)
+        assert await until(pilot, lambda: opens.row_count == 3)
+        assert str(opens.get_row_at(0)[2]) == "newer"
+        pane.add_event(OpenEvent(7001, "newest", 5, 0, "/etc/group", "openat", AT + 4))
+        await pilot.press("slash", "n", "e", "w")  # a key: the filtered table at once
+        assert await until(pilot, lambda: opens.row_count == 2)
+        assert {str(opens.get_row_at(i)[2]) for i in range(2)} == {"newer", "newest"}

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -39,6 +40,7 @@ TICK_SECONDS = 0.1
 # and countdowns in the status line are whole seconds, so they stay right; data, a key, a resize or
 # the mouse bring the fast tick back at once (bench/README.md, UI cost: the idle figure).
 IDLE_TICK_SECONDS = 1.0
+BUILD_STALL_SECONDS = 0.5  # staged start-up: longest wait for the frame that triggers the next build
 QUIET_TICKS = 10  # fast ticks with nothing to draw before slowing down (> FrameGovernor's slowest frame)
 GC_FULL_THRESHOLD = 50  # CPython's default is 10
 # Textual's discarded widgets (footer keys rebuilt on every tab switch) and cached strips are
@@ -120,6 +122,7 @@ class EbtopApp(App[int]):
         self._wait_before_start = wait_before_start
         self._may_start = wait_before_start is None
         self.start_error: BaseException | None = None
+        self._build_step = 0.0  # when the staged start-up last moved (tick fallback: _build_stalled)
         self._mounting: asyncio.Future[None] | None = None  # the pane being put in its tab
         self.notices = list(notices)
         self._user_chose_tab = False
@@ -220,6 +223,7 @@ class EbtopApp(App[int]):
     def _build_next(self) -> None:
         """Build one waiting pane (the shown tab's first), put it in its tab, and come back after the
         next frame for the rest: keys and frames stay live while the others are built."""
+        self._build_step = time.monotonic()
         if self._exit or not self._slots:
             return
         shown = self.query_one(TabbedContent).active
@@ -229,6 +233,18 @@ class EbtopApp(App[int]):
         holder = self.query_one(f"#{slot.id}", TabPane)
         holder.query(".pane-starting").remove()
         self._mounting = asyncio.ensure_future(self._mount_in(holder, pane, focus=slot.id == shown))
+        self._mounting.add_done_callback(self._mount_finished)
+
+    def _mount_finished(self, mounting: asyncio.Future[None]) -> None:
+        """A failed mount is a crash like any other (a future's error would go unseen)."""
+        if not mounting.cancelled() and mounting.exception() is not None:
+            self._handle_exception(mounting.exception())  # type: ignore[arg-type]
+
+    def _build_stalled(self) -> bool:
+        """Panes still wait but no step has run for a while: the frame that was to trigger the next
+        one never came (the tick builds it instead)."""
+        return bool(self._slots) and time.monotonic() - self._build_step > BUILD_STALL_SECONDS and \
+            (self._mounting is None or self._mounting.done())
 
     async def _mount_in(self, holder: TabPane, pane: LivePane, focus: bool) -> None:
         """Mount `pane`; once laid out it ticks and its sources start: what they brought before its
@@ -238,6 +254,7 @@ class EbtopApp(App[int]):
         self.call_after_refresh(self._pane_ready, pane, focus)
 
     def _pane_ready(self, pane: LivePane, focus: bool) -> None:
+        self._build_step = time.monotonic()
         if self._exit:
             return
         order = self.tab_ids
@@ -369,6 +386,8 @@ class EbtopApp(App[int]):
         if self._exit or not self.is_running:  # leaving: the panes' widgets are being removed
             return
         self.ticks += 1
+        if self._build_stalled():
+            self._build_next()
         try:
             if self._check_size():
                 for pane in self.panes:
@@ -418,7 +437,7 @@ class EbtopApp(App[int]):
         or budget: a backlog must drain at full speed), or a pane asks for frames (`wants_ticks`).
         Hidden and paused panes still drain on the slow tick (their buffers are bounded).
         """
-        moving = any(pane.behind or pane.wants_ticks() for pane in self.panes)
+        moving = bool(self._slots) or any(pane.behind or pane.wants_ticks() for pane in self.panes)
         if active is not None and not active.paused and active.last_drained:
             moving = True
         if moving:
@@ -483,17 +502,31 @@ class EbtopApp(App[int]):
         """Every tab in order, its pane built or not yet (a key during start-up shows its tab)."""
         return [self._tab_id(entry) for entry in self._tabs_order]
 
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The keys leave the tab that was left (by key, click or jump) before it is hidden.
+
+        Textual blurs a focused widget as it is hidden and gives the focus to a visible-looking
+        sibling in the same hidden pane (the Processes tree's event log), and TabbedContent then shows
+        that pane again: `1` from Processes bounced back about one time in two. With nothing focused
+        the new pane's own `on_show` focuses its main widget."""
+        focused = self.focused
+        if focused is not None and event.pane not in focused.ancestors_with_self:
+            self.set_focus(None, scroll_visible=False)
+
     def action_show_tab(self, tab: str) -> None:
         self._user_chose_tab = True
         if tab in self.tab_ids:
-            self.query_one(TabbedContent).active = tab
+            self._switch_to(tab)
 
     def _step_tab(self, step: int) -> None:
         self._user_chose_tab = True
         ids = self.tab_ids
         active = self.query_one(TabbedContent).active
         if active in ids:
-            self.query_one(TabbedContent).active = ids[(ids.index(active) + step) % len(ids)] or ""
+            self._switch_to(ids[(ids.index(active) + step) % len(ids)])
+
+    def _switch_to(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
 
     def action_next_tab(self) -> None:
         self._step_tab(1)

@@ -22,7 +22,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
-from tui.model.probes import BlockEvent, ConnectEvent, ProbeModel
+from tui.model.probes import BlockEvent, ConnectEvent, OpenEvent, ProbeModel
 from tui.model.syscalls import (
     BY_CHOICES,
     KERNEL_MODE,
@@ -71,6 +71,7 @@ def fmt_change(change: int | None) -> str:
     return f"{change:+,}" if abs(change) < 1_000_000 else f"{change / 1e6:+.1f}M"
 
 
+OPENS_REFRESH_SECONDS = 1.0  # the file opens table while opens pour in (htop redraws at 1.5 s)
 OPENS_FIXED_CELLS = 12 + 7 + 15 + 7 + 7 + 6 * 2 + 2  # TIME, PID, COMM, FD/ERR, CALL with cell padding, scrollbar
 CONNECT_LINES = 30  # per-connection lines in the connect view, newest first
 SLOWIO_LINES = 20
@@ -206,6 +207,9 @@ class SyscallsPane(LivePane):
         self.notes = notes
         self._dismissed: set[str] = set()
         self._time_shown = False
+        self._opens_drawn = float("-inf")
+        self._opens_room = 0
+        self._open_cells: dict[OpenEvent, tuple[object, ...]] = {}  # the rows of the kept events
         self.reverse = False
         self.hide_own = False
         self.filter_text = ""
@@ -292,6 +296,9 @@ class SyscallsPane(LivePane):
             self._dirty.add("header")
 
     def render_view(self, drained: int) -> None:
+        if self.view == "opens" and "header" not in self._dirty and \
+                time.monotonic() - self._opens_drawn < OPENS_REFRESH_SECONDS:
+            return  # drawn on a later tick (the slow idle tick included); keys draw at once
         if "header" in self._dirty or self.view in self._dirty:
             self._render_all()
 
@@ -609,15 +616,27 @@ class SyscallsPane(LivePane):
     def _render_opens(self) -> None:
         table = self.query_one("#opens", DataTable)
         table.clear()
+        self._opens_drawn = time.monotonic()
         # Every kept event (the model keeps the last 200): the table scrolls back through them. The
         # path gets the width the other columns leave and loses its middle only when it must.
         room = max(20, (table.size.width or self.size.width) - OPENS_FIXED_CELLS)
+        if room != self._opens_room:
+            self._opens_room, self._open_cells = room, {}
+        # Each event's cells are made once: re-making 200 rows of texts on every redraw grew Python's
+        # arenas by ~30 MiB while the view showed (bench/README.md, RSS per probe family).
+        cells = {}
         for event in reversed(self.probes.opens.recent):
             if not self._kept(event.comm, event.path, event.pid, open_result(event.ret)):
                 continue
-            table.add_row(clock(event.at), str(event.pid), safe_text(event.comm), Text(open_result(event.ret), justify="right",
-                                                                      style="bold" if event.ret < 0 else ""),
-                          event.syscall, safe_text(trim_middle(event.path, room)))
+            row = cells[event] = self._open_cells.get(event) or self._open_row(event, room)
+            table.add_row(*row)
+        self._open_cells = cells
+
+    @staticmethod
+    def _open_row(event: OpenEvent, room: int) -> tuple[object, ...]:
+        return (clock(event.at), str(event.pid), safe_text(event.comm),
+                Text(open_result(event.ret), justify="right", style="bold" if event.ret < 0 else ""),
+                event.syscall, safe_text(trim_middle(event.path, room)))
 
     def _render_retrans(self) -> None:
         table = self.query_one("#retrans", DataTable)
