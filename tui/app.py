@@ -188,6 +188,7 @@ class EbtopApp(App[int]):
         self._fast = self.set_interval(TICK_SECONDS, self._tick)
         self.set_interval(GC_FULL_SECONDS, self._collect_garbage)
         if self._slots:  # the first frame (tabs only) is drawn before any pane is built
+            self._build_step = time.monotonic()
             self.call_after_refresh(self._build_next)
         else:
             # A pane that focuses a widget while mounting makes TabbedContent show its tab: put the
@@ -510,7 +511,9 @@ class EbtopApp(App[int]):
         that pane again: `1` from Processes bounced back about one time in two. With nothing focused
         the new pane's own `on_show` focuses its main widget."""
         focused = self.focused
-        if focused is not None and event.pane not in focused.ancestors_with_self:
+        left = None if focused is None else next(
+            (node for node in focused.ancestors_with_self if isinstance(node, TabPane)), None)
+        if left is not None and left is not event.pane:
             self.set_focus(None, scroll_visible=False)
 
     def action_show_tab(self, tab: str) -> None:
