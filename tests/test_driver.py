@@ -41,7 +41,7 @@ def test_an_idle_input_thread_sleeps_and_keys_still_arrive(tmp_path: Path, env) 
         if env is None:
             assert wakeups <= 3, f"the input thread woke {wakeups} times in 3 s with nothing typed"
         else:  # what it replaces: Textual's thread polls ten times a second
-            assert wakeups >= 20
+            assert wakeups >= 15
         run.press("?")
         run.wait_for("Esc, q")
         run.press("Escape")  # a lone Esc: a key only after the parser's timeout, which needs a wake-up
